@@ -1,0 +1,176 @@
+"""One configuration tree: a TOML file plus ``HOMELAB_HUB_*`` environment overrides.
+
+Loaded in ``main()`` by `load_config`, never at import. Every section forbids unknown keys
+and every field carries a description (the README's settings reference and ``homelab-hub
+init`` are generated from them; a test fails when one is missing). A bad value fails at
+start with its key path, the value and what was expected.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+from homelab_hub.cameras.config import CameraConfig, VisionConfig
+from homelab_hub.errors import ConfigError
+from homelab_hub.inference.config import InferenceConfig
+from homelab_hub.memory.config import MemoryConfig
+from homelab_hub.notify.config import NotifyConfig
+from homelab_hub.watchdog.config import WatchdogConfig
+
+ENV_PREFIX = "HOMELAB_HUB_"
+LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, not silently ignored."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+
+class ServerConfig(Section):
+    host: str = Field("127.0.0.1", description="Address to bind. Anything but loopback requires API tokens.")
+    port: int = Field(8042, ge=1, le=65535, description="TCP port for MCP, REST and the web pages.")
+    public_url: str | None = Field(
+        None, description="URL clients use to reach the hub (for `claude-setup`); default http://host:port."
+    )
+    allowed_hosts: list[str] = Field(
+        default_factory=list,
+        description="Extra Host header values accepted (DNS-rebinding guard), e.g. ['hub.lan:8042', 'hub.lan:*']. "
+        "Loopback names are always accepted.",
+    )
+    allowed_origins: list[str] = Field(
+        default_factory=list,
+        description="Extra browser Origins accepted, e.g. ['http://hub.lan:8042']. Loopback origins are always accepted.",
+    )
+    max_body_bytes: int = Field(
+        2 * 1024 * 1024, ge=1024, description="Largest request body accepted; bigger bodies get 413."
+    )
+    data_dir: Path = Field(Path("data"), description="Directory for the SQLite database, indexes, images and logs.")
+
+
+class StorageConfig(Section):
+    url: str = Field(
+        "sqlite:///data/homelab-hub.db",
+        description="Database URL: sqlite:///relative.db, sqlite:////abs/path.db or mysql+pymysql://user:pw@host:3306/db.",
+    )
+
+
+class LoggingConfig(Section):
+    level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
+    file: Path | None = Field(
+        Path("data/logs/homelab-hub.log"), description="Log file (rotated, never truncated at start); empty for none."
+    )
+    max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Rotate the log file at this size.")
+    backups: int = Field(10, ge=1, description="Rotated log files kept.")
+
+
+class SupervisorConfig(Section):
+    heartbeat_timeout_s: float = Field(
+        120.0, gt=0, description="A worker silent for this long is restarted (workers may ask for longer)."
+    )
+    backoff_initial_s: float = Field(1.0, gt=0, description="First restart delay; doubles after each restart.")
+    backoff_max_s: float = Field(60.0, gt=0, description="Longest restart delay.")
+    max_restarts: int = Field(5, ge=1, description="Restarts allowed within restart_window_s before a worker is marked failed.")
+    restart_window_s: float = Field(600.0, gt=0, description="Window for max_restarts.")
+
+
+class HubConfig(BaseSettings):
+    """The whole configuration of one hub."""
+
+    model_config = SettingsConfigDict(
+        env_prefix=ENV_PREFIX,
+        env_nested_delimiter="__",
+        extra="forbid",
+        validate_default=True,
+    )
+
+    server: ServerConfig = Field(default_factory=ServerConfig, description="HTTP server.")
+    storage: StorageConfig = Field(default_factory=StorageConfig, description="Database.")
+    logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
+    supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="Worker supervision.")
+    memory: MemoryConfig = Field(default_factory=MemoryConfig, description="Semantic memory.")
+    cameras: dict[str, CameraConfig] = Field(
+        default_factory=dict, description="Cameras by name, e.g. [cameras.gate] url = 'rtsp://…'."
+    )
+    vision: VisionConfig = Field(default_factory=VisionConfig, description="Vision model shared by the cameras.")
+    watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="Self-healing watchdog.")
+    inference: InferenceConfig = Field(default_factory=InferenceConfig, description="Inference hosts.")
+    notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Notifications.")
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        # Environment beats the file (passed in as init values); no .env magic.
+        return (env_settings, init_settings)
+
+    @property
+    def is_loopback(self) -> bool:
+        return self.server.host in LOOPBACK_HOSTS
+
+    def resolve(self, path: Path) -> Path:
+        """A relative path from the config, taken relative to the working directory."""
+        return path.expanduser()
+
+
+def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
+    """--config, else HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present, else None."""
+    if explicit:
+        return Path(explicit)
+    env = os.environ.get(f"{ENV_PREFIX}CONFIG")
+    if env:
+        return Path(env)
+    local = Path("homelab-hub.toml")
+    return local if local.is_file() else None
+
+
+def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) -> HubConfig:
+    """Read the config file (if any) and the environment. Raises ConfigError."""
+    file = find_config_file(path)
+    data: dict[str, Any] = {}
+    if file is not None:
+        try:
+            data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
+        except FileNotFoundError as exc:
+            raise ConfigError(f"config file {file} does not exist (run `homelab-hub init` to write one)") from exc
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+    _deep_update(data, overrides)
+    try:
+        return HubConfig(**data)
+    except ValidationError as exc:
+        raise ConfigError(format_validation_error(exc, source=str(file) if file else "environment")) from exc
+
+
+def format_validation_error(exc: ValidationError, *, source: str) -> str:
+    lines = [f"invalid configuration ({source}):"]
+    for err in exc.errors():
+        path = ".".join(str(p) for p in err["loc"]) or "(root)"
+        value = err.get("input")
+        shown = repr(value)
+        if len(shown) > 80:
+            shown = shown[:77] + "..."
+        if err["type"] == "extra_forbidden":
+            lines.append(f"  {path}: unknown setting (value {shown}); check the spelling against `homelab-hub init`")
+        else:
+            lines.append(f"  {path}: got {shown}; expected {err['msg'].removeprefix('Value error, ')}")
+    return "\n".join(lines)
+
+
+def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> None:
+    for key, value in extra.items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            _deep_update(base[key], value)
+        else:
+            base[key] = value

@@ -1,0 +1,5 @@
+"""MCP resources of this area (filled by its engine's work)."""
+
+from homelab_hub.resources.registry import ResourceSpec
+
+RESOURCES: list[ResourceSpec] = []

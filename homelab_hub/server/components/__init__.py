@@ -1,0 +1,1 @@
+"""Wiring of each engine into Services (one module per engine)."""

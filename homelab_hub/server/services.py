@@ -1,0 +1,97 @@
+"""The typed services object: built once in the app's lifespan, handed to every tool.
+
+Each engine is wired in by a module under ``server/components/`` exposing
+``build(services)`` (create the engine, register workers and health checks) and
+``close(services)``. Building never blocks on slow work: models load in the background.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from pydantic import BaseModel, Field
+
+from homelab_hub.config import HubConfig
+from homelab_hub.server.supervisor import Supervisor
+from homelab_hub.store import Database, migrate
+
+log = logging.getLogger(__name__)
+
+COMPONENTS = (
+    "homelab_hub.server.components.notify",
+    "homelab_hub.server.components.memory",
+    "homelab_hub.server.components.inference",
+    "homelab_hub.server.components.cameras",
+    "homelab_hub.server.components.watchdog",
+)
+
+
+class ComponentHealth(BaseModel):
+    state: Literal["ok", "starting", "degraded", "down", "disabled"] = Field(..., description="Component state.")
+    detail: str = Field("", description="Why, in a few words.")
+    data: dict[str, Any] = Field(default_factory=dict, description="Numbers worth showing.")
+
+
+@dataclass
+class Services:
+    config: HubConfig
+    db: Database
+    supervisor: Supervisor
+    started_at: float = field(default_factory=time.time)
+    # Engines, set by their component module (None when not configured).
+    memory: Any = None
+    inference: Any = None
+    cameras: Any = None
+    watchdog: Any = None
+    notifier: Any = None
+    health_checks: dict[str, Callable[[], ComponentHealth]] = field(default_factory=dict)
+
+    def health(self) -> dict[str, ComponentHealth]:
+        out: dict[str, ComponentHealth] = {}
+        try:
+            latency = self.db.ping()
+            out["storage"] = ComponentHealth(
+                state="ok", detail=self.db.dialect, data={"ping_ms": round(latency * 1000, 2)}
+            )
+        except Exception as exc:  # health must report, never raise
+            out["storage"] = ComponentHealth(state="down", detail=str(exc))
+        for name, check in self.health_checks.items():
+            try:
+                out[name] = check()
+            except Exception as exc:  # one broken check must not hide the others
+                out[name] = ComponentHealth(state="degraded", detail=f"health check failed: {exc}")
+        for name, state in self.supervisor.states().items():
+            out[f"worker:{name}"] = ComponentHealth(
+                state="ok" if state.state == "running" else ("starting" if state.state == "starting" else "down"),
+                detail=state.reason or state.state,
+                data=state.public(),
+            )
+        return out
+
+
+def build_services(config: HubConfig, *, start_workers: bool = True) -> Services:
+    """Open the database, run migrations, wire every component. Raises HubError."""
+    db = Database.from_url(config.storage.url)
+    migrate(db)
+    supervisor = Supervisor(config.supervisor, db=db)
+    services = Services(config=config, db=db, supervisor=supervisor)
+    for name in COMPONENTS:
+        importlib.import_module(name).build(services)
+    if start_workers:
+        supervisor.start()
+    return services
+
+
+def close_services(services: Services) -> None:
+    services.supervisor.stop()
+    for name in reversed(COMPONENTS):
+        try:
+            importlib.import_module(name).close(services)
+        except Exception:  # keep closing the rest
+            log.exception("closing %s failed", name)
+    services.db.close()

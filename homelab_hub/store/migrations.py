@@ -1,0 +1,104 @@
+"""Numbered schema migrations, per component, run at start on SQLite and MySQL alike.
+
+Each engine owns its tables and lists its migrations in its own ``schema.py`` as
+``MIGRATIONS``; `ALL_COMPONENT_SCHEMAS` names those modules. Versions are numbered per
+component, so two engines never fight over a number. Applied migrations are recorded in
+``schema_migrations``; a second hub starting at the same time waits on a lock.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import time
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+
+from homelab_hub.store.db import Database
+
+log = logging.getLogger(__name__)
+
+# Modules exposing MIGRATIONS: list[Migration]. Order matters only across components
+# whose tables reference each other.
+ALL_COMPONENT_SCHEMAS = (
+    "homelab_hub.store.core_schema",
+    "homelab_hub.memory.schema",
+    "homelab_hub.cameras.schema",
+    "homelab_hub.watchdog.schema",
+)
+
+
+@dataclass(frozen=True)
+class Migration:
+    component: str
+    version: int
+    description: str
+    sqlite: tuple[str, ...]
+    mysql: tuple[str, ...]
+
+    def statements(self, dialect: str) -> tuple[str, ...]:
+        return self.sqlite if dialect == "sqlite" else self.mysql
+
+
+def all_migrations() -> list[Migration]:
+    found: list[Migration] = []
+    for name in ALL_COMPONENT_SCHEMAS:
+        module = importlib.import_module(name)
+        found.extend(getattr(module, "MIGRATIONS", []))
+    return found
+
+
+_LEDGER = {
+    "sqlite": "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
+    "description TEXT NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, version))",
+    "mysql": "CREATE TABLE IF NOT EXISTS schema_migrations (component VARCHAR(64) NOT NULL, version INT NOT NULL, "
+    "description VARCHAR(255) NOT NULL, applied_at DOUBLE NOT NULL, PRIMARY KEY (component, version)) "
+    "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+}
+
+
+def migrate(db: Database, migrations: Iterable[Migration] | None = None) -> list[Migration]:
+    """Apply every migration not yet recorded; returns those applied now.
+
+    Raises StorageUnavailable when the database cannot be reached.
+    """
+    pending_all = list(all_migrations() if migrations is None else migrations)
+    db.execute(_LEDGER[db.dialect])
+    applied: list[Migration] = []
+    with _migration_lock(db):
+        done = {(r["component"], int(r["version"])) for r in db.query("SELECT component, version FROM schema_migrations")}
+        for m in sorted(pending_all, key=_order):
+            if (m.component, m.version) in done:
+                continue
+            log.info("migration %s/%d: %s", m.component, m.version, m.description)
+            # MySQL commits DDL implicitly, so each statement stands alone; the ledger row is
+            # written last, and every statement is written to be safe to re-run.
+            for stmt in m.statements(db.dialect):
+                db.execute(stmt)
+            db.execute(
+                "INSERT INTO schema_migrations (component, version, description, applied_at) VALUES (?, ?, ?, ?)",
+                (m.component, m.version, m.description, time.time()),
+            )
+            applied.append(m)
+    return applied
+
+
+def _order(m: Migration) -> tuple[int, str, int]:
+    rank = {"core": 0, "memory": 1, "cameras": 2, "watchdog": 3}
+    return (rank.get(m.component, 99), m.component, m.version)
+
+
+@contextmanager
+def _migration_lock(db: Database) -> Iterator[None]:
+    """Serialise migrations across processes: GET_LOCK on MySQL, one write transaction on SQLite
+    (SQLite's DDL is transactional, so a failed migration leaves nothing half-done)."""
+    if db.dialect == "mysql":
+        db.query("SELECT GET_LOCK('homelab_hub_migrate', 60) AS got")
+        try:
+            yield
+        finally:
+            db.query("SELECT RELEASE_LOCK('homelab_hub_migrate') AS released")
+    else:
+        with db.transaction():
+            yield

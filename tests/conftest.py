@@ -1,0 +1,82 @@
+"""Shared fixtures: real databases, and `require()` for tests that need a component.
+
+A test that needs something this machine may lack (MariaDB, Mosquitto, Chromium, the
+Claude CLI, gst-rtsp-server…) calls ``require(ok, reason)``: it skips with the reason,
+unless HOMELAB_HUB_REQUIRE_ALL=1 (set by CI), where it fails instead.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import Iterator
+
+import pytest
+
+from homelab_hub.store import Database, migrate
+
+MARIADB_URL = os.environ.get("HOMELAB_HUB_TEST_MYSQL_URL", "mysql+pymysql://root:@127.0.0.1:3306/test")
+
+
+def require(available: bool, reason: str) -> None:
+    """Skip (or fail, under HOMELAB_HUB_REQUIRE_ALL=1) when a component is missing."""
+    if available:
+        return
+    if os.environ.get("HOMELAB_HUB_REQUIRE_ALL") == "1":
+        pytest.fail(f"required component missing: {reason}", pytrace=False)
+    pytest.skip(reason)
+
+
+def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def sqlite_url(tmp_path) -> str:
+    return f"sqlite:///{tmp_path}/hub.db"
+
+
+@pytest.fixture
+def mysql_url() -> Iterator[str]:
+    """A fresh, empty MariaDB database for one test, dropped afterwards."""
+    require(port_open("127.0.0.1", 3306), "MariaDB is not listening on 127.0.0.1:3306")
+    import pymysql
+
+    name = f"hub_test_{uuid.uuid4().hex[:12]}"
+    admin = pymysql.connect(host="127.0.0.1", port=3306, user="root", password="", autocommit=True)
+    try:
+        with admin.cursor() as cur:
+            cur.execute(f"CREATE DATABASE `{name}` CHARACTER SET utf8mb4 COLLATE utf8mb4_bin")
+        yield f"mysql+pymysql://root:@127.0.0.1:3306/{name}"
+    finally:
+        with admin.cursor() as cur:
+            cur.execute(f"DROP DATABASE IF EXISTS `{name}`")
+        admin.close()
+
+
+@pytest.fixture(params=["sqlite", "mariadb"])
+def db_url(request) -> str:
+    """Runs the test once on SQLite and once on MariaDB."""
+    if request.param == "sqlite":
+        return request.getfixturevalue("sqlite_url")
+    return request.getfixturevalue("mysql_url")
+
+
+@pytest.fixture
+def db(db_url) -> Iterator[Database]:
+    """A migrated database on each backend."""
+    database = Database.from_url(db_url)
+    migrate(database)
+    yield database
+    database.close()
