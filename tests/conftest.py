@@ -80,3 +80,16 @@ def db(db_url) -> Iterator[Database]:
     migrate(database)
     yield database
     database.close()
+
+
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def node_bin(name: str) -> str | None:
+    """Path of an npm-installed CLI (claude, mcp-inspector) under .tools/, or on PATH."""
+    import shutil
+
+    local = os.path.join(REPO_ROOT, ".tools", "node_modules", ".bin", name)
+    if os.path.exists(local):
+        return local
+    return shutil.which(name)
