@@ -93,3 +93,33 @@ def node_bin(name: str) -> str | None:
     if os.path.exists(local):
         return local
     return shutil.which(name)
+
+
+@pytest.fixture
+def hub_factory(tmp_path, monkeypatch):
+    """Start real hubs: ``hub = hub_factory({"memory": {...}})``; stopped after the test.
+
+    Each gets a free port, a fresh SQLite database in tmp_path and the given config overrides
+    (a nested dict, merged over the test defaults). ``storage.url`` may be overridden with
+    the ``mysql_url`` fixture's value to run on MariaDB.
+    """
+    from tests.hubclient import RunningHub, hub_config
+
+    monkeypatch.delenv("HOMELAB_HUB_CONFIG", raising=False)
+    started: list = []
+
+    def make(overrides: dict | None = None):
+        config = hub_config(tmp_path / f"hub{len(started)}", free_port(), overrides)
+        hub = RunningHub(config).start()
+        started.append(hub)
+        return hub
+
+    yield make
+    for hub in started:
+        hub.stop()
+
+
+@pytest.fixture
+def hub(hub_factory):
+    """A running hub with default settings and no tokens (loopback, agent 'local')."""
+    return hub_factory()

@@ -1,0 +1,157 @@
+"""The Starlette application: MCP (Streamable HTTP and SSE), the REST mirror, health and
+metrics, behind one guard. Services are built in the lifespan, never at import."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import uuid
+from collections.abc import AsyncIterator
+
+import anyio.to_thread
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from starlette.applications import Starlette
+from starlette.exceptions import HTTPException
+from starlette.middleware import Middleware
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from homelab_hub import __version__
+from homelab_hub.config import HubConfig
+from homelab_hub.errors import ConfigError, HubError, NotFound, Unavailable
+from homelab_hub.resources.registry import all_resources
+from homelab_hub.server.auth import TokenCache, TokenStore
+from homelab_hub.server.guard import HubGuard
+from homelab_hub.server.mcp import MCPBinding
+from homelab_hub.server.metrics import REGISTRY
+from homelab_hub.server.rest import RestMirror, error_response
+from homelab_hub.server.services import Services, build_services, close_services
+from homelab_hub.tools.registry import all_tools
+
+log = logging.getLogger(__name__)
+
+
+class HubApp:
+    """Holds what the routes need once the lifespan has started them."""
+
+    def __init__(self, config: HubConfig, *, services: Services | None = None) -> None:
+        self.config = config
+        self._services = services
+        self._owns_services = services is None
+        self.tokens: TokenCache | None = None
+        self.tools = all_tools()
+        self.resources = all_resources()
+        self.mcp = MCPBinding(self.tools, self.resources, self.services, max_body_bytes=config.server.max_body_bytes)
+        self.rest = RestMirror(self.tools, self.services)
+        self._refresher: asyncio.Task[None] | None = None
+
+    def services(self) -> Services:
+        if self._services is None:
+            raise Unavailable("the hub is still starting")
+        return self._services
+
+    @contextlib.asynccontextmanager
+    async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
+        if self._services is None:
+            self._services = await anyio.to_thread.run_sync(build_services, self.config)
+        services = self._services
+        assert self.tokens is not None
+        self.tokens.store = TokenStore(services.db)
+        await anyio.to_thread.run_sync(self.tokens.refresh)
+        if not self.config.is_loopback and not self.tokens.any_live:
+            raise ConfigError(
+                f"refusing to listen on {self.config.server.host}: no API tokens exist. Create one with "
+                "`homelab-hub token create NAME`, or bind to 127.0.0.1."
+            )
+        if not self.tokens.any_live:
+            log.warning(
+                "NO API TOKENS: serving loopback clients only, every caller acts as agent 'local' (admin). "
+                "Create tokens with `homelab-hub token create NAME` to require authentication."
+            )
+        self._refresher = asyncio.create_task(self._refresh_tokens())
+        try:
+            async with self.mcp.lifespan():
+                log.info("homelab-hub %s serving %d tools", __version__, len(self.tools))
+                yield
+        finally:
+            self._refresher.cancel()
+            if self._owns_services:
+                await anyio.to_thread.run_sync(close_services, services)
+
+    async def _refresh_tokens(self) -> None:
+        assert self.tokens is not None
+        while True:
+            await asyncio.sleep(self.tokens.refresh_s)
+            try:
+                await anyio.to_thread.run_sync(self.tokens.refresh)
+            except Exception as exc:  # keep the last known tokens while the database is away
+                log.warning("token refresh failed: %s", exc)
+
+    # -- plain routes -------------------------------------------------------------------
+    async def health(self, request: Request) -> Response:
+        if self._services is None:
+            return JSONResponse({"status": "starting", "version": __version__, "components": {}}, status_code=503)
+        health = await anyio.to_thread.run_sync(self._services.health)
+        bad = {k: v.detail for k, v in health.items() if v.state in ("down",) or v.state == "degraded"}
+        body = {
+            "status": "degraded" if bad else "ok",
+            "version": __version__,
+            "components": {k: v.model_dump() for k, v in health.items()},
+        }
+        if bad:
+            body["reasons"] = bad
+        return JSONResponse(body, status_code=503 if bad else 200)
+
+    async def metrics(self, request: Request) -> Response:
+        return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
+
+
+def create_app(config: HubConfig, *, services: Services | None = None) -> Starlette:
+    """Build the ASGI app. Pass ``services`` to reuse ones built elsewhere (tests)."""
+    hub = HubApp(config, services=services)
+    hub.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
+    routes = [
+        Route("/api/health", hub.health, methods=["GET"]),
+        Route("/metrics", hub.metrics, methods=["GET"]),
+        *hub.rest.routes(),
+        *hub.mcp.routes(),
+    ]
+    middleware = [
+        Middleware(
+            HubGuard,
+            tokens=hub.tokens,
+            allowed_hosts=config.server.allowed_hosts,
+            allowed_origins=config.server.allowed_origins,
+            max_body_bytes=config.server.max_body_bytes,
+        )
+    ]
+    app = Starlette(
+        routes=routes,
+        middleware=middleware,
+        lifespan=hub.lifespan,
+        exception_handlers={HubError: _hub_error, HTTPException: _http_error, Exception: _unexpected},
+    )
+    app.state.hub = hub
+    return app
+
+
+async def _hub_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HubError)
+    return error_response(exc)
+
+
+async def _http_error(request: Request, exc: Exception) -> Response:
+    assert isinstance(exc, HTTPException)
+    if exc.status_code == 404:
+        return error_response(NotFound(f"no route {request.method} {request.url.path}"))
+    err = HubError(exc.detail or "HTTP error")
+    err.status, err.code = exc.status_code, "http_error"
+    return error_response(err)
+
+
+async def _unexpected(request: Request, exc: Exception) -> Response:
+    incident = uuid.uuid4().hex[:8]
+    log.error("unexpected error on %s %s (error id %s)", request.method, request.url.path, incident, exc_info=exc)
+    return error_response(HubError(f"internal error (error id {incident}, details in the hub log)"))

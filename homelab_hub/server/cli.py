@@ -1,0 +1,210 @@
+"""The ``homelab-hub`` command: serve, init, token, doctor, claude-setup, plus the
+subcommands each area registers from ``server/cli_<area>.py``."""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from homelab_hub import __version__
+from homelab_hub.config import HubConfig, load_config
+from homelab_hub.errors import HubError
+
+AREA_MODULES = ("homelab_hub.server.cli_memory", "homelab_hub.server.cli_camera", "homelab_hub.server.cli_watchdog")
+
+
+def _config_option(parser: argparse.ArgumentParser, top: bool) -> None:
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=None if top else argparse.SUPPRESS,
+        help="config file (default: $HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present, else built-in defaults)",
+    )
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="homelab-hub",
+        description="The always-on hub that AI agents operate a home lab through (MCP + REST).",
+    )
+    parser.add_argument("--version", action="version", version=f"homelab-hub {__version__}")
+    _config_option(parser, top=True)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+
+    serve = sub.add_parser("serve", help="run the hub (MCP at /mcp and /sse, REST at /api)")
+    _config_option(serve, top=False)
+    serve.add_argument("--host", help="bind address (default from config: 127.0.0.1)")
+    serve.add_argument("--port", type=int, help="port (default from config: 8042)")
+    serve.set_defaults(func=cmd_serve)
+
+    init = sub.add_parser("init", help="write a commented example config with every setting and its default")
+    init.add_argument("--path", default="homelab-hub.toml", help="where to write it (default ./homelab-hub.toml)")
+    init.add_argument("--force", action="store_true", help="overwrite an existing file")
+    init.set_defaults(func=cmd_init)
+
+    token = sub.add_parser("token", help="manage API tokens (create, list, revoke)")
+    _config_option(token, top=False)
+    tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
+    create = tsub.add_parser("create", help="create a token for agent NAME; prints it alone on the last line")
+    _config_option(create, top=False)
+    create.add_argument("name", help="agent name the token acts as, e.g. claude")
+    create.add_argument("--admin", action="store_true", help="admin role: may act across agents and restart services")
+    create.set_defaults(func=cmd_token_create)
+    listing = tsub.add_parser("list", help="list tokens (names and roles; never the tokens)")
+    _config_option(listing, top=False)
+    listing.set_defaults(func=cmd_token_list)
+    revoke = tsub.add_parser("revoke", help="revoke agent NAME's token")
+    _config_option(revoke, top=False)
+    revoke.add_argument("name")
+    revoke.set_defaults(func=cmd_token_revoke)
+
+    doctor = sub.add_parser("doctor", help="check config, database, model files and dependencies; say how to fix")
+    _config_option(doctor, top=False)
+    doctor.set_defaults(func=cmd_doctor)
+
+    setup = sub.add_parser("claude-setup", help="print the `claude mcp add` commands for this hub")
+    _config_option(setup, top=False)
+    setup.add_argument("--name", default="homelab-hub", help="MCP server name in Claude Code")
+    setup.set_defaults(func=cmd_claude_setup)
+
+    for module_name in AREA_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ModuleNotFoundError as exc:
+            if exc.name != module_name:
+                raise
+            continue
+        module.register(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "func", None):
+        parser.print_help()
+        return 2
+    try:
+        return int(args.func(args) or 0)
+    except HubError as exc:
+        print(f"homelab-hub: {exc.message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+# -- commands ---------------------------------------------------------------------------
+def cmd_serve(args: argparse.Namespace) -> int:
+    import uvicorn
+
+    from homelab_hub.server.app import create_app
+    from homelab_hub.server.logs import setup_logging
+
+    overrides: dict[str, object] = {}
+    if args.host:
+        overrides["host"] = args.host
+    if args.port:
+        overrides["port"] = args.port
+    config = load_config(args.config, **({"server": overrides} if overrides else {}))
+    setup_logging(config)
+    app = create_app(config)
+    server = uvicorn.Server(
+        uvicorn.Config(app, host=config.server.host, port=config.server.port, log_config=None, lifespan="on")
+    )
+    server.run()
+    # uvicorn reports a failed start (lifespan error) through its exit flag.
+    return 0 if server.started else 1
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from homelab_hub.config_docs import example_toml
+
+    path = Path(args.path)
+    if path.exists() and not args.force:
+        print(f"homelab-hub: {path} exists; use --force to overwrite", file=sys.stderr)
+        return 1
+    path.write_text(example_toml(), encoding="utf-8")
+    print(f"wrote {path}")
+    return 0
+
+
+def _token_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
+    from homelab_hub.server.auth import TokenStore
+    from homelab_hub.store import Database, migrate
+
+    config = load_config(args.config)
+    db = Database.from_url(config.storage.url)
+    migrate(db)
+    return TokenStore(db)
+
+
+def cmd_token_create(args: argparse.Namespace) -> int:
+    store = _token_store(args)
+    token = store.create(args.name, admin=args.admin)
+    role = "admin" if args.admin else "agent"
+    print(f"created {role} token for agent {args.name!r}; it is shown once, store it now:")
+    print(token)
+    return 0
+
+
+def cmd_token_list(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    store = _token_store(args)
+    tokens = store.list()
+    if not tokens:
+        print("no tokens: the hub serves loopback only, as agent 'local'")
+    for t in tokens:
+        created = dt.datetime.fromtimestamp(t.created_at).isoformat(timespec="seconds")
+        state = "revoked" if t.revoked_at else "live"
+        print(f"{t.name:24} {t.role:6} {state:8} created {created}")
+    return 0
+
+
+def cmd_token_revoke(args: argparse.Namespace) -> int:
+    count = _token_store(args).revoke(args.name)
+    print(f"revoked {count} token(s) of {args.name!r}; the hub stops accepting them within seconds")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from homelab_hub.server.doctor import run_doctor
+
+    return run_doctor(args.config)
+
+
+def public_url(config: HubConfig) -> str:
+    if config.server.public_url:
+        return config.server.public_url.rstrip("/")
+    host = config.server.host
+    if host in ("0.0.0.0", "::"):
+        host = "127.0.0.1"
+    if ":" in host:
+        host = f"[{host}]"
+    return f"http://{host}:{config.server.port}"
+
+
+def cmd_claude_setup(args: argparse.Namespace) -> int:
+    config = load_config(args.config)
+    url = public_url(config)
+    header = '--header "Authorization: Bearer ${HOMELAB_HUB_TOKEN}"'
+    print("# Create a token first:  homelab-hub token create claude   then: export HOMELAB_HUB_TOKEN=<token>")
+    print("# Streamable HTTP (preferred):")
+    print(f"claude mcp add --transport http {args.name} {url}/mcp {header}")
+    print("# SSE (older clients):")
+    print(f"claude mcp add --transport sse {args.name}-sse {url}/sse {header}")
+    print("# Check:  claude mcp list")
+    return 0
+
+
+def _entry() -> None:
+    logging.basicConfig(level=logging.WARNING)
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    _entry()

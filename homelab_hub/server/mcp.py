@@ -1,0 +1,207 @@
+"""The MCP binding: every ToolSpec and ResourceSpec served over Streamable HTTP (/mcp)
+and SSE (/sse + /messages/), both from one low-level MCP server.
+
+The caller's identity is put on the ASGI scope by the auth middleware (server/app.py) for
+every HTTP request, including each SSE message POST, and read back here per message.
+"""
+
+from __future__ import annotations
+
+import base64
+import inspect
+import json
+import logging
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
+import anyio.to_thread
+import mcp.types as mt
+from mcp.server.lowlevel import Server
+from mcp.server.sse import SseServerTransport
+from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
+from mcp.server.transport_security import TransportSecuritySettings
+from mcp.shared.exceptions import MCPError
+from pydantic import BaseModel
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.routing import Mount, Route
+from starlette.types import Receive, Scope, Send
+
+from homelab_hub import __version__
+from homelab_hub.errors import HubError, NotFound, Unauthorized
+from homelab_hub.resources.registry import ResourceSpec, find_resource
+from homelab_hub.server.dispatch import invoke
+from homelab_hub.server.services import Services
+from homelab_hub.tools.registry import Identity, ToolContext, ToolImage, ToolSpec
+
+log = logging.getLogger(__name__)
+
+INSTRUCTIONS = (
+    "homelab-hub operates this home lab. Search memory (memory_search) before reading files or "
+    "exploring code; save what you learn as self-contained facts (memory_save)."
+)
+IDENTITY_KEY = "hub_identity"
+# Host/Origin checks are done once, for every route, by the hub's own middleware.
+_NO_SDK_SECURITY = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+
+
+def identity_of(scope_or_request: Any) -> Identity:
+    """The identity the auth middleware attached to this HTTP request. Raises Unauthorized."""
+    scope = scope_or_request.scope if isinstance(scope_or_request, Request) else scope_or_request
+    identity = (scope or {}).get("state", {}).get(IDENTITY_KEY) if scope else None
+    if not isinstance(identity, Identity):
+        raise Unauthorized("no credential on this request")
+    return identity
+
+
+def tool_schema(spec: ToolSpec) -> dict[str, Any]:
+    """The input schema both surfaces publish (MCP tools/list and OpenAPI)."""
+    schema = spec.input_model.model_json_schema()
+    schema.pop("title", None)
+    return schema
+
+
+def split_images(result: BaseModel) -> tuple[dict[str, Any], list[mt.ImageContent]]:
+    """Answer data without image bytes, plus the images as MCP image content."""
+    data = result.model_dump(mode="json")
+    images: list[mt.ImageContent] = []
+    for name in type(result).model_fields:
+        value = getattr(result, name)
+        if isinstance(value, ToolImage):
+            images.append(mt.ImageContent(type="image", data=value.data, mime_type=value.mime_type))
+            data[name] = {"mime_type": value.mime_type, "data": "(sent as image content)"}
+    return data, images
+
+
+def _error_result(message: str) -> mt.CallToolResult:
+    return mt.CallToolResult(content=[mt.TextContent(type="text", text=message)], is_error=True)
+
+
+class MCPBinding:
+    """Owns the low-level server, the Streamable HTTP session manager and the SSE transport."""
+
+    def __init__(
+        self,
+        tools: list[ToolSpec],
+        resources: list[ResourceSpec],
+        get_services: Callable[[], Services],
+        *,
+        max_body_bytes: int,
+    ) -> None:
+        self.tools = {t.name: t for t in tools}
+        self.resources = resources
+        self.get_services = get_services
+        self.server: Server[Any] = Server(
+            "homelab-hub",
+            version=__version__,
+            instructions=INSTRUCTIONS,
+            on_list_tools=self._list_tools,
+            on_call_tool=self._call_tool,
+            on_list_resources=self._list_resources,
+            on_list_resource_templates=self._list_templates,
+            on_read_resource=self._read_resource,
+        )
+        self.session_manager = StreamableHTTPSessionManager(
+            app=self.server, security_settings=_NO_SDK_SECURITY, max_request_body_size=max_body_bytes
+        )
+        self.sse = SseServerTransport(
+            "/messages/", security_settings=_NO_SDK_SECURITY, max_request_body_size=max_body_bytes
+        )
+
+    # -- ASGI surface -------------------------------------------------------------------
+    def routes(self) -> list[Route | Mount]:
+        streamable = StreamableHTTPASGIApp(self.session_manager)
+
+        async def sse_endpoint(request: Request) -> Response:
+            async with self.sse.connect_sse(request.scope, request.receive, request._send) as streams:
+                await self.server.run(streams[0], streams[1], self.server.create_initialization_options())
+            return Response()
+
+        return [
+            Route("/mcp", endpoint=streamable),
+            Route("/mcp/", endpoint=streamable),
+            Route("/sse", endpoint=sse_endpoint, methods=["GET"]),
+            Mount("/messages/", app=self.sse.handle_post_message),
+        ]
+
+    def lifespan(self) -> AbstractAsyncContextManager[None]:
+        return self.session_manager.run()
+
+    # -- handlers ---------------------------------------------------------------------
+    def _ctx(self, request: Any) -> ToolContext:
+        return ToolContext(services=self.get_services(), identity=identity_of(request), transport="mcp")
+
+    async def _list_tools(self, ctx: Any, params: Any) -> mt.ListToolsResult:
+        return mt.ListToolsResult(
+            tools=[
+                mt.Tool(
+                    name=spec.name,
+                    description=spec.description,
+                    input_schema=tool_schema(spec),
+                    annotations=mt.ToolAnnotations(read_only_hint=spec.read_only),
+                )
+                for spec in self.tools.values()
+            ]
+        )
+
+    async def _call_tool(self, ctx: Any, params: mt.CallToolRequestParams) -> mt.CallToolResult:
+        spec = self.tools.get(params.name)
+        if spec is None:
+            return _error_result(f"unknown tool {params.name!r}; available: {', '.join(sorted(self.tools))}")
+        try:
+            tool_ctx = self._ctx(ctx.request)
+            result = await invoke(spec, tool_ctx, params.arguments or {})
+        except HubError as exc:
+            return _error_result(f"{exc.code}: {exc.message}")
+        data, images = split_images(result)
+        content: list[Any] = [mt.TextContent(type="text", text=json.dumps(data, ensure_ascii=False))]
+        content.extend(images)
+        return mt.CallToolResult(content=content, structured_content=data)
+
+    async def _list_resources(self, ctx: Any, params: Any) -> mt.ListResourcesResult:
+        return mt.ListResourcesResult(
+            resources=[
+                mt.Resource(name=r.name, uri=r.uri, description=r.description, mime_type=r.mime_type)
+                for r in self.resources
+                if r.uri is not None
+            ]
+        )
+
+    async def _list_templates(self, ctx: Any, params: Any) -> mt.ListResourceTemplatesResult:
+        return mt.ListResourceTemplatesResult(
+            resource_templates=[
+                mt.ResourceTemplate(
+                    name=r.name, uri_template=r.uri_template, description=r.description, mime_type=r.mime_type
+                )
+                for r in self.resources
+                if r.uri_template is not None
+            ]
+        )
+
+    async def _read_resource(self, ctx: Any, params: mt.ReadResourceRequestParams) -> mt.ReadResourceResult:
+        uri = str(params.uri)
+        try:
+            found = find_resource(self.resources, uri)
+            if found is None:
+                raise NotFound(f"no resource {uri!r}")
+            spec, args = found
+            tool_ctx = self._ctx(ctx.request)
+            if inspect.iscoroutinefunction(spec.handler):
+                body = await spec.handler(tool_ctx, args)
+            else:
+                body = await anyio.to_thread.run_sync(spec.handler, tool_ctx, args)
+        except HubError as exc:
+            raise MCPError(code=mt.INVALID_PARAMS, message=f"{exc.code}: {exc.message}") from exc
+        except Exception as exc:
+            log.exception("resource %s failed", uri)
+            raise MCPError(code=mt.INTERNAL_ERROR, message=f"resource {uri!r} failed unexpectedly") from exc
+        if isinstance(body, bytes):
+            blob = base64.b64encode(body).decode("ascii")
+            return mt.ReadResourceResult(
+                contents=[mt.BlobResourceContents(uri=uri, blob=blob, mime_type=spec.mime_type)]
+            )
+        return mt.ReadResourceResult(contents=[mt.TextResourceContents(uri=uri, text=str(body), mime_type=spec.mime_type)])
+
+
+__all__ = ["MCPBinding", "identity_of", "tool_schema", "split_images", "Scope", "Receive", "Send"]

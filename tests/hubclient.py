@@ -1,0 +1,123 @@
+"""Test harness: the real app under uvicorn on a free port, reached through httpx (REST)
+and through the MCP SDK's own client over Streamable HTTP and SSE."""
+
+from __future__ import annotations
+
+import contextlib
+import threading
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import anyio
+import httpx
+import uvicorn
+from mcp.client.session import ClientSession
+from mcp.client.sse import sse_client
+from mcp.client.streamable_http import streamable_http_client
+from mcp.shared._httpx_utils import create_mcp_http_client
+
+from homelab_hub.config import HubConfig, load_config
+from homelab_hub.server.app import create_app
+from homelab_hub.server.auth import TokenStore
+
+
+@contextlib.asynccontextmanager
+async def mcp_session(base_url: str, transport: str = "http", token: str | None = None) -> AsyncIterator[ClientSession]:
+    """An initialized MCP client session to the hub over ``http`` (Streamable HTTP) or ``sse``."""
+    headers = {"Authorization": f"Bearer {token}"} if token else {}
+    if transport == "http":
+        async with create_mcp_http_client(headers=headers) as http:
+            async with streamable_http_client(f"{base_url}/mcp", http_client=http) as streams:
+                async with ClientSession(streams[0], streams[1]) as session:
+                    await session.initialize()
+                    yield session
+    elif transport == "sse":
+        async with sse_client(f"{base_url}/sse", headers=headers) as streams:
+            async with ClientSession(streams[0], streams[1]) as session:
+                await session.initialize()
+                yield session
+    else:
+        raise ValueError(transport)
+
+
+class RunningHub:
+    def __init__(self, config: HubConfig) -> None:
+        self.config = config
+        self.app = create_app(config)
+        self.url = f"http://127.0.0.1:{config.server.port}"
+        self._server = uvicorn.Server(
+            uvicorn.Config(self.app, host="127.0.0.1", port=config.server.port, log_level="warning", lifespan="on")
+        )
+        self._thread = threading.Thread(target=self._server.run, name="test-hub", daemon=True)
+
+    def start(self, timeout: float = 60.0) -> RunningHub:
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive():
+                raise RuntimeError("the hub failed to start (see log output)")
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the hub did not start within {timeout}s")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self._server.should_exit = True
+        self._thread.join(30)
+
+    @property
+    def services(self) -> Any:
+        return self.app.state.hub.services()
+
+    def create_token(self, name: str, admin: bool = False) -> str:
+        token = TokenStore(self.services.db).create(name, admin=admin)
+        self.app.state.hub.tokens.refresh()
+        return token
+
+    def revoke_token(self, name: str) -> None:
+        TokenStore(self.services.db).revoke(name)
+        self.app.state.hub.tokens.refresh()
+
+    def _headers(self, token: str | None) -> dict[str, str]:
+        return {"Authorization": f"Bearer {token}"} if token else {}
+
+    def post(self, path: str, json: Any = None, token: str | None = None, **kw: Any) -> httpx.Response:
+        return httpx.post(self.url + path, json=json, headers={**self._headers(token), **kw.pop("headers", {})}, timeout=120, **kw)
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
+        return httpx.get(self.url + path, headers={**self._headers(token), **kw.pop("headers", {})}, timeout=60, **kw)
+
+    def rest(self, tool: str, args: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
+        return self.post(f"/api/tools/{tool}", json=args or {}, token=token)
+
+    def mcp_call(self, tool: str, args: dict[str, Any] | None = None, token: str | None = None, transport: str = "http") -> Any:
+        async def go() -> Any:
+            async with mcp_session(self.url, transport, token) as session:
+                return await session.call_tool(tool, args or {})
+
+        return anyio.run(go)
+
+    def mcp(self, fn: Any, token: str | None = None, transport: str = "http") -> Any:
+        """Run ``await fn(session)`` in a fresh MCP session; returns its result."""
+
+        async def go() -> Any:
+            async with mcp_session(self.url, transport, token) as session:
+                return await fn(session)
+
+        return anyio.run(go)
+
+
+def hub_config(tmp_path: Path, port: int, overrides: dict[str, Any] | None = None) -> HubConfig:
+    base: dict[str, Any] = {
+        "server": {"port": port, "data_dir": str(tmp_path / "data")},
+        "storage": {"url": f"sqlite:///{tmp_path}/hub.db"},
+        "logging": {"file": str(tmp_path / "hub.log")},
+    }
+    for key, value in (overrides or {}).items():
+        if isinstance(value, dict) and isinstance(base.get(key), dict):
+            base[key] = {**base[key], **value}
+        else:
+            base[key] = value
+    return load_config(None, **base)
