@@ -1,16 +1,45 @@
-"""Wires the inference engine into Services."""
+"""Wires the inference engine into Services: the hosts, their probe worker, a health check."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homelab_hub.inference.engine import InferenceEngine
+from homelab_hub.inference.worker import InferenceProbeWorker
+
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.server.services import ComponentHealth, Services
 
 
 def build(services: Services) -> None:
-    """Create the engine, register its workers and health check."""
+    """Create the engine; probe hosts in the background only when some are configured."""
+    engine = InferenceEngine(services.config.inference)
+    services.inference = engine
+    if engine.host_names:
+        probe = InferenceProbeWorker(engine)
+        services.supervisor.add(
+            probe.name, lambda: InferenceProbeWorker(engine), heartbeat_timeout=probe.heartbeat_timeout
+        )
+    services.health_checks["inference"] = lambda: _health(engine)
+
+
+def _health(engine: InferenceEngine) -> ComponentHealth:
+    from homelab_hub.server.services import ComponentHealth
+
+    if not engine.host_names:
+        return ComponentHealth(state="disabled", detail="no inference hosts configured")
+    probe = engine.last_probe
+    if not probe:
+        return ComponentHealth(state="starting", detail="first probe of the inference hosts pending")
+    down = {name: detail for name, (ok, detail) in sorted(probe.items()) if not ok}
+    data = {"hosts": len(probe), "down": sorted(down)}
+    if not down:
+        return ComponentHealth(state="ok", detail=f"{len(probe)} host(s) answering", data=data)
+    detail = "; ".join(f"{name}: {why}" for name, why in down.items())
+    return ComponentHealth(
+        state="down" if len(down) == len(probe) else "degraded", detail=detail[:500], data=data
+    )
 
 
 def close(services: Services) -> None:
-    """Release what build() opened."""
+    """The engine opens a client per request; the probe worker is stopped by the supervisor."""

@@ -1,0 +1,61 @@
+"""Dependency checks the watchdog reuses: is an inference host up, is a model there.
+
+Each returns ``(ok, detail)`` and never raises: a check that throws would hide the very
+outage it exists to report.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from homelab_hub.errors import HubError
+from homelab_hub.inference.http import HostClient, expect_dict
+from homelab_hub.inference.ollama import same_model
+
+HostKind = Literal["ollama", "llama_cpp"]
+
+
+def inference_host_check(
+    base_url: str, *, kind: HostKind = "ollama", timeout: float = 5.0
+) -> tuple[bool, str]:
+    """Ollama answers /api/version, llama-server answers /health with status ok."""
+    client = HostClient(kind, base_url, timeout)
+    try:
+        if kind == "ollama":
+            data = expect_dict(client.request("GET", "/api/version"), f"{base_url}/api/version", "version")
+            return True, f"Ollama {data['version']} answers at {client.url}"
+        data = expect_dict(client.request("GET", "/health"), f"{base_url}/health", "status")
+        if data["status"] != "ok":
+            return False, f"llama-server at {client.url} reports status {data['status']!r}"
+        return True, f"llama-server answers at {client.url}"
+    except HubError as exc:
+        return False, exc.message
+    except Exception as exc:  # a check reports, never raises
+        return False, f"{client.url}: {type(exc).__name__}: {exc}"
+
+
+def ollama_model_check(
+    base_url: str, model: str, *, require_loaded: bool = False, timeout: float = 5.0
+) -> tuple[bool, str]:
+    """``model`` installed on the Ollama at ``base_url`` (/api/tags), or loaded when
+    ``require_loaded`` (/api/ps)."""
+    client = HostClient("ollama", base_url, timeout)
+    path = "/api/ps" if require_loaded else "/api/tags"
+    what = "loaded" if require_loaded else "installed"
+    try:
+        models = expect_dict(client.request("GET", path), f"{client.url}{path}", "models")["models"]
+        if not isinstance(models, list):
+            return False, f"{client.url}{path}: 'models' is not a list"
+        for m in models:
+            if isinstance(m, dict) and same_model(str(m.get("name") or m.get("model") or ""), model):
+                size, vram = m.get("size") or 0, m.get("size_vram")
+                where = ""
+                if require_loaded and isinstance(size, int) and isinstance(vram, int) and size > 0:
+                    where = f", {size / 1e9:.1f} GB, {100 * vram / size:.0f}% GPU"
+                return True, f"{model} {what} on {client.url}{where}"
+        names = ", ".join(str(m.get("name")) for m in models if isinstance(m, dict)) or "none"
+        return False, f"{model} not {what} on {client.url} ({what}: {names})"
+    except HubError as exc:
+        return False, exc.message
+    except Exception as exc:  # a check reports, never raises
+        return False, f"{client.url}: {type(exc).__name__}: {exc}"

@@ -1,0 +1,103 @@
+"""Blocking JSON-over-HTTP calls to inference hosts, with failures named for the reader.
+
+Every call has an explicit timeout; ``trust_env=False`` so a proxy variable in the service's
+environment never reroutes traffic meant for a host on the LAN.
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import httpx
+
+from homelab_hub.errors import NotFound, Unavailable, UpstreamError
+
+
+class HostTimeout(Unavailable):
+    """The host accepted the connection (or not) but did not answer in time."""
+
+    state = "timeout"
+
+
+class HostDown(Unavailable):
+    """Nothing listens at the host's URL, or the connection broke."""
+
+    state = "down"
+
+
+class HostBadResponse(UpstreamError):
+    """The host answered, but not with what its API documents."""
+
+    state = "bad_response"
+
+
+class HostClient:
+    """One named host's HTTP API. Methods raise HostTimeout, HostDown, HostBadResponse, or
+    NotFound for a documented 404."""
+
+    def __init__(self, name: str, url: str, timeout: float) -> None:
+        self.name = name
+        self.url = url.rstrip("/")
+        self.timeout = timeout
+
+    def request(
+        self, method: str, path: str, *, body: Any = None, timeout: float | None = None, raw: bool = False
+    ) -> Any:
+        limit = self.timeout if timeout is None else timeout
+        where = f"{self.name} ({self.url}{path})"
+        try:
+            with httpx.Client(timeout=httpx.Timeout(limit), trust_env=False) as client:
+                reply = client.request(method, self.url + path, json=body)
+        except httpx.TimeoutException as exc:
+            raise HostTimeout(f"{where} did not answer within {limit:g} s") from exc
+        except httpx.HTTPError as exc:
+            raise HostDown(f"{where} is unreachable: {type(exc).__name__}: {exc}") from exc
+        if reply.status_code == 404:
+            raise NotFound(f"{where}: {_error_text(reply)}")
+        if reply.status_code >= 400:
+            raise HostBadResponse(f"{where} answered HTTP {reply.status_code}: {_error_text(reply)}")
+        if raw:
+            return reply.text
+        return _parse_json(reply.text, where)
+
+
+def _parse_json(text: str, where: str) -> Any:
+    # Streaming endpoints answer one JSON object per line even when asked not to stream on
+    # some versions; the last complete line is the final status.
+    try:
+        return json.loads(text)
+    except ValueError:
+        lines = [line for line in text.splitlines() if line.strip()]
+        if len(lines) > 1:
+            try:
+                return json.loads(lines[-1])
+            except ValueError:
+                pass
+        shown = text[:80].replace("\n", " ")
+        raise HostBadResponse(f"{where} answered malformed JSON: {shown!r}") from None
+
+
+def _error_text(reply: httpx.Response) -> str:
+    """The error message Ollama ({"error": "..."}) or llama-server ({"error": {"message"}}) sent."""
+    try:
+        data = reply.json()
+    except ValueError:
+        return reply.text[:200] or reply.reason_phrase
+    if isinstance(data, dict):
+        err = data.get("error")
+        if isinstance(err, dict):
+            return str(err.get("message") or err)
+        if err:
+            return str(err)
+    return reply.text[:200]
+
+
+def expect_dict(data: Any, where: str, *keys: str) -> dict[str, Any]:
+    """``data`` as a JSON object holding ``keys``. Raises HostBadResponse otherwise."""
+    if not isinstance(data, dict):
+        raise HostBadResponse(f"{where} answered {type(data).__name__}, expected a JSON object")
+    missing = [k for k in keys if k not in data]
+    if missing:
+        raise HostBadResponse(f"{where} answered without {', '.join(missing)}")
+    return data
