@@ -50,7 +50,13 @@ class RunningHub:
         self._server = uvicorn.Server(
             uvicorn.Config(self.app, host="127.0.0.1", port=config.server.port, log_level="warning", lifespan="on")
         )
-        self._thread = threading.Thread(target=self._server.run, name="test-hub", daemon=True)
+        self._thread = threading.Thread(target=self._run, name="test-hub", daemon=True)
+
+    def _run(self) -> None:
+        try:
+            self._server.run()
+        except SystemExit:  # uvicorn exits this way when the lifespan refuses to start
+            pass
 
     def start(self, timeout: float = 60.0) -> RunningHub:
         self._thread.start()

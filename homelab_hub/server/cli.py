@@ -13,6 +13,7 @@ from pathlib import Path
 from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
+from homelab_hub.server.auth import TokenStore
 
 AREA_MODULES = ("homelab_hub.server.cli_memory", "homelab_hub.server.cli_camera", "homelab_hub.server.cli_watchdog")
 
@@ -111,6 +112,13 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     config = load_config(args.config, **({"server": overrides} if overrides else {}))
     setup_logging(config)
+    if not config.is_loopback and not _token_store(args, config).any_live():
+        print(
+            f"homelab-hub: refusing to listen on {config.server.host}: no API tokens exist.\n"
+            "  Create one with `homelab-hub token create NAME`, or bind to 127.0.0.1.",
+            file=sys.stderr,
+        )
+        return 1
     app = create_app(config)
     server = uvicorn.Server(
         uvicorn.Config(app, host=config.server.host, port=config.server.port, log_config=None, lifespan="on")
@@ -132,11 +140,10 @@ def cmd_init(args: argparse.Namespace) -> int:
     return 0
 
 
-def _token_store(args: argparse.Namespace):  # type: ignore[no-untyped-def]
-    from homelab_hub.server.auth import TokenStore
+def _token_store(args: argparse.Namespace, config: HubConfig | None = None) -> TokenStore:
     from homelab_hub.store import Database, migrate
 
-    config = load_config(args.config)
+    config = config or load_config(args.config)
     db = Database.from_url(config.storage.url)
     migrate(db)
     return TokenStore(db)

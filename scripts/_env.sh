@@ -1,0 +1,25 @@
+# Shared by scripts/*: make (or reuse) the project's virtualenv and install into it.
+# torch comes first and pinned: an unpinned torch pulls several GB of CUDA wheels, while
+# torch==2.13.0 resolves to a CPU build.
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+VENV="${HOMELAB_HUB_VENV:-$ROOT/.venv}"
+PYTHON="${PYTHON:-python3}"
+
+ensure_venv() {  # ensure_venv [extras]
+  local extras="${1:-}"
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
+      echo "homelab-hub needs Python 3.11 or newer ($PYTHON is $("$PYTHON" -V 2>&1))" >&2; exit 1; }
+    "$PYTHON" -m venv "$VENV"
+  fi
+  local stamp="$VENV/.homelab-hub-installed${extras:+-$extras}"
+  local want
+  want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    "$VENV/bin/python" -m pip install -q --upgrade pip
+    "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+    "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
+    echo "$want" > "$stamp"
+  fi
+}

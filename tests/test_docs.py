@@ -1,0 +1,35 @@
+"""Every setting and every tool is documented, and the README's generated parts are current."""
+
+from pathlib import Path
+
+from homelab_hub.config_docs import iter_settings, rendered_readme
+from homelab_hub.tools.registry import all_tools
+
+README = Path(__file__).resolve().parent.parent / "README.md"
+
+
+def test_every_setting_has_a_description():
+    missing = [s.path for s in iter_settings() if not s.description.strip()]
+    assert not missing, f"settings without a description: {missing}"
+
+
+def test_every_setting_and_tool_is_in_the_readme():
+    text = README.read_text()
+    missing = [s.path for s in iter_settings() if f"`{s.path}`" not in text]
+    missing += [t.name for t in all_tools() if f"`{t.name}`" not in text]
+    assert not missing, f"undocumented: {missing}; run python -m homelab_hub.config_docs"
+
+
+def test_the_readme_generated_blocks_are_up_to_date():
+    text = README.read_text()
+    assert rendered_readme(text) == text, "README is stale: run python -m homelab_hub.config_docs"
+
+
+def test_the_readme_shows_the_two_commands():
+    text = README.read_text()
+    assert "scripts/serve" in text and "scripts/test" in text
+
+
+def test_every_tool_description_is_short():
+    long = [t.name for t in all_tools() if len(t.description) > 400]
+    assert not long, f"tool descriptions over 400 characters: {long}"
