@@ -1,5 +1,43 @@
-"""Tables owned by the cameras engine (numbered per component; see store/migrations.py)."""
+"""Tables owned by the cameras engine (numbered per component; see store/migrations.py).
+
+alerts: one row per confirmed (ALERT) or unverified (model down) motion event, with its
+annotated image on disk; suppressions: description patterns that silence an alert kind
+(written by the review page); camera_zones: each camera's edited zone set as JSON.
+"""
 
 from homelab_hub.store.migrations import Migration
 
-MIGRATIONS: list[Migration] = []
+_MYSQL = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+
+MIGRATIONS: list[Migration] = [
+    Migration(
+        component="cameras",
+        version=1,
+        description="alerts, suppressions and zones",
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS alerts (id INTEGER PRIMARY KEY AUTOINCREMENT, camera TEXT NOT NULL, "
+            "ts REAL NOT NULL, boxes TEXT NOT NULL, description TEXT NOT NULL, normalized TEXT NOT NULL, "
+            "verdict TEXT NOT NULL, full_frame INTEGER NOT NULL DEFAULT 0, model TEXT NOT NULL, latency_s REAL, "
+            "image_path TEXT, image_bytes INTEGER NOT NULL DEFAULT 0, review_status TEXT NOT NULL DEFAULT 'new')",
+            "CREATE INDEX IF NOT EXISTS ix_alerts_camera_ts ON alerts (camera, ts)",
+            "CREATE INDEX IF NOT EXISTS ix_alerts_ts ON alerts (ts)",
+            "CREATE TABLE IF NOT EXISTS alert_suppressions (id INTEGER PRIMARY KEY AUTOINCREMENT, camera TEXT, "
+            "pattern TEXT NOT NULL, note TEXT NOT NULL DEFAULT '', created_at REAL NOT NULL)",
+            "CREATE TABLE IF NOT EXISTS camera_zones (camera TEXT PRIMARY KEY, zones_json TEXT NOT NULL, "
+            "updated_at REAL NOT NULL)",
+        ),
+        mysql=(
+            "CREATE TABLE IF NOT EXISTS alerts (id BIGINT PRIMARY KEY AUTO_INCREMENT, camera VARCHAR(128) NOT NULL, "
+            "ts DOUBLE NOT NULL, boxes TEXT NOT NULL, description TEXT NOT NULL, normalized TEXT NOT NULL, "
+            "verdict VARCHAR(16) NOT NULL, full_frame TINYINT NOT NULL DEFAULT 0, model VARCHAR(255) NOT NULL, "
+            "latency_s DOUBLE NULL, image_path VARCHAR(1024) NULL, image_bytes BIGINT NOT NULL DEFAULT 0, "
+            "review_status VARCHAR(32) NOT NULL DEFAULT 'new', INDEX ix_alerts_camera_ts (camera, ts), "
+            f"INDEX ix_alerts_ts (ts)) {_MYSQL}",
+            "CREATE TABLE IF NOT EXISTS alert_suppressions (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+            "camera VARCHAR(128) NULL, pattern VARCHAR(512) NOT NULL, note TEXT NOT NULL, "
+            f"created_at DOUBLE NOT NULL) {_MYSQL}",
+            "CREATE TABLE IF NOT EXISTS camera_zones (camera VARCHAR(128) PRIMARY KEY, zones_json MEDIUMTEXT NOT NULL, "
+            f"updated_at DOUBLE NOT NULL) {_MYSQL}",
+        ),
+    ),
+]

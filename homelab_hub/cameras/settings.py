@@ -1,11 +1,23 @@
 """Per-camera motion, zone and alert settings, and the shared vision-model settings.
 
-(Filled by the detection pipeline: motion thresholds, zones, vision prompt, alert retention.)
+Defaults are the seed article's numbers (3 x 4K cameras analysed at 640 px): threshold 25,
+3 dilation passes, contours between 150 px² and 40 % of the frame, boxes merged within
+50 px, a full-frame model check every 60 s. The parser phrases are its false-positive war
+stories: negations within 60 characters, "No people … are visible", "beyond the gate",
+"shadow of".
 """
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict
+import re
+from pathlib import Path
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+
+ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+
+Point = tuple[float, float]
 
 
 class _Section(BaseModel):
@@ -13,16 +25,241 @@ class _Section(BaseModel):
 
 
 class MotionConfig(_Section):
-    """Motion prefilter thresholds."""
+    """Motion prefilter thresholds (the seed's values, tuned on 4K cameras analysed at 640 px)."""
+
+    detect_width: int = Field(
+        default=640, ge=64, le=4096, description="Width (px) frames are resized to before diffing."
+    )
+    threshold: int = Field(
+        default=25, ge=1, le=255, description="Grey-level difference that counts as a changed pixel."
+    )
+    dilation: int = Field(
+        default=3, ge=0, le=20, description="Dilation passes that join nearby changed pixels."
+    )
+    min_area_px: float = Field(
+        default=150.0, ge=0, description="Smallest contour area (px² at detect width) that counts."
+    )
+    max_area_ratio: float = Field(
+        default=0.4,
+        gt=0,
+        le=1,
+        description="Largest contour, as a share of the frame; bigger ones are ignored.",
+    )
+    merge_distance_px: int = Field(
+        default=50, ge=0, description="Boxes closer than this (px at detect width) are merged."
+    )
+    recalibrate_ratio: float = Field(
+        default=0.5,
+        gt=0,
+        le=1,
+        description="Share of changed pixels above which the change is global (lights on, IR switch, lightning): "
+        "the reference frame is replaced and no model is called.",
+    )
+    crop_margin: float = Field(
+        default=0.25,
+        ge=0,
+        le=2,
+        description="Margin added around the largest region before cropping, as a share of its size.",
+    )
+    full_frame_period_s: float = Field(
+        default=60.0,
+        ge=0,
+        description="Every this many seconds the whole frame goes to the model anyway (0 = never).",
+    )
+
+
+def polygon_problem(points: list[Point]) -> str | None:
+    """What is wrong with a zone polygon in 0..1 image coordinates, or None."""
+    if len(points) < 3:
+        return f"polygon needs at least 3 points, got {len(points)}"
+    for i, (x, y) in enumerate(points):
+        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0) or x != x or y != y:
+            return f"point {i} ({x}, {y}) is outside the image; coordinates go from 0 to 1"
+    if abs(_signed_area(points)) < 1e-9:
+        return "polygon has no area (its points are on one line)"
+    n = len(points)
+    for i in range(n):
+        a, b = points[i], points[(i + 1) % n]
+        for j in range(i + 1, n):
+            if j == i or (j + 1) % n == i or j == (i + 1) % n:
+                continue  # neighbouring edges share a corner
+            c, d = points[j], points[(j + 1) % n]
+            if _segments_cross(a, b, c, d):
+                return f"polygon crosses itself (edge {i}-{(i + 1) % n} meets edge {j}-{(j + 1) % n})"
+    return None
+
+
+def _signed_area(points: list[Point]) -> float:
+    return 0.5 * sum(
+        points[i][0] * points[(i + 1) % len(points)][1] - points[(i + 1) % len(points)][0] * points[i][1]
+        for i in range(len(points))
+    )
+
+
+def _orient(p: Point, q: Point, r: Point) -> float:
+    return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
+
+
+def _on_segment(p: Point, q: Point, r: Point) -> bool:
+    return min(p[0], r[0]) <= q[0] <= max(p[0], r[0]) and min(p[1], r[1]) <= q[1] <= max(p[1], r[1])
+
+
+def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
+    o1, o2, o3, o4 = _orient(a, b, c), _orient(a, b, d), _orient(c, d, a), _orient(c, d, b)
+    if ((o1 > 0) != (o2 > 0)) and ((o3 > 0) != (o4 > 0)) and o1 and o2 and o3 and o4:
+        return True
+    # Touching or collinear overlap also makes the polygon ambiguous.
+    return (
+        (o1 == 0 and _on_segment(a, c, b))
+        or (o2 == 0 and _on_segment(a, d, b))
+        or (o3 == 0 and _on_segment(c, a, d))
+        or (o4 == 0 and _on_segment(c, b, d))
+    )
 
 
 class ZoneConfig(_Section):
-    """A named polygon in 0..1 image coordinates."""
+    """A named polygon in 0..1 image coordinates; exclude zones are ignored, include zones are
+    the only places motion counts."""
+
+    name: str = Field(..., description="Zone name, unique per camera, e.g. 'road'.")
+    kind: Literal["exclude", "include"] = Field(
+        default="exclude", description="exclude: motion here is ignored; include: only motion here counts."
+    )
+    points: list[Point] = Field(..., description="Polygon corners as [x, y] in 0..1 image coordinates.")
+
+    @field_validator("name")
+    @classmethod
+    def _name_is_plain(cls, value: str) -> str:
+        if not ZONE_NAME.match(value):
+            raise ValueError(
+                f"zone name {value!r} must be 1-64 letters, digits, spaces, '_', '.' or '-', starting with a letter or digit"
+            )
+        return value
+
+    @model_validator(mode="after")
+    def _polygon_is_valid(self) -> ZoneConfig:
+        problem = polygon_problem(list(self.points))
+        if problem:
+            raise ValueError(f"zone {self.name!r}: {problem}")
+        return self
+
+
+def unique_zone_names(zones: list[ZoneConfig]) -> list[ZoneConfig]:
+    """Validator for a camera's zone list: names must be unique."""
+    seen: set[str] = set()
+    for zone in zones:
+        if zone.name in seen:
+            raise ValueError(f"zone name {zone.name!r} is used twice; zone names must be unique per camera")
+        seen.add(zone.name)
+    return zones
+
+
+ZoneList = Annotated[list[ZoneConfig], AfterValidator(unique_zone_names)]
+
+DEFAULT_PROMPT = (
+    "You are a home security camera analyst looking at an image from camera '{camera}'. "
+    "Answer ALERT if a person, a vehicle or an animal is on the property or something unusual is "
+    "happening there. Answer CLEAR for an empty scene, weather, shadows, reflections, lighting "
+    "changes, or anything beyond the property (the road, the street, the sidewalk). "
+    "Start with the single word ALERT or CLEAR, then describe what you see in one short sentence."
+)
 
 
 class VisionConfig(_Section):
     """The vision model shared by every camera (top-level [vision])."""
 
+    enabled: bool = Field(
+        default=True,
+        description="Send motion crops to the vision model; off = motion is recorded unverified.",
+    )
+    url: str = Field(default="http://127.0.0.1:11434", description="Ollama base URL.")
+    model: str = Field(default="qwen2.5vl:7b", description="Ollama vision model that classifies crops.")
+    prompt: str = Field(
+        default=DEFAULT_PROMPT, description="Prompt sent with each image; {camera} is replaced by its name."
+    )
+    timeout_s: float = Field(default=30.0, gt=0, description="Seconds to wait for one classification.")
+    structured_output: Literal["auto", "on", "off"] = Field(
+        default="auto",
+        description="Ask for JSON {verdict, description} via Ollama's `format` schema: auto = when the server is 0.5 or newer.",
+    )
+    max_image_px: int = Field(
+        default=768, ge=64, le=4096, description="Longest side of the image sent to the model."
+    )
+    jpeg_quality: int = Field(
+        default=85, ge=10, le=100, description="JPEG quality of the image sent to the model."
+    )
+    negation_lookback_chars: int = Field(
+        default=60,
+        ge=0,
+        le=400,
+        description="A subject word preceded by a negation this close (same clause) does not count.",
+    )
+    negation_words: list[str] = Field(
+        default_factory=lambda: ["no", "not", "without", "none", "nobody", "nothing", "neither", "nor", "never",
+                                 "absence of", "free of", "devoid of", "lack of", "n't", "cannot see", "can't see"],
+        description="Words that negate a subject word that follows them.",
+    )  # fmt: skip
+    sentence_negation_starts: list[str] = Field(
+        default_factory=lambda: ["no", "not", "without", "nothing", "none", "neither", "there is no", "there are no",
+                                 "there's no", "i do not see", "i don't see", "i see no"],
+        description="A sentence starting with one of these …",
+    )  # fmt: skip
+    sentence_negation_ends: list[str] = Field(
+        default_factory=lambda: ["visible", "present", "found", "detected", "seen", "observed", "in the frame",
+                                 "in the image", "in the scene", "in view", "in sight"],
+        description="… and ending with one of these says nothing is there (CLEAR).",
+    )  # fmt: skip
+    location_negations: list[str] = Field(
+        default_factory=lambda: ["beyond the gate", "past the gate", "outside the gate", "on the road",
+                                 "on the street", "across the street", "on the sidewalk", "on the public sidewalk"],
+        description="A sentence placing its subject here is not about the property (CLEAR).",
+    )  # fmt: skip
+    appearance_negations: list[str] = Field(
+        default_factory=lambda: [
+            "shadow of",
+            "shadows of",
+            "reflection of",
+            "silhouette cast by",
+            "shadow cast by",
+        ],
+        description="A sentence about a shadow or reflection of a subject does not count.",
+    )
+    hedge_words: list[str] = Field(
+        default_factory=lambda: ["possibly", "perhaps", "might be", "may be", "could be", "appears to be", "unclear",
+                                 "uncertain", "hard to tell", "difficult to determine", "cannot determine",
+                                 "not sure", "ambiguous"],
+        description="Without an explicit ALERT, a hedged sentence does not count.",
+    )  # fmt: skip
+    subject_words: list[str] = Field(
+        default_factory=lambda: ["person", "people", "man", "men", "woman", "women", "child", "children", "kid",
+                                 "someone", "somebody", "individual", "intruder", "trespasser", "burglar", "stranger",
+                                 "pedestrian", "figure", "courier", "delivery", "vehicle", "car", "truck", "van",
+                                 "motorcycle", "bicycle", "cyclist", "animal", "dog", "cat", "deer", "bear",
+                                 "coyote", "fox", "raccoon", "package"],
+        description="Words that make a free-text answer without a verdict word an ALERT.",
+    )  # fmt: skip
+
 
 class AlertsConfig(_Section):
-    """Alert storage, retention and cooldown."""
+    """Alert storage, retention and cooldown of one camera."""
+
+    cooldown_s: float = Field(
+        default=60.0, ge=0, description="After an alert, further alerts of this camera are skipped this long."
+    )
+    retention_days: float = Field(
+        default=14.0, gt=0, description="Alerts and their images older than this are deleted."
+    )
+    retention_mb: float = Field(
+        default=1024.0,
+        gt=0,
+        description="Alert images of this camera above this total are deleted, oldest first.",
+    )
+    image_dir: Path = Field(
+        default=Path("data/alerts"),
+        description="Directory for annotated alert images (one folder per camera).",
+    )
+    suppress: list[str] = Field(
+        default_factory=list,
+        description="Description patterns that silence an alert kind ('*' = anything), e.g. 'kamado grill'.",
+    )
+    notify: bool = Field(default=True, description="Send this camera's alerts to Apprise and MQTT.")

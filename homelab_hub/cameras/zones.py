@@ -1,0 +1,148 @@
+"""Zones: named polygons in 0..1 image coordinates, as a pixel mask and as database rows.
+
+The database is the truth once a camera's zones were edited (by the zone_edit tool or the
+zone page); until then the camera's config zones apply. Each camera's zone set is one row
+(a JSON list), so an edit is atomic and "no zones at all" is distinguishable from "never
+edited".
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+from pydantic import ValidationError
+
+from homelab_hub.cameras.settings import ZoneConfig, polygon_problem
+from homelab_hub.errors import InvalidInput
+from homelab_hub.store import Database
+
+log = logging.getLogger(__name__)
+
+
+class ZoneMask:
+    """The pixels where motion counts (255) and where it does not (0), for one frame size.
+
+    Exclude zones are zeroed; when any include zone exists, only the inside of include
+    zones counts. Masks are cached per frame size.
+    """
+
+    def __init__(self, zones: list[ZoneConfig]) -> None:
+        self.zones = list(zones)
+        self._cache: dict[tuple[int, int], np.ndarray | None] = {}
+
+    def for_size(self, width: int, height: int) -> np.ndarray | None:
+        """The mask at width x height, or None when no zone restricts anything."""
+        key = (width, height)
+        if key not in self._cache:
+            self._cache[key] = self._build(width, height)
+        return self._cache[key]
+
+    def _build(self, width: int, height: int) -> np.ndarray | None:
+        if not self.zones:
+            return None
+        includes = [z for z in self.zones if z.kind == "include"]
+        excludes = [z for z in self.zones if z.kind == "exclude"]
+        if includes:
+            mask = np.zeros((height, width), np.uint8)
+            cv2.fillPoly(mask, [_pixels(z, width, height) for z in includes], 255)
+        else:
+            mask = np.full((height, width), 255, np.uint8)
+        if excludes:
+            cv2.fillPoly(mask, [_pixels(z, width, height) for z in excludes], 0)
+        return mask
+
+
+def _pixels(zone: ZoneConfig, width: int, height: int) -> np.ndarray:
+    pts = np.array([[x * (width - 1), y * (height - 1)] for x, y in zone.points], np.float64)
+    return np.round(pts).astype(np.int32).reshape(-1, 1, 2)
+
+
+def parse_zone(camera: str, raw: object) -> ZoneConfig:
+    """A zone from caller data, with messages that name the zone and camera.
+
+    Raises InvalidInput.
+    """
+    if not isinstance(raw, dict):
+        raise InvalidInput(
+            f"camera {camera!r}: a zone is an object {{name, kind, points}}, got {type(raw).__name__}"
+        )
+    name = raw.get("name")
+    label = f"zone {name!r} on camera {camera!r}" if isinstance(name, str) else f"a zone on camera {camera!r}"
+    points = raw.get("points")
+    if isinstance(points, list):
+        try:
+            pts = [(float(p[0]), float(p[1])) for p in points if len(p) == 2]
+            if len(pts) != len(points):
+                raise InvalidInput(f"{label}: every point is a pair [x, y] in 0..1")
+        except (TypeError, ValueError) as exc:
+            raise InvalidInput(f"{label}: every point is a pair of numbers [x, y] in 0..1") from exc
+        problem = polygon_problem(pts)
+        if problem:
+            raise InvalidInput(f"{label}: {problem}")
+    try:
+        return ZoneConfig.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "zone"
+        msg = str(first["msg"]).removeprefix("Value error, ")
+        raise InvalidInput(f"{label}: {where}: {msg}") from exc
+
+
+def check_unique(camera: str, zones: list[ZoneConfig]) -> None:
+    """Raises InvalidInput when two zones share a name."""
+    seen: set[str] = set()
+    for zone in zones:
+        if zone.name in seen:
+            raise InvalidInput(
+                f"zone {zone.name!r} on camera {camera!r}: the name is already used; names are unique"
+            )
+        seen.add(zone.name)
+
+
+@dataclass(frozen=True)
+class StoredZones:
+    zones: list[ZoneConfig]
+    source: str  # "database" | "config" | "config (stored zones unreadable)"
+    updated_at: float | None = None
+
+
+class ZoneStore:
+    """Zone sets per camera in the database (table camera_zones)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+
+    def load(self, camera: str, config_zones: list[ZoneConfig]) -> StoredZones:
+        """The camera's zones: the stored set if any, else the config's. A corrupt stored set
+        is logged and the config zones apply, so the camera keeps running."""
+        row = self.db.query_one("SELECT zones_json, updated_at FROM camera_zones WHERE camera = ?", (camera,))
+        if row is None:
+            return StoredZones(list(config_zones), "config")
+        try:
+            raw = json.loads(row["zones_json"])
+            if not isinstance(raw, list):
+                raise InvalidInput("stored zones are not a list")
+            zones = [parse_zone(camera, z) for z in raw]
+            check_unique(camera, zones)
+        except (ValueError, InvalidInput) as exc:
+            log.error("camera %s: stored zones are unreadable (%s); using the config zones", camera, exc)
+            return StoredZones(list(config_zones), "config (stored zones unreadable)")
+        return StoredZones(zones, "database", float(row["updated_at"]))
+
+    def save(self, camera: str, zones: list[ZoneConfig]) -> float:
+        """Replace the camera's zone set; returns its timestamp. Raises StorageUnavailable."""
+        check_unique(camera, zones)
+        payload = json.dumps([z.model_dump(mode="json") for z in zones])
+        now = time.time()
+        with self.db.transaction():
+            self.db.execute("DELETE FROM camera_zones WHERE camera = ?", (camera,))
+            self.db.execute(
+                "INSERT INTO camera_zones (camera, zones_json, updated_at) VALUES (?, ?, ?)",
+                (camera, payload, now),
+            )
+        return now
