@@ -1,5 +1,46 @@
-"""Agent-facing tools of this area (filled by its engine's work)."""
+"""restart_service: restart a watched service by its configured method (admin only)."""
 
-from homelab_hub.tools.registry import ToolSpec
+from __future__ import annotations
 
-TOOLS: list[ToolSpec] = []
+from pydantic import Field
+
+from homelab_hub.errors import Unavailable
+from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
+
+
+class RestartServiceInput(ToolInput):
+    name: str = Field(..., description="Watched service name.", min_length=1, max_length=128)
+
+
+class RestartServiceResult(ToolOutput):
+    service: str = Field(..., description="The service restarted.")
+    ok: bool = Field(..., description="True when it came back and logs again within the verify window.")
+    detail: str = Field(..., description="What the verification saw.")
+    incident_id: int = Field(
+        ..., description="Incident recording the restart and its forensics (watchdog://incidents/{id})."
+    )
+
+
+def restart_service(ctx: ToolContext, args: RestartServiceInput) -> RestartServiceResult:
+    """Raises Forbidden without an admin token, NotFound for an unconfigured name."""
+    ctx.identity.require_admin("restart_service")
+    watchdog = ctx.services.watchdog
+    if watchdog is None:
+        raise Unavailable("the watchdog is not running in this hub")
+    result = watchdog.restart(args.name, requested_by=f"{ctx.identity.agent} via {ctx.transport}")
+    return RestartServiceResult(
+        service=args.name, ok=result.ok, detail=result.detail, incident_id=result.incident_id
+    )
+
+
+TOOLS = [
+    ToolSpec(
+        name="restart_service",
+        description="Restart a watched service by its configured method, verify it, record an incident. Admin only.",
+        input_model=RestartServiceInput,
+        output_model=RestartServiceResult,
+        handler=restart_service,
+        permission="admin",
+        read_only=False,
+    )
+]
