@@ -234,7 +234,12 @@ class CameraPipeline:
         image = frame if full_due or motion.crop is None else _crop(frame, motion.crop)
         self.stats.model_calls += 1
         try:
-            answer = classifier.classify(image, camera=self.name)
+            answer = classifier.classify(
+                image,
+                camera=self.name,
+                model=getattr(self.camera, "vision_model", None),
+                prompt=getattr(self.camera, "vision_prompt", None),
+            )
         except HubError as exc:
             self.stats.model_failures += 1
             log.warning(

@@ -75,8 +75,6 @@ def polygon_problem(points: list[Point]) -> str | None:
     for i, (x, y) in enumerate(points):
         if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0) or x != x or y != y:
             return f"point {i} ({x}, {y}) is outside the image; coordinates go from 0 to 1"
-    if abs(_signed_area(points)) < 1e-9:
-        return "polygon has no area (its points are on one line)"
     n = len(points)
     for i in range(n):
         a, b = points[i], points[(i + 1) % n]
@@ -86,6 +84,8 @@ def polygon_problem(points: list[Point]) -> str | None:
             c, d = points[j], points[(j + 1) % n]
             if _segments_cross(a, b, c, d):
                 return f"polygon crosses itself (edge {i}-{(i + 1) % n} meets edge {j}-{(j + 1) % n})"
+    if abs(_signed_area(points)) < 1e-9:
+        return "polygon has no area (its points are on one line)"
     return None
 
 

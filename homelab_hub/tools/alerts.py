@@ -1,5 +1,109 @@
-"""Agent-facing tools of this area (filled by its engine's work)."""
+"""alerts_recent: the latest camera alerts, newest first."""
 
-from homelab_hub.tools.registry import ToolSpec
+from __future__ import annotations
 
-TOOLS: list[ToolSpec] = []
+from datetime import UTC, datetime
+
+from pydantic import Field
+
+from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.errors import InvalidInput, NotFound
+from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
+
+
+class AlertsRecentInput(ToolInput):
+    camera: str | None = Field(default=None, description="Only this camera.")
+    since: float | str | None = Field(default=None, description="Epoch seconds or ISO time.")
+    limit: int = Field(default=20, ge=1, le=200, description="Most alerts returned.")
+
+
+class AlertOut(ToolOutput):
+    id: int = Field(..., description="Alert id.")
+    camera: str = Field(..., description="Camera name.")
+    ts: float = Field(..., description="When the sample was taken (epoch seconds).")
+    time: str = Field(..., description="The same time, ISO 8601 UTC.")
+    verdict: str = Field(
+        ..., description="ALERT (confirmed by the vision model) or UNVERIFIED (model unavailable)."
+    )
+    description: str = Field(..., description="What the vision model saw.")
+    boxes: list[list[int]] = Field(..., description="Motion boxes [x, y, w, h] in full-frame pixels.")
+    full_frame: bool = Field(..., description="True when the periodic full-frame check raised it.")
+    model: str = Field(..., description="Vision model that judged it.")
+    latency_s: float | None = Field(..., description="Model latency in seconds.")
+    image_path: str | None = Field(
+        ..., description="Annotated JPEG on the hub (None once retention removed it)."
+    )
+    review_status: str = Field(..., description="new, or what the review page set.")
+
+
+class AlertsRecentOutput(ToolOutput):
+    alerts: list[AlertOut] = Field(..., description="Newest first.")
+    count: int = Field(..., description="Number of alerts returned.")
+
+
+def alerts_recent(ctx: ToolContext, args: AlertsRecentInput) -> AlertsRecentOutput:
+    """Raises InvalidInput (bad since), NotFound (unknown camera), StorageUnavailable."""
+    since = _parse_since(args.since)
+    store = AlertStore(ctx.services.db)
+    alerts = store.recent(camera=args.camera, since=since, limit=args.limit)
+    if args.camera and not alerts and not _known(ctx, args.camera):
+        known = ", ".join(repr(n) for n in sorted(ctx.services.config.cameras)) or "none are configured"
+        raise NotFound(f"unknown camera {args.camera!r}; known cameras: {known}")
+    out = [
+        AlertOut(
+            id=a.id,
+            camera=a.camera,
+            ts=a.ts,
+            time=datetime.fromtimestamp(a.ts, UTC).isoformat(timespec="seconds"),
+            verdict=a.verdict,
+            description=a.description,
+            boxes=[list(b) for b in a.boxes],
+            full_frame=a.full_frame,
+            model=a.model,
+            latency_s=a.latency_s,
+            image_path=a.image_path,
+            review_status=a.review_status,
+        )
+        for a in alerts
+    ]
+    return AlertsRecentOutput(alerts=out, count=len(out))
+
+
+def _known(ctx: ToolContext, camera: str) -> bool:
+    manager = ctx.services.cameras
+    names = set(ctx.services.config.cameras)
+    if manager is not None and hasattr(manager, "names"):
+        names.update(manager.names())
+    if camera in names:
+        return True
+    return ctx.services.db.query_one("SELECT id FROM alerts WHERE camera = ? LIMIT 1", (camera,)) is not None
+
+
+def _parse_since(value: float | str | None) -> float | None:
+    if value is None or isinstance(value, float | int):
+        return None if value is None else float(value)
+    text = value.strip()
+    try:
+        return float(text)
+    except ValueError:
+        pass
+    try:
+        parsed = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError as exc:
+        raise InvalidInput(
+            f"since {value!r} is neither epoch seconds nor an ISO time; e.g. 1764331200 or 2026-11-28T14:00:00Z"
+        ) from exc
+    if parsed.tzinfo is None:
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.timestamp()
+
+
+TOOLS = [
+    ToolSpec(
+        name="alerts_recent",
+        description="Recent camera alerts, newest first: time, verdict, what the vision model saw, boxes, image path.",
+        input_model=AlertsRecentInput,
+        output_model=AlertsRecentOutput,
+        handler=alerts_recent,
+    )
+]

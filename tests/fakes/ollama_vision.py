@@ -65,13 +65,8 @@ def shows_dark_object(image_bgr: np.ndarray) -> bool:
 class FakeOllamaVision(FakeHTTPServer):
     def __init__(self, model: str = "qwen2.5vl:7b") -> None:
         super().__init__()
-        self.model = model
-        self.mode = "look"
-        self.version = "0.6.2"
-        self.delay_s = 0.0
-        self.chats: list[dict[str, Any]] = []
-        self._turn = 0
         self._lock = threading.Lock()
+        self.reset(model)
         self.routes.update(
             {
                 ("GET", "/api/version"): lambda req: Reply(200, {"version": self.version}),
@@ -79,6 +74,16 @@ class FakeOllamaVision(FakeHTTPServer):
                 ("POST", "/api/chat"): self._chat,
             }
         )
+
+    def reset(self, model: str = "qwen2.5vl:7b") -> None:
+        """Back to a healthy, modern server (lets one server serve a whole test module)."""
+        self.model = model
+        self.mode = "look"
+        self.version = "0.6.2"
+        self.delay_s = 0.0
+        self.chats: list[dict[str, Any]] = []
+        self.requests.clear()
+        self._turn = 0
 
     @property
     def supports_format(self) -> bool:
