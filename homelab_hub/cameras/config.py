@@ -1,18 +1,63 @@
-"""Settings of one camera ([cameras.NAME])."""
+"""Settings of one camera ([cameras.NAME]): its streams, how they are read and sampled.
+
+Detection settings (motion thresholds, zones, alerts) live in ``cameras/settings.py`` and
+hang off the same section; the vision model is shared (top-level [vision]) and a camera
+may override its model and prompt here.
+"""
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from homelab_hub.cameras.reader import ReaderConfig
 from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, VisionConfig, ZoneConfig
 
-__all__ = ["CameraConfig", "VisionConfig"]
+__all__ = ["CameraConfig", "ReaderConfig", "VisionConfig"]
 
 
 class CameraConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
     url: str = Field(..., description="rtsp://… or anything PyAV opens, a file included.")
+    detect_url: str | None = Field(
+        None,
+        description="Optional low-resolution stream the worker decodes for detection and snapshots instead of "
+        "url (Frigate's detect role), e.g. the camera's substream rtsp://…/sub.",
+    )
+    enabled: bool = Field(
+        True, description="Run this camera's worker; false keeps the settings without reading."
+    )
+    interval_s: float = Field(
+        5.0, gt=0, le=3600, description="Seconds between analysed samples (the seed's 5 s per camera)."
+    )
+    reader: ReaderConfig = Field(default_factory=ReaderConfig, description="Stream reading and reconnects.")
+    vision_model: str | None = Field(
+        None, description="Vision model for this camera; empty uses [vision].model."
+    )
+    vision_prompt: str | None = Field(
+        None,
+        description="Prompt for this camera; empty uses [vision].prompt ({camera} is replaced by its name).",
+    )
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion prefilter settings.")
     zones: list[ZoneConfig] = Field(default_factory=list, description="Exclusion/inclusion zones.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert cooldown and retention.")
+
+    @model_validator(mode="after")
+    def _check_streams(self) -> CameraConfig:
+        if not self.url.strip():
+            raise ValueError(
+                "url must name a stream, e.g. 'rtsp://user:pass@192.0.2.10:554/stream1' or a file path"
+            )
+        if self.detect_url is not None and not self.detect_url.strip():
+            self.detect_url = None
+        if self.reader.backoff_max_s < self.reader.backoff_initial_s:
+            raise ValueError(
+                f"reader.backoff_max_s ({self.reader.backoff_max_s}) must be at least "
+                f"reader.backoff_initial_s ({self.reader.backoff_initial_s})"
+            )
+        return self
+
+    @property
+    def sample_url(self) -> str:
+        """The stream the worker decodes: the detect stream when there is one."""
+        return self.detect_url or self.url

@@ -1,0 +1,222 @@
+"""All cameras of the hub: one supervised worker each, reloadable one camera at a time.
+
+The manager keeps a ``CameraRuntime`` per configured camera (disabled ones included, so their
+zones can still be edited) and registers a ``CameraWorker`` factory for each enabled one with
+the supervisor as ``camera:NAME``. ``reload`` compares the new camera sections with the old:
+only cameras that were added, changed or removed are touched.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import cv2
+import numpy as np
+
+from homelab_hub.cameras.config import CameraConfig
+from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps, make_pipeline
+from homelab_hub.cameras.reader import redact_url
+from homelab_hub.cameras.worker import CameraRuntime, CameraWorker
+from homelab_hub.errors import NotFound, Unavailable
+
+if TYPE_CHECKING:
+    from homelab_hub.server.supervisor import Supervisor
+
+log = logging.getLogger(__name__)
+
+HealthState = Literal["ok", "degraded", "down", "disabled"]
+PipelineFactory = Callable[[str, CameraConfig, PipelineDeps | None], CameraPipeline]
+
+
+@dataclass
+class ReloadResult:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    jpeg: bytes
+    ts: float
+    width: int
+    height: int
+    boxes: list[tuple[int, int, int, int]]
+
+
+class CameraManager:
+    def __init__(
+        self,
+        cameras: dict[str, CameraConfig],
+        *,
+        deps: PipelineDeps | None,
+        supervisor: Supervisor | None,
+        pipeline_factory: PipelineFactory = make_pipeline,
+    ) -> None:
+        self.deps = deps
+        self.supervisor = supervisor
+        self._pipeline_factory = pipeline_factory
+        self._lock = threading.RLock()
+        self._runtimes: dict[str, CameraRuntime] = {}
+        self.reload(cameras)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def reload(self, cameras: dict[str, CameraConfig]) -> ReloadResult:
+        """Apply a new set of camera sections; cameras whose section is unchanged keep running."""
+        result = ReloadResult()
+        with self._lock:
+            for name in sorted(set(self._runtimes) - set(cameras)):
+                self._drop(name)
+                result.removed.append(name)
+            for name, camera in cameras.items():
+                old = self._runtimes.get(name)
+                if old is not None and old.camera == camera:
+                    result.unchanged.append(name)
+                    continue
+                if old is not None:
+                    self._drop(name)
+                (result.changed if old is not None else result.added).append(name)
+                self._add(name, camera)
+        if result.added or result.changed or result.removed:
+            log.info(
+                "cameras reloaded: added %s, changed %s, removed %s",
+                result.added,
+                result.changed,
+                result.removed,
+            )
+        return result
+
+    def close(self) -> None:
+        """Stop every camera worker (each closes its own stream)."""
+        with self._lock:
+            for name in list(self._runtimes):
+                self._drop(name)
+
+    def _add(self, name: str, camera: CameraConfig) -> None:
+        runtime = CameraRuntime(name, camera, self._pipeline_factory(name, camera, self.deps))
+        self._runtimes[name] = runtime
+        if camera.enabled and self.supervisor is not None:
+            self.supervisor.add(f"camera:{name}", lambda: CameraWorker(runtime), heartbeat_timeout=None)
+
+    def _drop(self, name: str) -> None:
+        self._runtimes.pop(name, None)
+        if self.supervisor is not None and not self.supervisor.remove(f"camera:{name}"):
+            log.warning(
+                "camera %s: worker did not stop in time; its reader finishes on its own timeout", name
+            )
+
+    # -- queries ------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._runtimes)
+
+    def runtime(self, name: str) -> CameraRuntime:
+        """Raises NotFound naming the known cameras."""
+        with self._lock:
+            runtime = self._runtimes.get(name)
+            known = sorted(self._runtimes)
+        if runtime is None:
+            listed = ", ".join(repr(n) for n in known) if known else "none are configured"
+            raise NotFound(f"unknown camera {name!r}; known cameras: {listed}")
+        return runtime
+
+    def pipeline(self, name: str) -> CameraPipeline:
+        """The camera's live pipeline (zones are applied to it). Raises NotFound."""
+        return self.runtime(name).pipeline
+
+    def state(self, name: str) -> dict[str, Any]:
+        """Stream and sampling state of one camera. Raises NotFound."""
+        runtime = self.runtime(name)
+        camera = runtime.camera
+        details = runtime.details()
+        if not camera.enabled:
+            state = "disabled"
+        elif (
+            self.supervisor is not None and (ws := self.supervisor.states().get(f"camera:{name}")) is not None
+        ):
+            state = _camera_state(ws.state, details, camera)
+        else:
+            state = "stopped"
+        return {
+            **details,
+            "state": state,
+            "enabled": camera.enabled,
+            "url": redact_url(camera.url),
+            "detect_url": redact_url(camera.detect_url) if camera.detect_url else None,
+            "interval_s": camera.interval_s,
+        }
+
+    def latest_frame(self, name: str) -> tuple[np.ndarray, float]:
+        """The newest decoded frame and its time. Raises NotFound, Unavailable (no frame yet)."""
+        runtime = self.runtime(name)
+        got = runtime.latest()
+        if got is None:
+            status = runtime.reader_status()
+            why = (
+                "it is disabled in the config"
+                if not runtime.camera.enabled
+                else "no frame has been decoded yet"
+            )
+            if status is not None and status.last_error:
+                why += f"; last error: {status.last_error}"
+            raise Unavailable(f"camera {name!r} has no frame: {why}")
+        return got
+
+    def snapshot_jpeg(self, name: str, annotated: bool = False, *, quality: int = 85) -> Snapshot:
+        """The latest frame as JPEG, optionally with the last sample's motion boxes drawn.
+        Raises NotFound, Unavailable."""
+        frame, ts = self.latest_frame(name)
+        boxes: list[tuple[int, int, int, int]] = []
+        if annotated:
+            last = self.runtime(name).last_sample
+            if last is not None and last.frame_shape == frame.shape:
+                boxes = list(last.result.boxes)
+            frame = _draw_boxes(frame, boxes, label=f"{name} {time.strftime('%H:%M:%S', time.localtime(ts))}")
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise Unavailable(f"camera {name!r}: the frame could not be encoded as JPEG")
+        return Snapshot(buf.tobytes(), ts, frame.shape[1], frame.shape[0], boxes)
+
+    def health(self) -> tuple[HealthState, str, dict[str, Any]]:
+        """(state, detail, per-camera data) for the cameras component of /api/health."""
+        names = self.names()
+        if not names:
+            return "disabled", "no cameras configured", {}
+        data = {name: self.state(name) for name in names}
+        enabled = [n for n in names if data[n]["enabled"]]
+        bad = [n for n in enabled if data[n]["state"] != "ok"]
+        if not enabled:
+            return "disabled", "every camera is disabled", data
+        if not bad:
+            return "ok", f"{len(enabled)} camera(s) streaming", data
+        detail = "; ".join(f"{n}: {data[n]['state']}" for n in bad)
+        return ("down" if len(bad) == len(enabled) else "degraded"), detail, data
+
+
+def _camera_state(worker_state: str, details: dict[str, Any], camera: CameraConfig) -> str:
+    if worker_state != "running":
+        return worker_state  # starting, backoff, failed, stopped
+    age = details.get("last_frame_age_s")
+    if age is None:
+        return "connecting" if not details.get("last_error") else "no_signal"
+    if age > camera.reader.stall_timeout_s + camera.interval_s:
+        return "stale"
+    return "ok"
+
+
+def _draw_boxes(frame: np.ndarray, boxes: list[tuple[int, int, int, int]], *, label: str) -> np.ndarray:
+    out = frame.copy()
+    thickness = max(2, frame.shape[1] // 400)
+    for x, y, w, h in boxes:
+        cv2.rectangle(out, (x, y), (x + w, y + h), (0, 0, 255), thickness)
+    scale = max(0.4, frame.shape[1] / 1600)
+    cv2.putText(
+        out, label, (8, int(24 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 255, 255), thickness
+    )
+    return out

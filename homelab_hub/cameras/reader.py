@@ -1,0 +1,373 @@
+"""One thread per camera stream, decoding only what sampling needs and keeping the latest frame.
+
+The thread owns its PyAV container from open to close: nobody else ever touches it. Closing
+an FFmpeg network read from another thread deadlocked the seed's camera monitor (both
+threads frozen at 300 % CPU for three days), so stopping is a request: ``stop()`` sets an
+event that the thread checks between packets, and a blocked read returns by itself within
+``stall_timeout_s`` (PyAV's read timeout), after which the thread closes its own container.
+
+Sampling every 5 s must not cost decoding 15 frames a second. In keyframe mode only
+keyframes are handed to the decoder, and only when a fresh frame is due
+(``decodes_per_interval`` per sampling interval); every other packet is demuxed and dropped.
+When the stream's keyframes are rarer than the sampling interval (``decode="auto"``), the
+reader decodes every frame (references need it) but converts to BGR only the frames due.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import av
+import numpy as np
+from pydantic import BaseModel, ConfigDict, Field
+
+log = logging.getLogger(__name__)
+
+ReaderState = Literal["starting", "connecting", "streaming", "reconnecting", "stopped"]
+_CREDENTIALS = re.compile(r"(?<=://)([^:/@\s]+):([^\s/]*)@")
+_LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
+
+
+def redact_url(url: str) -> str:
+    """The URL with its password replaced, fit for logs, health and tool answers."""
+    return _CREDENTIALS.sub(lambda m: f"{m.group(1)}:***@", url)
+
+
+class ReaderConfig(BaseModel):
+    """How a camera stream is opened, decoded and reconnected."""
+
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="RTSP transport; TCP survives lossy Wi-Fi without smeared frames."
+    )
+    open_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Give up opening the stream after this long."
+    )
+    stall_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="No data, or no decodable frame, for this long counts as a stall: the stream is reopened.",
+    )
+    backoff_initial_s: float = Field(
+        1.0, gt=0, description="First reconnect delay; doubles after each failure."
+    )
+    backoff_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay.")
+    decode: Literal["auto", "keyframes", "all"] = Field(
+        "auto",
+        description="Which frames are decoded. keyframes: only keyframes (cheapest; needs a keyframe at least "
+        "every interval_s); all: every frame; auto: keyframes while the stream's keyframe gap fits the sampling "
+        "interval, else all frames (converting only the ones sampled).",
+    )
+    decodes_per_interval: int = Field(
+        2,
+        ge=1,
+        le=100,
+        description="Frames decoded per sampling interval at most (keyframe mode); more gives a fresher "
+        "latest frame for snapshots at more CPU.",
+    )
+
+
+class StreamStalled(Exception):
+    """No decodable frame arrived within the stall timeout."""
+
+
+@dataclass(frozen=True)
+class ReaderStatus:
+    state: ReaderState
+    url: str
+    connects: int
+    reconnects: int
+    frames_decoded: int
+    packets_read: int
+    decode_mode: str
+    last_frame_ts: float | None
+    last_error: str
+    last_error_ts: float | None
+    activity_age_s: float
+    keyframe_gap_s: float | None
+
+
+@dataclass
+class _Latest:
+    frame: np.ndarray | None = None
+    ts: float = 0.0
+    seq: int = 0
+
+
+@dataclass
+class _Session:
+    """Per-connection bookkeeping inside the reader thread."""
+
+    opened: float
+    mode: Literal["keyframes", "all"]
+    last_frame: float  # last decoded frame, or in keyframe mode last keyframe seen
+    last_keyframe: float
+    next_due: float = 0.0
+    keyframes: deque[float] = field(default_factory=lambda: deque(maxlen=8))
+    pace_origin: tuple[float, float] | None = None  # (wall monotonic, media seconds) for files
+
+
+class FrameReader:
+    """Reads one stream in its own thread; ``latest()`` gives the newest decoded frame."""
+
+    def __init__(self, url: str, config: ReaderConfig, *, name: str, interval_s: float) -> None:
+        self.url = url
+        self.config = config
+        self.name = name
+        self.interval_s = interval_s
+        self.live = url.lower().startswith(_LIVE_SCHEMES)
+        self._stop = threading.Event()
+        self._lock = threading.Lock()
+        self._latest = _Latest()
+        self._thread: threading.Thread | None = None
+        self._state: ReaderState = "starting"
+        self._mode: Literal["keyframes", "all"] = "keyframes" if config.decode != "all" else "all"
+        self._connects = self._reconnects = self._frames = self._packets = 0
+        self._last_error = ""
+        self._last_error_ts: float | None = None
+        self._activity = time.monotonic()
+        self._keyframe_gap: float | None = None
+
+    # -- control (any thread) -----------------------------------------------------------
+    def start(self) -> FrameReader:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name=f"camera-reader:{self.name}", daemon=True)
+            self._thread.start()
+        return self
+
+    def stop(self) -> None:
+        """Ask the thread to finish; it closes its own container. Never blocks."""
+        self._stop.set()
+
+    def join(self, timeout: float) -> bool:
+        """Wait for the thread to end; False if it is still running after ``timeout``."""
+        if self._thread is not None:
+            self._thread.join(timeout)
+            return not self._thread.is_alive()
+        return True
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    def latest(self) -> tuple[np.ndarray, float, int] | None:
+        """(BGR frame, wall-clock time it was decoded, sequence number), or None before the first."""
+        with self._lock:
+            if self._latest.frame is None:
+                return None
+            return self._latest.frame, self._latest.ts, self._latest.seq
+
+    def status(self) -> ReaderStatus:
+        with self._lock:
+            return ReaderStatus(
+                state=self._state,
+                url=redact_url(self.url),
+                connects=self._connects,
+                reconnects=self._reconnects,
+                frames_decoded=self._frames,
+                packets_read=self._packets,
+                decode_mode=self._mode,
+                last_frame_ts=self._latest.ts if self._latest.frame is not None else None,
+                last_error=self._last_error,
+                last_error_ts=self._last_error_ts,
+                activity_age_s=time.monotonic() - self._activity,
+                keyframe_gap_s=self._keyframe_gap,
+            )
+
+    # -- the reader thread ----------------------------------------------------------------
+    def _run(self) -> None:
+        backoff = self.config.backoff_initial_s
+        attempts = 0
+        while not self._stop.is_set():
+            self._set(state="connecting" if attempts == 0 else "reconnecting")
+            if attempts:
+                with self._lock:
+                    self._reconnects += 1
+            attempts += 1
+            healthy, finished_file = False, False
+            try:
+                container = self._open()
+            except Exception as exc:  # any open failure: record, back off, retry
+                self._error(f"cannot open {redact_url(self.url)}: {_describe(exc)}")
+            else:
+                try:
+                    healthy, finished_file = self._read(container)
+                except Exception as exc:  # read error or stall: reopen
+                    self._error(f"stream {redact_url(self.url)} lost: {_describe(exc)}")
+                finally:
+                    container.close()  # in this thread, always: see the module docstring
+            if self._stop.is_set():
+                break
+            if healthy:
+                backoff = self.config.backoff_initial_s
+            if finished_file:
+                continue  # a file camera loops from the start, like a camera that never ends
+            if self._stop.wait(backoff):
+                break
+            backoff = min(backoff * 2, self.config.backoff_max_s)
+        self._set(state="stopped")
+
+    def _open(self) -> Any:
+        options: dict[str, str] = {}
+        if self.url.lower().startswith(("rtsp://", "rtsps://")):
+            options["rtsp_transport"] = self.config.transport
+            # FFmpeg's socket I/O timeout (µs): a dead TCP peer cannot hold the read forever.
+            options["timeout"] = str(int(self.config.stall_timeout_s * 1_000_000))
+        if self.live:
+            options["analyzeduration"] = "1000000"  # default 5 s of probing delays each reconnect
+        # PyAV's read timeout fires after about twice its value on RTSP (measured: 2 s -> 4 s),
+        # so half the stall timeout makes a silent camera count as stalled on time.
+        container = av.open(
+            self.url, options=options, timeout=(self.config.open_timeout_s, self.config.stall_timeout_s / 2)
+        )
+        if not container.streams.video:
+            container.close()
+            raise ValueError("it has no video stream (is it a video file or camera URL?)")
+        with self._lock:
+            self._connects += 1
+        log.info("camera %s: opened %s", self.name, redact_url(self.url))
+        return container
+
+    def _read(self, container: Any) -> tuple[bool, bool]:
+        """Demux until stopped, stalled or ended. Returns (got a frame, file ended cleanly)."""
+        stream = container.streams.video[0]
+        stream.thread_type = "SLICE"  # frame threading would hold keyframes back N packets
+        now = time.monotonic()
+        session = _Session(
+            opened=now,
+            mode=self._mode if self.config.decode != "auto" else "keyframes",
+            last_frame=now,
+            last_keyframe=now,
+        )
+        self._set(state="streaming", mode=session.mode)
+        got_frame = False
+        for packet in container.demux(stream):
+            if self._stop.is_set():
+                return got_frame, False
+            now = time.monotonic()
+            self._activity = now
+            if packet.size == 0:
+                continue  # demuxer's end-of-stream marker
+            with self._lock:
+                self._packets += 1
+            if not self.live:
+                self._pace(packet, session)
+            if packet.is_keyframe:
+                session.last_keyframe = now
+                if session.mode == "keyframes":
+                    session.last_frame = now  # a keyframe not due yet still proves the stream lives
+                self._note_keyframe(session, _media_time(packet))
+            if self._decode(packet, session, now):
+                got_frame = True
+            self._check_stall(session, now)
+        if self.live:
+            raise EOFError("the stream ended")
+        return got_frame, True
+
+    def _decode(self, packet: Any, session: _Session, now: float) -> bool:
+        due = now >= session.next_due
+        if session.mode == "keyframes" and not (packet.is_keyframe and due):
+            return False  # dropped without decoding: the whole point of keyframe mode
+        frames = packet.decode()
+        if not frames:
+            return False
+        session.last_frame = now
+        with self._lock:
+            self._frames += len(frames)
+        if not due:
+            return False
+        bgr = frames[-1].to_ndarray(format="bgr24")
+        session.next_due = now + self.interval_s / self.config.decodes_per_interval
+        with self._lock:
+            self._latest = _Latest(bgr, time.time(), self._latest.seq + 1)
+        return True
+
+    def _note_keyframe(self, session: _Session, media: float | None) -> None:
+        # Gaps in stream time, not arrival time: packets arrive in bursts after each (re)open.
+        if media is None:
+            return
+        if session.keyframes and media > session.keyframes[-1]:
+            gap = media - session.keyframes[-1]
+            with self._lock:
+                self._keyframe_gap = (
+                    gap if self._keyframe_gap is None else 0.7 * self._keyframe_gap + 0.3 * gap
+                )
+            if self.config.decode == "auto" and session.mode == "keyframes" and gap > self.interval_s:
+                self._switch_to_all(
+                    session, f"keyframes {gap:.1f}s apart exceed the {self.interval_s:g}s interval"
+                )
+        session.keyframes.append(media)
+
+    def _check_stall(self, session: _Session, now: float) -> None:
+        if self.config.decode == "auto" and session.mode == "keyframes":
+            waited = now - session.last_keyframe
+            # 1.5x and at least 1.5 s: packets arrive in bursts right after an open.
+            if waited > 1.5 * max(self.interval_s, 1.0):
+                self._switch_to_all(
+                    session, f"no keyframe for {waited:.1f}s, longer than the {self.interval_s:g}s interval"
+                )
+                session.last_frame = now
+                return
+        silent = now - session.last_frame
+        if silent > self.config.stall_timeout_s:
+            raise StreamStalled(
+                f"no decodable frame for {silent:.1f}s (stall_timeout_s {self.config.stall_timeout_s:g})"
+            )
+
+    def _switch_to_all(self, session: _Session, why: str) -> None:
+        log.info("camera %s: decoding every frame: %s", self.name, why)
+        session.mode = "all"
+        self._set(mode="all")
+
+    def _pace(self, packet: Any, session: _Session) -> None:
+        """Play a file at its own speed, so a file camera behaves like a live one."""
+        media = _media_time(packet)
+        if media is None:
+            return
+        if session.pace_origin is None:
+            session.pace_origin = (time.monotonic(), media)
+            return
+        ahead = session.pace_origin[0] + (media - session.pace_origin[1]) - time.monotonic()
+        if ahead > 0:
+            self._stop.wait(min(ahead, 5.0))
+
+    def _set(
+        self, *, state: ReaderState | None = None, mode: Literal["keyframes", "all"] | None = None
+    ) -> None:
+        with self._lock:
+            if state is not None:
+                self._state = state
+            if mode is not None:
+                self._mode = mode
+            self._activity = time.monotonic()
+
+    def _error(self, message: str) -> None:
+        message = redact_url(message)
+        log.warning("camera %s: %s", self.name, message)
+        with self._lock:
+            self._last_error, self._last_error_ts = message, time.time()
+
+
+def _media_time(packet: Any) -> float | None:
+    ts = packet.pts if packet.pts is not None else packet.dts
+    if ts is None or packet.time_base is None:
+        return None
+    return float(ts * packet.time_base)
+
+
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, av.error.ExitError):
+        return "no data before the timeout"
+    if isinstance(exc, av.error.FFmpegError) and exc.strerror:
+        text = str(exc.strerror)  # without the URL FFmpeg appends (it may carry a password)
+    else:
+        text = str(exc).strip()
+    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__

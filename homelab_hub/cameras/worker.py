@@ -1,0 +1,199 @@
+"""The supervised worker of one camera: every interval, the latest frame goes to the pipeline.
+
+A ``CameraRuntime`` outlives the workers the supervisor creates for its camera: it holds the
+pipeline (with its live zones), the counters shown in /api/health and ``watchdog_status``,
+and the current reader, so a snapshot still works while a crashed worker is being replaced.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from homelab_hub.cameras.config import CameraConfig
+from homelab_hub.cameras.pipeline import CameraPipeline, SampleResult
+from homelab_hub.cameras.reader import FrameReader, ReaderStatus, redact_url
+from homelab_hub.workers import WorkerContext
+
+log = logging.getLogger(__name__)
+
+_BEAT_EVERY_S = 1.0  # fresh last_frame_age_s in health even with a long sampling interval
+_READER_JOIN_S = 5.0
+
+
+class ReaderStuck(RuntimeError):
+    """The reader thread stopped making progress (it should never block past its timeouts)."""
+
+
+@dataclass(frozen=True)
+class LastSample:
+    ts: float  # time of the frame analysed
+    result: SampleResult
+    frame_shape: tuple[int, ...]
+
+
+class CameraRuntime:
+    """What one camera knows across worker restarts: pipeline, reader, counters."""
+
+    def __init__(self, name: str, camera: CameraConfig, pipeline: CameraPipeline) -> None:
+        self.name = name
+        self.camera = camera
+        self.pipeline = pipeline
+        self._lock = threading.Lock()
+        self._reader: FrameReader | None = None
+        self._sample_times: deque[float] = deque(maxlen=512)
+        self._started = time.monotonic()
+        self._reconnects_before = 0  # reconnects of readers of earlier workers
+        self.samples = self.motion_samples = self.model_calls = self.alerts = self.skipped_stale = 0
+        self.model_latency_ms: float | None = None
+        self.last_sample: LastSample | None = None
+        self.last_error = ""
+
+    # -- used by the worker ---------------------------------------------------------------
+    def attach(self, reader: FrameReader) -> None:
+        with self._lock:
+            if self._reader is not None:
+                self._reconnects_before += self._reader.status().connects
+            self._reader = reader
+
+    def record(self, ts: float, result: SampleResult, shape: tuple[int, ...]) -> None:
+        with self._lock:
+            self.samples += 1
+            self._sample_times.append(time.monotonic())
+            if result.boxes or result.decision not in ("clear", "recalibrated"):
+                self.motion_samples += 1
+            if result.model_called:
+                self.model_calls += 1
+                if result.model_latency_s is not None:
+                    self.model_latency_ms = round(result.model_latency_s * 1000, 1)
+            if result.alert_id is not None:
+                self.alerts += 1
+            self.last_sample = LastSample(ts, result, shape)
+
+    # -- read from any thread ---------------------------------------------------------------
+    def latest(self) -> tuple[np.ndarray, float] | None:
+        with self._lock:
+            reader = self._reader
+        got = reader.latest() if reader is not None else None
+        return None if got is None else (got[0], got[1])
+
+    def reader_status(self) -> ReaderStatus | None:
+        with self._lock:
+            reader = self._reader
+        return reader.status() if reader is not None else None
+
+    def sampled_fps(self) -> float:
+        window = max(60.0, 3 * self.camera.interval_s)
+        now = time.monotonic()
+        with self._lock:
+            recent = sum(1 for t in self._sample_times if now - t <= window)
+        span = min(window, max(now - self._started, 1e-6))
+        return round(recent / span, 3)
+
+    def reconnects(self) -> int:
+        """Reopens of the stream since the hub started: within a reader and across workers."""
+        status = self.reader_status()
+        with self._lock:
+            before = self._reconnects_before
+        if status is None:
+            return before
+        return before + status.reconnects
+
+    def details(self) -> dict[str, Any]:
+        """The numbers a worker beats with (shown per camera in /api/health and watchdog_status)."""
+        status = self.reader_status()
+        age = None
+        if status is not None and status.last_frame_ts is not None:
+            age = round(max(0.0, time.time() - status.last_frame_ts), 1)
+        last = self.last_sample
+        return {
+            "camera": self.name,
+            "stream": status.state if status else "stopped",
+            "url": redact_url(self.camera.sample_url),
+            "last_frame_age_s": age,
+            "sampled_fps": self.sampled_fps(),
+            "reconnects": self.reconnects(),
+            "model_latency_ms": self.model_latency_ms,
+            "decode_mode": status.decode_mode if status else None,
+            "samples": self.samples,
+            "motion_samples": self.motion_samples,
+            "model_calls": self.model_calls,
+            "alerts": self.alerts,
+            "last_decision": last.result.decision if last else None,
+            "last_error": (status.last_error if status and status.last_error else self.last_error)[:300],
+        }
+
+
+class CameraWorker:
+    """Worker protocol: samples the latest frame every ``interval_s`` until stopped."""
+
+    def __init__(self, runtime: CameraRuntime) -> None:
+        self.runtime = runtime
+        camera = runtime.camera
+        self.name = f"camera:{runtime.name}"
+        # A sample may wait on the vision model; the reader never blocks past its own timeouts.
+        self.heartbeat_timeout: float | None = max(120.0, 3 * camera.interval_s)
+        self._stuck_after_s = (
+            camera.reader.open_timeout_s + camera.reader.stall_timeout_s + camera.reader.backoff_max_s + 30.0
+        )
+
+    def run(self, ctx: WorkerContext) -> None:
+        camera = self.runtime.camera
+        reader = FrameReader(
+            camera.sample_url, camera.reader, name=self.runtime.name, interval_s=camera.interval_s
+        )
+        self.runtime.attach(reader)
+        reader.start()
+        try:
+            self._loop(ctx, reader)
+        finally:
+            reader.stop()
+            if not reader.join(_READER_JOIN_S):
+                # Left alone, never closed from here: it finishes on its own read timeout.
+                log.warning(
+                    "camera %s: reader still blocked after stop; leaving it to time out", self.runtime.name
+                )
+
+    def _loop(self, ctx: WorkerContext, reader: FrameReader) -> None:
+        interval = self.runtime.camera.interval_s
+        next_sample = time.monotonic() + min(interval, 1.0)  # first sample as soon as a frame exists
+        last_seq = -1
+        ctx.beat(**self.runtime.details())
+        while not ctx.stop.is_set():
+            now = time.monotonic()
+            if now < next_sample:
+                if ctx.wait(min(_BEAT_EVERY_S, next_sample - now)):
+                    break
+                self._check_reader(reader)
+                ctx.beat(**self.runtime.details())
+                continue
+            got = reader.latest()
+            if got is None or got[2] == last_seq:
+                next_sample = now + min(interval, 1.0)  # nothing new yet: look again soon
+                if got is not None:
+                    self.runtime.skipped_stale += 1
+                continue
+            frame, ts, last_seq = got
+            result = self.runtime.pipeline.process(frame, ts)
+            self.runtime.record(ts, result, frame.shape)
+            ctx.beat(**self.runtime.details())
+            # Schedule from the plan, not from "now", so a slow model call does not drift the
+            # cadence; skip the ticks a very slow call has already missed.
+            next_sample += interval
+            if next_sample < time.monotonic():
+                next_sample = time.monotonic() + interval
+
+    def _check_reader(self, reader: FrameReader) -> None:
+        if not reader.alive:
+            raise ReaderStuck(f"camera {self.runtime.name}: reader thread ended unexpectedly")
+        age = reader.status().activity_age_s
+        if age > self._stuck_after_s:
+            # The seed's zombie: alive but making no progress. Crash so the supervisor
+            # starts a fresh worker (and reader); the stuck thread is abandoned, not closed.
+            raise ReaderStuck(f"camera {self.runtime.name}: reader made no progress for {age:.0f}s")
