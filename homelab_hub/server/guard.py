@@ -67,8 +67,9 @@ class HubGuard:
         if scope["type"] != "http":
             if scope["type"] == "websocket":
                 try:
-                    self._check_origin_and_host(scope)
-                    self._authenticate(scope)
+                    headers = _headers(scope)
+                    self._check_origin_and_host(headers)
+                    self._authenticate(scope, headers)
                 except HubError:
                     await send({"type": "websocket.close", "code": 4401})
                     return
@@ -82,9 +83,10 @@ class HubGuard:
             await send(message)
 
         try:
-            self._check_origin_and_host(scope)
-            self._check_declared_length(scope)
-            self._authenticate(scope)
+            headers = _headers(scope)
+            self._check_origin_and_host(headers)
+            self._check_declared_length(headers)
+            self._authenticate(scope, headers)
             await self.app(scope, self._limited(receive), send_wrapper)
         except _BodyTooLarge:
             if "status" not in status_seen:
@@ -97,8 +99,7 @@ class HubGuard:
             HTTP_REQUESTS.labels(_route_class(scope["path"]), str(status_seen.get("status", 0))).inc()
 
     # -- checks ---------------------------------------------------------------------------
-    def _check_origin_and_host(self, scope: Scope) -> None:
-        headers = _headers(scope)
+    def _check_origin_and_host(self, headers: dict[str, str]) -> None:
         host = headers.get("host", "")
         if not host_allowed(host, self.allowed_hosts):
             raise Forbidden(f"Host {host!r} is not allowed; add it to server.allowed_hosts")
@@ -106,8 +107,8 @@ class HubGuard:
         if origin and not origin_allowed(origin, self.allowed_origins):
             raise Forbidden(f"Origin {origin!r} is not allowed; add it to server.allowed_origins")
 
-    def _check_declared_length(self, scope: Scope) -> None:
-        length = _headers(scope).get("content-length")
+    def _check_declared_length(self, headers: dict[str, str]) -> None:
+        length = headers.get("content-length")
         if length is not None:
             try:
                 too_big = int(length) > self.max_body_bytes
@@ -119,12 +120,12 @@ class HubGuard:
     def _too_large_message(self) -> str:
         return f"request body is larger than the limit of {self.max_body_bytes} bytes (server.max_body_bytes)"
 
-    def _authenticate(self, scope: Scope) -> None:
+    def _authenticate(self, scope: Scope, headers: dict[str, str]) -> None:
         path = scope["path"]
         if path in PUBLIC_PATHS or not path.startswith(PROTECTED_PREFIXES):
             return
         state = scope.setdefault("state", {})
-        header = _headers(scope).get("authorization", "")
+        header = headers.get("authorization", "")
         cache = self.tokens
         if cache is None or not cache.any_live:
             client = (scope.get("client") or ("", 0))[0]

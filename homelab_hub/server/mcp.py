@@ -56,10 +56,35 @@ def identity_of(scope_or_request: Any) -> Identity:
 
 
 def tool_schema(spec: ToolSpec) -> dict[str, Any]:
-    """The input schema both surfaces publish (MCP tools/list and OpenAPI)."""
-    schema = spec.input_model.model_json_schema()
-    schema.pop("title", None)
-    return schema
+    """The input schema both surfaces publish (MCP tools/list and the REST tool listing).
+
+    Pydantic's generated titles ("Query" for ``query``) are dropped: they repeat the field
+    names and every agent session pays for them in context.
+    """
+    return _compact(spec.input_model.model_json_schema())
+
+
+def _compact(schema: Any) -> Any:
+    if isinstance(schema, list):
+        return [_compact(s) for s in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out: dict[str, Any] = {}
+    options = schema.get("anyOf")
+    if isinstance(options, list) and options and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
+        # anyOf [{type: string}, {type: null}] says the same as type: [string, null], shorter.
+        schema = {k: v for k, v in schema.items() if k != "anyOf"}
+        schema["type"] = [o["type"] for o in options]
+    for key, value in schema.items():
+        if key == "title" and isinstance(value, str):
+            continue
+        if key == "default" and value is None:
+            continue
+        if key in ("properties", "$defs", "definitions") and isinstance(value, dict):
+            out[key] = {name: _compact(sub) for name, sub in value.items()}
+        else:
+            out[key] = _compact(value)
+    return out
 
 
 def split_images(result: BaseModel) -> tuple[dict[str, Any], list[mt.ImageContent]]:

@@ -71,7 +71,7 @@ class RestMirror:
         args = await read_json(request)
         ctx = ToolContext(services=self.get_services(), identity=identity_of(request), transport="rest")
         result = await invoke(spec, ctx, args)
-        return JSONResponse(result.model_dump(mode="json"))
+        return Response(result.model_dump_json(), media_type="application/json")
 
     async def call_tool(self, request: Request) -> Response:
         name = request.path_params["name"]

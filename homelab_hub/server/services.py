@@ -50,6 +50,14 @@ class Services:
     watchdog: Any = None
     notifier: Any = None
     health_checks: dict[str, Callable[[], ComponentHealth]] = field(default_factory=dict)
+    _health_cache: tuple[float, dict[str, ComponentHealth]] | None = field(default=None, repr=False)
+
+    def cached_health(self, max_age_s: float = 1.0) -> dict[str, ComponentHealth] | None:
+        """The last health report if it is fresher than max_age_s, else None (no I/O)."""
+        cached = self._health_cache
+        if cached is not None and time.monotonic() - cached[0] <= max_age_s:
+            return cached[1]
+        return None
 
     def health(self) -> dict[str, ComponentHealth]:
         out: dict[str, ComponentHealth] = {}
@@ -71,6 +79,7 @@ class Services:
                 detail=state.reason or state.state,
                 data=state.public(),
             )
+        self._health_cache = (time.monotonic(), out)
         return out
 
 

@@ -5,6 +5,9 @@ from __future__ import annotations
 import time
 from typing import Any
 
+import anyio.from_thread
+import anyio.to_thread
+
 from pydantic import Field
 
 from homelab_hub import __version__
@@ -32,9 +35,11 @@ class HubStatus(ToolOutput):
     workers: list[WorkerStatus] = Field(..., description="Supervised workers.")
 
 
-def hub_status(ctx: ToolContext, args: HubStatusInput) -> HubStatus:
+async def hub_status(ctx: ToolContext, args: HubStatusInput) -> HubStatus:
     services = ctx.services
-    health = services.health()
+    # Status is asked often (agents poll it); a health report up to a second old will do,
+    # and refreshing it pings the database, which must not run on the event loop.
+    health = services.cached_health() or await anyio.to_thread.run_sync(services.health)
     workers = [
         WorkerStatus(name=name, state=state.state, restarts=state.restarts, reason=state.reason)
         for name, state in services.supervisor.states().items()
@@ -51,7 +56,8 @@ def hub_status(ctx: ToolContext, args: HubStatusInput) -> HubStatus:
 
 
 def status_dict(ctx: ToolContext) -> dict[str, Any]:
-    return hub_status(ctx, HubStatusInput()).model_dump()
+    """hub_status from a worker thread (resources run there)."""
+    return anyio.from_thread.run(hub_status, ctx, HubStatusInput()).model_dump()
 
 
 TOOLS = [
