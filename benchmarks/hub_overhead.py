@@ -124,9 +124,15 @@ def main() -> None:
             proc.wait(10)
     ms = 1000
     print(f"requests per path: {len(bare)} (REST, bare), {len(mcp)} (MCP tools/call)")
-    print(f"bare Starlette route      p50 {statistics.median(bare) * ms:7.3f} ms   p99 {pct(bare, 0.99) * ms:7.3f} ms")
-    print(f"REST hub_status           p50 {statistics.median(rest) * ms:7.3f} ms   p99 {pct(rest, 0.99) * ms:7.3f} ms")
-    print(f"MCP tools/call hub_status p50 {statistics.median(mcp) * ms:7.3f} ms   p99 {pct(mcp, 0.99) * ms:7.3f} ms")
+    print(
+        f"bare Starlette route      p50 {statistics.median(bare) * ms:7.3f} ms   p99 {pct(bare, 0.99) * ms:7.3f} ms"
+    )
+    print(
+        f"REST hub_status           p50 {statistics.median(rest) * ms:7.3f} ms   p99 {pct(rest, 0.99) * ms:7.3f} ms"
+    )
+    print(
+        f"MCP tools/call hub_status p50 {statistics.median(mcp) * ms:7.3f} ms   p99 {pct(mcp, 0.99) * ms:7.3f} ms"
+    )
     ratio50 = statistics.median(rest) / statistics.median(bare)
     ratio99 = pct(rest, 0.99) / pct(bare, 0.99)
     print(f"REST overhead vs bare: p50 {ratio50:.2f}x  p99 {ratio99:.2f}x  (target p50 <= 1.5x)")

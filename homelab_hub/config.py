@@ -51,7 +51,9 @@ class ServerConfig(Section):
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="Largest request body accepted; bigger bodies get 413."
     )
-    data_dir: Path = Field(Path("data"), description="Directory for the SQLite database, indexes, images and logs.")
+    data_dir: Path = Field(
+        Path("data"), description="Directory for the SQLite database, indexes, images and logs."
+    )
 
 
 class StorageConfig(Section):
@@ -64,7 +66,8 @@ class StorageConfig(Section):
 class LoggingConfig(Section):
     level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = Field("INFO", description="Log level.")
     file: Path | None = Field(
-        Path("data/logs/homelab-hub.log"), description="Log file (rotated, never truncated at start); empty for none."
+        Path("data/logs/homelab-hub.log"),
+        description="Log file (rotated, never truncated at start); empty for none.",
     )
     max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="Rotate the log file at this size.")
     backups: int = Field(10, ge=1, description="Rotated log files kept.")
@@ -74,9 +77,13 @@ class SupervisorConfig(Section):
     heartbeat_timeout_s: float = Field(
         120.0, gt=0, description="A worker silent for this long is restarted (workers may ask for longer)."
     )
-    backoff_initial_s: float = Field(1.0, gt=0, description="First restart delay; doubles after each restart.")
+    backoff_initial_s: float = Field(
+        1.0, gt=0, description="First restart delay; doubles after each restart."
+    )
     backoff_max_s: float = Field(60.0, gt=0, description="Longest restart delay.")
-    max_restarts: int = Field(5, ge=1, description="Restarts allowed within restart_window_s before a worker is marked failed.")
+    max_restarts: int = Field(
+        5, ge=1, description="Restarts allowed within restart_window_s before a worker is marked failed."
+    )
     restart_window_s: float = Field(600.0, gt=0, description="Window for max_restarts.")
 
 
@@ -98,7 +105,9 @@ class HubConfig(BaseSettings):
     cameras: dict[str, CameraConfig] = Field(
         default_factory=dict, description="Cameras by name, e.g. [cameras.gate] url = 'rtsp://…'."
     )
-    vision: VisionConfig = Field(default_factory=VisionConfig, description="Vision model shared by the cameras.")
+    vision: VisionConfig = Field(
+        default_factory=VisionConfig, description="Vision model shared by the cameras."
+    )
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="Self-healing watchdog.")
     inference: InferenceConfig = Field(default_factory=InferenceConfig, description="Inference hosts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Notifications.")
@@ -143,7 +152,9 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         try:
             data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
         except FileNotFoundError as exc:
-            raise ConfigError(f"config file {file} does not exist (run `homelab-hub init` to write one)") from exc
+            raise ConfigError(
+                f"config file {file} does not exist (run `homelab-hub init` to write one)"
+            ) from exc
         except tomllib.TOMLDecodeError as exc:
             raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
     _deep_update(data, overrides)
@@ -162,7 +173,9 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
         if len(shown) > 80:
             shown = shown[:77] + "..."
         if err["type"] == "extra_forbidden":
-            lines.append(f"  {path}: unknown setting (value {shown}); check the spelling against `homelab-hub init`")
+            lines.append(
+                f"  {path}: unknown setting (value {shown}); check the spelling against `homelab-hub init`"
+            )
         else:
             lines.append(f"  {path}: got {shown}; expected {err['msg'].removeprefix('Value error, ')}")
     return "\n".join(lines)

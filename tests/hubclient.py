@@ -24,7 +24,9 @@ from homelab_hub.server.auth import TokenStore
 
 
 @contextlib.asynccontextmanager
-async def mcp_session(base_url: str, transport: str = "http", token: str | None = None) -> AsyncIterator[ClientSession]:
+async def mcp_session(
+    base_url: str, transport: str = "http", token: str | None = None
+) -> AsyncIterator[ClientSession]:
     """An initialized MCP client session to the hub over ``http`` (Streamable HTTP) or ``sse``."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if transport == "http":
@@ -48,7 +50,9 @@ class RunningHub:
         self.app = create_app(config)
         self.url = f"http://127.0.0.1:{config.server.port}"
         self._server = uvicorn.Server(
-            uvicorn.Config(self.app, host="127.0.0.1", port=config.server.port, log_level="warning", lifespan="on")
+            uvicorn.Config(
+                self.app, host="127.0.0.1", port=config.server.port, log_level="warning", lifespan="on"
+            )
         )
         self._thread = threading.Thread(target=self._run, name="test-hub", daemon=True)
 
@@ -90,15 +94,25 @@ class RunningHub:
         return {"Authorization": f"Bearer {token}"} if token else {}
 
     def post(self, path: str, json: Any = None, token: str | None = None, **kw: Any) -> httpx.Response:
-        return httpx.post(self.url + path, json=json, headers={**self._headers(token), **kw.pop("headers", {})}, timeout=120, **kw)
+        return httpx.post(
+            self.url + path,
+            json=json,
+            headers={**self._headers(token), **kw.pop("headers", {})},
+            timeout=120,
+            **kw,
+        )
 
     def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
-        return httpx.get(self.url + path, headers={**self._headers(token), **kw.pop("headers", {})}, timeout=60, **kw)
+        return httpx.get(
+            self.url + path, headers={**self._headers(token), **kw.pop("headers", {})}, timeout=60, **kw
+        )
 
     def rest(self, tool: str, args: dict[str, Any] | None = None, token: str | None = None) -> httpx.Response:
         return self.post(f"/api/tools/{tool}", json=args or {}, token=token)
 
-    def mcp_call(self, tool: str, args: dict[str, Any] | None = None, token: str | None = None, transport: str = "http") -> Any:
+    def mcp_call(
+        self, tool: str, args: dict[str, Any] | None = None, token: str | None = None, transport: str = "http"
+    ) -> Any:
         async def go() -> Any:
             async with mcp_session(self.url, transport, token) as session:
                 return await session.call_tool(tool, args or {})

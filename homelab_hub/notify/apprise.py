@@ -43,7 +43,9 @@ class AppriseNotifier:
             attach.add(str(path))
         with self._lock:
             try:
-                ok = bool(self._apprise.notify(title=title, body=body, attach=attach if attachments else None))  # type: ignore[union-attr]
+                ok = bool(
+                    self._apprise.notify(title=title, body=body, attach=attach if attachments else None)
+                )  # type: ignore[union-attr]
             except Exception:  # a broken target must not break the caller
                 log.exception("notify: Apprise raised")
                 return False

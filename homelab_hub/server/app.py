@@ -43,7 +43,9 @@ class HubApp:
         self.tokens: TokenCache | None = None
         self.tools = all_tools()
         self.resources = all_resources()
-        self.mcp = MCPBinding(self.tools, self.resources, self.services, max_body_bytes=config.server.max_body_bytes)
+        self.mcp = MCPBinding(
+            self.tools, self.resources, self.services, max_body_bytes=config.server.max_body_bytes
+        )
         self.rest = RestMirror(self.tools, self.services)
         self._refresher: asyncio.Task[None] | None = None
 
@@ -92,7 +94,9 @@ class HubApp:
     # -- plain routes -------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
         if self._services is None:
-            return JSONResponse({"status": "starting", "version": __version__, "components": {}}, status_code=503)
+            return JSONResponse(
+                {"status": "starting", "version": __version__, "components": {}}, status_code=503
+            )
         health = await anyio.to_thread.run_sync(self._services.health)
         bad = {k: v.detail for k, v in health.items() if v.state in ("down",) or v.state == "degraded"}
         body = {
@@ -153,5 +157,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
 
 async def _unexpected(request: Request, exc: Exception) -> Response:
     incident = uuid.uuid4().hex[:8]
-    log.error("unexpected error on %s %s (error id %s)", request.method, request.url.path, incident, exc_info=exc)
+    log.error(
+        "unexpected error on %s %s (error id %s)", request.method, request.url.path, incident, exc_info=exc
+    )
     return error_response(HubError(f"internal error (error id {incident}, details in the hub log)"))

@@ -50,7 +50,9 @@ class TokenStore:
                 f"token name {name!r} is not valid; use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
             )
         if self.db.query_one("SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL", (name,)):
-            raise Conflict(f"agent {name!r} already has a live token; revoke it first (homelab-hub token revoke {name})")
+            raise Conflict(
+                f"agent {name!r} already has a live token; revoke it first (homelab-hub token revoke {name})"
+            )
         token = TOKEN_PREFIX + secrets.token_urlsafe(32)
         self.db.execute(
             "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
@@ -82,7 +84,8 @@ class TokenStore:
             return None
         digest = _hash(token)
         row = self.db.query_one(
-            "SELECT id, name, role, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL", (digest,)
+            "SELECT id, name, role, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
+            (digest,),
         )
         if row is None or not hmac.compare_digest(row["token_hash"], digest):
             return None
@@ -106,7 +109,8 @@ class TokenCache:
             return
         rows = self.store.db.query("SELECT name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL")
         self._by_hash = {
-            r["token_hash"]: Identity(agent=r["name"], role="admin" if r["role"] == "admin" else "agent") for r in rows
+            r["token_hash"]: Identity(agent=r["name"], role="admin" if r["role"] == "admin" else "agent")
+            for r in rows
         }
         self._loaded_at = time.monotonic()
 

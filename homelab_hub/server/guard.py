@@ -158,7 +158,10 @@ class HubGuard:
 
     async def _reply(self, send: Send, exc: HubError, headers: dict[str, str] | None = None) -> None:
         body = json.dumps({"ok": False, "error": exc.to_dict()}).encode()
-        raw_headers: list[Any] = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+        raw_headers: list[Any] = [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(body)).encode()),
+        ]
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         await send({"type": "http.response.start", "status": exc.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})

@@ -26,7 +26,11 @@ def setup_logging(config: HubConfig) -> None:
         path = config.logging.file
         path.parent.mkdir(parents=True, exist_ok=True)
         rotating = logging.handlers.RotatingFileHandler(
-            path, mode="a", maxBytes=config.logging.max_bytes, backupCount=config.logging.backups, encoding="utf-8"
+            path,
+            mode="a",
+            maxBytes=config.logging.max_bytes,
+            backupCount=config.logging.backups,
+            encoding="utf-8",
         )
         rotating.setFormatter(logging.Formatter(FORMAT))
         rotating._homelab_hub = True  # type: ignore[attr-defined]

@@ -71,7 +71,11 @@ def _compact(schema: Any) -> Any:
         return schema
     out: dict[str, Any] = {}
     options = schema.get("anyOf")
-    if isinstance(options, list) and options and all(isinstance(o, dict) and set(o) == {"type"} for o in options):
+    if (
+        isinstance(options, list)
+        and options
+        and all(isinstance(o, dict) and set(o) == {"type"} for o in options)
+    ):
         # anyOf [{type: string}, {type: null}] says the same as type: [string, null], shorter.
         schema = {k: v for k, v in schema.items() if k != "anyOf"}
         schema["type"] = [o["type"] for o in options]
@@ -226,7 +230,9 @@ class MCPBinding:
             return mt.ReadResourceResult(
                 contents=[mt.BlobResourceContents(uri=uri, blob=blob, mime_type=spec.mime_type)]
             )
-        return mt.ReadResourceResult(contents=[mt.TextResourceContents(uri=uri, text=str(body), mime_type=spec.mime_type)])
+        return mt.ReadResourceResult(
+            contents=[mt.TextResourceContents(uri=uri, text=str(body), mime_type=spec.mime_type)]
+        )
 
 
 __all__ = ["MCPBinding", "identity_of", "tool_schema", "split_images", "Scope", "Receive", "Send"]

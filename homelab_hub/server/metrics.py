@@ -20,9 +20,17 @@ TOOL_LATENCY = Histogram(
     registry=REGISTRY,
 )
 HTTP_REQUESTS = Counter(
-    "homelab_hub_http_requests_total", "HTTP requests by route class and status.", ["route", "status"], registry=REGISTRY
+    "homelab_hub_http_requests_total",
+    "HTTP requests by route class and status.",
+    ["route", "status"],
+    registry=REGISTRY,
 )
 WORKER_RESTARTS = Counter(
-    "homelab_hub_worker_restarts_total", "Worker restarts by worker and reason.", ["worker", "reason"], registry=REGISTRY
+    "homelab_hub_worker_restarts_total",
+    "Worker restarts by worker and reason.",
+    ["worker", "reason"],
+    registry=REGISTRY,
 )
-WORKER_UP = Gauge("homelab_hub_worker_up", "1 when the worker is running, else 0.", ["worker"], registry=REGISTRY)
+WORKER_UP = Gauge(
+    "homelab_hub_worker_up", "1 when the worker is running, else 0.", ["worker"], registry=REGISTRY
+)

@@ -30,7 +30,11 @@ ERROR_SCHEMA: dict[str, Any] = {
         "error": {
             "type": "object",
             "required": ["code", "message"],
-            "properties": {"code": {"type": "string"}, "message": {"type": "string"}, "details": {"type": "object"}},
+            "properties": {
+                "code": {"type": "string"},
+                "message": {"type": "string"},
+                "details": {"type": "object"},
+            },
         },
     },
 }
@@ -89,7 +93,10 @@ class RestMirror:
     async def list_tools(self, request: Request) -> Response:
         identity_of(request)
         return JSONResponse(
-            [{"name": s.name, "description": s.description, "input_schema": tool_schema(s)} for s in self.tools.values()]
+            [
+                {"name": s.name, "description": s.description, "input_schema": tool_schema(s)}
+                for s in self.tools.values()
+            ]
         )
 
     async def openapi(self, request: Request) -> Response:
@@ -107,7 +114,10 @@ def build_openapi(tools: list[ToolSpec]) -> dict[str, Any]:
     components: dict[str, Any] = {"Error": ERROR_SCHEMA}
     paths: dict[str, Any] = {}
     errors = {
-        str(code): {"description": text, "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}}}
+        str(code): {
+            "description": text,
+            "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+        }
         for code, text in [
             (400, "Invalid input"),
             (401, "Missing or wrong token"),
@@ -140,15 +150,26 @@ def build_openapi(tools: list[ToolSpec]) -> dict[str, Any]:
         }
         paths[f"/api/tools/{spec.name}"] = {"post": operation}
         for alias in spec.rest_aliases:
-            paths[alias] = {"post": {**operation, "operationId": f"{spec.name}_alias_{alias.strip('/').replace('/', '_')}"}}
+            paths[alias] = {
+                "post": {
+                    **operation,
+                    "operationId": f"{spec.name}_alias_{alias.strip('/').replace('/', '_')}",
+                }
+            }
     paths["/api/health"] = {
         "get": {
             "operationId": "health",
             "summary": "Component states; 200 when serving, 503 when degraded.",
             "security": [],
             "responses": {
-                "200": {"description": "Healthy", "content": {"application/json": {"schema": {"type": "object"}}}},
-                "503": {"description": "Degraded", "content": {"application/json": {"schema": {"type": "object"}}}},
+                "200": {
+                    "description": "Healthy",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
+                "503": {
+                    "description": "Degraded",
+                    "content": {"application/json": {"schema": {"type": "object"}}},
+                },
             },
         }
     }
@@ -156,5 +177,8 @@ def build_openapi(tools: list[ToolSpec]) -> dict[str, Any]:
         "openapi": "3.1.0",
         "info": {"title": "homelab-hub", "version": __version__},
         "paths": paths,
-        "components": {"schemas": components, "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}}},
+        "components": {
+            "schemas": components,
+            "securitySchemes": {"bearer": {"type": "http", "scheme": "bearer"}},
+        },
     }

@@ -32,7 +32,9 @@ COMPONENTS = (
 
 
 class ComponentHealth(BaseModel):
-    state: Literal["ok", "starting", "degraded", "down", "disabled"] = Field(..., description="Component state.")
+    state: Literal["ok", "starting", "degraded", "down", "disabled"] = Field(
+        ..., description="Component state."
+    )
     detail: str = Field("", description="Why, in a few words.")
     data: dict[str, Any] = Field(default_factory=dict, description="Numbers worth showing.")
 
@@ -75,7 +77,9 @@ class Services:
                 out[name] = ComponentHealth(state="degraded", detail=f"health check failed: {exc}")
         for name, state in self.supervisor.states().items():
             out[f"worker:{name}"] = ComponentHealth(
-                state="ok" if state.state == "running" else ("starting" if state.state == "starting" else "down"),
+                state="ok"
+                if state.state == "running"
+                else ("starting" if state.state == "starting" else "down"),
                 detail=state.reason or state.state,
                 data=state.public(),
             )

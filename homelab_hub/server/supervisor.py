@@ -48,7 +48,9 @@ class WorkerState:
             "state": self.state,
             "reason": self.reason,
             "restarts": self.restarts,
-            "uptime_s": round(time.time() - self.started_at, 1) if self.started_at and self.state == "running" else 0.0,
+            "uptime_s": round(time.time() - self.started_at, 1)
+            if self.started_at and self.state == "running"
+            else 0.0,
             "last_beat_age_s": None if self.last_beat_age_s is None else round(self.last_beat_age_s, 1),
             "abandoned_threads": self.abandoned_threads,
             **self.details,
@@ -229,14 +231,14 @@ class Supervisor:
         kind = "silent" if reason.startswith("silent") else "crash"
         if len(slot.restart_times) > self.config.max_restarts:
             state.state = "failed"
-            state.reason = (
-                f"failed: {len(slot.restart_times)} restarts within {self.config.restart_window_s:.0f}s; last: {reason}"
-            )
+            state.reason = f"failed: {len(slot.restart_times)} restarts within {self.config.restart_window_s:.0f}s; last: {reason}"
             log.error("worker %s marked failed: %s", slot.name, state.reason)
             self._record(slot.name, "failed", state.reason)
             return
         slot.backoff = (
-            self.config.backoff_initial_s if slot.backoff == 0 else min(slot.backoff * 2, self.config.backoff_max_s)
+            self.config.backoff_initial_s
+            if slot.backoff == 0
+            else min(slot.backoff * 2, self.config.backoff_max_s)
         )
         slot.next_start = now + slot.backoff
         state.state = "backoff"

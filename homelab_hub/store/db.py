@@ -108,7 +108,9 @@ class Database:
             if "unix_socket" in query:
                 args["unix_socket"] = query["unix_socket"]
             if not args["database"]:
-                raise ConfigError(f"storage.url: {redact_url(url)!r} names no database; expected mysql+pymysql://user:pw@host:3306/dbname")
+                raise ConfigError(
+                    f"storage.url: {redact_url(url)!r} names no database; expected mysql+pymysql://user:pw@host:3306/dbname"
+                )
             return cls(url, dialect="mysql", connect_args=args)
         raise ConfigError(
             f"storage.url: unsupported scheme {scheme!r} in {redact_url(url)!r}; expected sqlite:///… or mysql+pymysql://…"

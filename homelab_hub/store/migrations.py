@@ -67,7 +67,10 @@ def migrate(db: Database, migrations: Iterable[Migration] | None = None) -> list
     db.execute(_LEDGER[db.dialect])
     applied: list[Migration] = []
     with _migration_lock(db):
-        done = {(r["component"], int(r["version"])) for r in db.query("SELECT component, version FROM schema_migrations")}
+        done = {
+            (r["component"], int(r["version"]))
+            for r in db.query("SELECT component, version FROM schema_migrations")
+        }
         for m in sorted(pending_all, key=_order):
             if (m.component, m.version) in done:
                 continue

@@ -7,7 +7,6 @@ from typing import Any
 
 import anyio.from_thread
 import anyio.to_thread
-
 from pydantic import Field
 
 from homelab_hub import __version__
@@ -31,7 +30,9 @@ class HubStatus(ToolOutput):
     storage: str = Field(..., description="Storage backend: sqlite or mysql.")
     agent: str = Field(..., description="The agent this caller acts as (from its token).")
     role: str = Field(..., description="agent or admin.")
-    components: dict[str, str] = Field(..., description="Component name -> state (ok, starting, degraded, down).")
+    components: dict[str, str] = Field(
+        ..., description="Component name -> state (ok, starting, degraded, down)."
+    )
     workers: list[WorkerStatus] = Field(..., description="Supervised workers.")
 
 

@@ -64,7 +64,9 @@ class FakeHTTPServer:
                 req = Request(self.command, parsed.path, parse_qs(parsed.query), dict(self.headers), body)
                 outer.requests.append(req)
                 route = outer.routes.get((self.command, parsed.path)) or outer.fallback
-                reply = route(req) if route else Reply(404, {"error": f"no route {self.command} {parsed.path}"})
+                reply = (
+                    route(req) if route else Reply(404, {"error": f"no route {self.command} {parsed.path}"})
+                )
                 if reply.delay_s:
                     time.sleep(reply.delay_s)
                 if isinstance(reply.body, (dict, list)):

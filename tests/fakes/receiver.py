@@ -1,9 +1,9 @@
 """An HTTP receiver for notifications: Apprise's json:// and form:// URLs post here.
 
-    with NotificationReceiver() as rx:
-        url = rx.apprise_url("json")        # json://127.0.0.1:PORT/notify
-        ... send ...
-        msg = rx.wait_for(lambda m: "incident" in m.text, timeout=10)
+with NotificationReceiver() as rx:
+    url = rx.apprise_url("json")        # json://127.0.0.1:PORT/notify
+    ... send ...
+    msg = rx.wait_for(lambda m: "incident" in m.text, timeout=10)
 """
 
 from __future__ import annotations
@@ -29,7 +29,9 @@ class NotificationReceiver(FakeHTTPServer):
     def apprise_url(self, kind: str = "json", path: str = "notify") -> str:
         return f"{kind}://127.0.0.1:{self.port}/{path}"
 
-    def wait_for(self, predicate: Callable[[Request], bool] = lambda r: True, timeout: float = 10.0) -> Request:
+    def wait_for(
+        self, predicate: Callable[[Request], bool] = lambda r: True, timeout: float = 10.0
+    ) -> Request:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             for req in self.received:

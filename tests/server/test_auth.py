@@ -15,7 +15,10 @@ def test_requests_without_a_token_get_401_with_www_authenticate(secured, path):
     response = hub.post(path, json={}) if path != "/api/tools" else hub.get(path)
     assert response.status_code == 401
     assert response.headers["www-authenticate"].startswith("Bearer")
-    assert response.json() == {"ok": False, "error": {"code": "unauthorized", "message": response.json()["error"]["message"]}}
+    assert response.json() == {
+        "ok": False,
+        "error": {"code": "unauthorized", "message": response.json()["error"]["message"]},
+    }
 
 
 def test_sse_without_a_token_is_refused(secured):

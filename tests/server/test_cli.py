@@ -14,7 +14,10 @@ from homelab_hub.server.cli import build_parser
 def run(tmp_path, *args, env=None):
     return subprocess.run(
         [sys.executable, "-m", "homelab_hub.server.cli", *args],
-        capture_output=True, text=True, timeout=120, cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        cwd=tmp_path,
         env={**os.environ, "HOMELAB_HUB_CONFIG": "", **(env or {})},
     )
 

@@ -9,7 +9,16 @@ from homelab_hub.server.mcp import tool_schema
 from homelab_hub.tools.registry import all_tools
 
 # Keys whose values legitimately differ between two calls made a moment apart.
-VOLATILE = {"uptime_s", "ping_ms", "took_ms", "latency_ms", "last_beat_age_s", "checked_at", "generated_at", "age_s"}
+VOLATILE = {
+    "uptime_s",
+    "ping_ms",
+    "took_ms",
+    "latency_ms",
+    "last_beat_age_s",
+    "checked_at",
+    "generated_at",
+    "age_s",
+}
 
 
 def _stable(value):
@@ -40,7 +49,9 @@ def test_openapi_describes_every_tool_with_the_same_input_schema(hub):
         assert published.get("required", []) == tool_schema(tool).get("required", [])
 
 
-@pytest.mark.parametrize("tool", [t for t in all_tools() if t.read_only and t.permission == "agent"], ids=lambda t: t.name)
+@pytest.mark.parametrize(
+    "tool", [t for t in all_tools() if t.read_only and t.permission == "agent"], ids=lambda t: t.name
+)
 def test_read_only_tools_give_the_same_answer_over_mcp_and_rest(hub, tool):
     rest = hub.rest(tool.name, {})
     result = hub.mcp_call(tool.name, {})

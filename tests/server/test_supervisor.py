@@ -51,7 +51,12 @@ class Healthy:
 
 def fast_config(**kw):
     return SupervisorConfig(
-        heartbeat_timeout_s=5, backoff_initial_s=0.05, backoff_max_s=0.2, max_restarts=3, restart_window_s=60, **kw
+        heartbeat_timeout_s=5,
+        backoff_initial_s=0.05,
+        backoff_max_s=0.2,
+        max_restarts=3,
+        restart_window_s=60,
+        **kw,
     )
 
 

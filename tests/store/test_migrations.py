@@ -15,7 +15,13 @@ def test_migrations_run_twice_apply_nothing_the_second_time(db_url):
 
 
 def test_a_new_component_migration_is_applied_once(db):
-    extra = Migration("core", 99, "test table", sqlite=("CREATE TABLE t99 (x INTEGER)",), mysql=("CREATE TABLE t99 (x INT)",))
+    extra = Migration(
+        "core",
+        99,
+        "test table",
+        sqlite=("CREATE TABLE t99 (x INTEGER)",),
+        mysql=("CREATE TABLE t99 (x INT)",),
+    )
     assert migrate(db, [extra]) == [extra]
     assert migrate(db, [extra]) == []
     db.execute("INSERT INTO t99 (x) VALUES (?)", (5,))
@@ -25,7 +31,8 @@ def test_a_new_component_migration_is_applied_once(db):
 def test_text_with_sql_metacharacters_and_emoji_round_trips(db):
     text = "'; DROP TABLE api_tokens; -- 100% 🎥 ? %s"
     db.execute(
-        "INSERT INTO worker_events (worker, ts, event, reason) VALUES (?, ?, ?, ?)", ("w", 1.0, "restart", text)
+        "INSERT INTO worker_events (worker, ts, event, reason) VALUES (?, ?, ?, ?)",
+        ("w", 1.0, "restart", text),
     )
     assert db.query_one("SELECT reason FROM worker_events WHERE reason = ?", (text,)) == {"reason": text}
 
