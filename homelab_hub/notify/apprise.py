@@ -34,7 +34,8 @@ class AppriseNotifier:
         return bool(self._apprise and len(self._apprise) > 0)
 
     def send(self, title: str, body: str, attachments: Sequence[Path | str] = ()) -> bool:
-        if not self.enabled:
+        target = self._apprise
+        if target is None or len(target) == 0:
             return False
         import apprise
 
@@ -43,9 +44,7 @@ class AppriseNotifier:
             attach.add(str(path))
         with self._lock:
             try:
-                ok = bool(
-                    self._apprise.notify(title=title, body=body, attach=attach if attachments else None)
-                )  # type: ignore[union-attr]
+                ok = bool(target.notify(title=title, body=body, attach=attach if attachments else None))
             except Exception:  # a broken target must not break the caller
                 log.exception("notify: Apprise raised")
                 return False

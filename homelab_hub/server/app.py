@@ -8,6 +8,7 @@ import contextlib
 import logging
 import uuid
 from collections.abc import AsyncIterator
+from typing import Any
 
 import anyio.to_thread
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
@@ -99,7 +100,7 @@ class HubApp:
             )
         health = await anyio.to_thread.run_sync(self._services.health)
         bad = {k: v.detail for k, v in health.items() if v.state in ("down",) or v.state == "degraded"}
-        body = {
+        body: dict[str, Any] = {
             "status": "degraded" if bad else "ok",
             "version": __version__,
             "components": {k: v.model_dump() for k, v in health.items()},

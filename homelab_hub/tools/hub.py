@@ -40,7 +40,9 @@ async def hub_status(ctx: ToolContext, args: HubStatusInput) -> HubStatus:
     services = ctx.services
     # Status is asked often (agents poll it); a health report up to a second old will do,
     # and refreshing it pings the database, which must not run on the event loop.
-    health = services.cached_health() or await anyio.to_thread.run_sync(services.health)
+    health = services.cached_health()
+    if health is None:
+        health = await anyio.to_thread.run_sync(services.health)
     workers = [
         WorkerStatus(name=name, state=state.state, restarts=state.restarts, reason=state.reason)
         for name, state in services.supervisor.states().items()
