@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import signal
 import uuid
 from collections.abc import AsyncIterator
 from typing import Any
@@ -20,7 +21,7 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from homelab_hub import __version__
-from homelab_hub.config import HubConfig
+from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import ConfigError, HubError, NotFound, Unavailable
 from homelab_hub.resources.registry import all_resources
 from homelab_hub.server.auth import TokenCache, TokenStore
@@ -28,7 +29,7 @@ from homelab_hub.server.guard import HubGuard
 from homelab_hub.server.mcp import MCPBinding
 from homelab_hub.server.metrics import REGISTRY
 from homelab_hub.server.rest import RestMirror, error_response
-from homelab_hub.server.services import Services, build_services, close_services
+from homelab_hub.server.services import Services, build_services, close_services, reload_services
 from homelab_hub.tools.registry import all_tools
 
 log = logging.getLogger(__name__)
@@ -37,8 +38,11 @@ log = logging.getLogger(__name__)
 class HubApp:
     """Holds what the routes need once the lifespan has started them."""
 
-    def __init__(self, config: HubConfig, *, services: Services | None = None) -> None:
+    def __init__(
+        self, config: HubConfig, *, services: Services | None = None, config_path: str | None = None
+    ) -> None:
         self.config = config
+        self.config_path = config_path
         self._services = services
         self._owns_services = services is None
         self.tokens: TokenCache | None = None
@@ -74,6 +78,9 @@ class HubApp:
                 "Create tokens with `homelab-hub token create NAME` to require authentication."
             )
         self._refresher = asyncio.create_task(self._refresh_tokens())
+        with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
+            # Only possible in the main thread (not when embedded, e.g. in tests).
+            asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
         try:
             async with self.mcp.lifespan():
                 log.info("homelab-hub %s serving %d tools", __version__, len(self.tools))
@@ -82,6 +89,21 @@ class HubApp:
             self._refresher.cancel()
             if self._owns_services:
                 await anyio.to_thread.run_sync(close_services, services)
+
+    def _on_sighup(self) -> None:
+        asyncio.get_running_loop().create_task(self.reload())
+
+    async def reload(self) -> list[str]:
+        """Re-read the config file and apply it to running engines (SIGHUP does this)."""
+        try:
+            config = await anyio.to_thread.run_sync(load_config, self.config_path)
+            reloaded = await anyio.to_thread.run_sync(reload_services, self.services(), config)
+        except HubError as exc:
+            log.error("reload refused, keeping the running config: %s", exc.message)
+            return []
+        self.config = config
+        log.info("config reloaded: %s", ", ".join(reloaded) or "nothing to apply live")
+        return reloaded
 
     async def _refresh_tokens(self) -> None:
         assert self.tokens is not None
@@ -113,9 +135,12 @@ class HubApp:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
 
-def create_app(config: HubConfig, *, services: Services | None = None) -> Starlette:
-    """Build the ASGI app. Pass ``services`` to reuse ones built elsewhere (tests)."""
-    hub = HubApp(config, services=services)
+def create_app(
+    config: HubConfig, *, services: Services | None = None, config_path: str | None = None
+) -> Starlette:
+    """Build the ASGI app. Pass ``services`` to reuse ones built elsewhere (tests);
+    ``config_path`` is re-read on SIGHUP."""
+    hub = HubApp(config, services=services, config_path=config_path)
     hub.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
     routes = [
         Route("/api/health", hub.health, methods=["GET"]),

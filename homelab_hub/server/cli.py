@@ -129,7 +129,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 1
-    app = create_app(config)
+    app = create_app(config, config_path=args.config)
     server = uvicorn.Server(
         uvicorn.Config(app, host=config.server.host, port=config.server.port, log_config=None, lifespan="on")
     )

@@ -100,6 +100,22 @@ def build_services(config: HubConfig, *, start_workers: bool = True) -> Services
     return services
 
 
+def reload_services(services: Services, config: HubConfig) -> list[str]:
+    """Apply a changed config to running engines without a restart (SIGHUP).
+
+    Each component module may define ``reload(services, new_config)``; those that do not
+    keep their old settings until the next restart. Returns the components reloaded.
+    """
+    reloaded = []
+    for name in COMPONENTS:
+        module = importlib.import_module(name)
+        if hasattr(module, "reload"):
+            module.reload(services, config)
+            reloaded.append(name.rsplit(".", 1)[-1])
+    services.config = config
+    return reloaded
+
+
 def close_services(services: Services) -> None:
     services.supervisor.stop()
     for name in reversed(COMPONENTS):

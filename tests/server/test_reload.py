@@ -1,0 +1,57 @@
+"""SIGHUP re-reads the config file and hands it to the engines that can apply it live."""
+
+import os
+import signal
+import subprocess
+import sys
+import time
+
+import httpx
+
+from tests.conftest import free_port
+
+
+def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(tmp_path):
+    port = free_port()
+    config = tmp_path / "hub.toml"
+    config.write_text(
+        f'[server]\nport = {port}\n[storage]\nurl = "sqlite:///{tmp_path}/hub.db"\n[logging]\nfile = "{tmp_path}/hub.log"\n'
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "homelab_hub.server.cli", "serve", "--config", str(config)],
+        cwd=tmp_path,
+        env={**os.environ, "HF_HUB_OFFLINE": "1"},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code in (200, 503):
+                    break
+            except httpx.HTTPError:
+                pass
+            assert time.monotonic() < deadline and proc.poll() is None, "hub did not start"
+            time.sleep(0.2)
+        log = tmp_path / "hub.log"
+        config.write_text(config.read_text() + "[memory]\nbogus_setting = 1\n")
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(lambda: "reload refused" in log.read_text())
+        assert "memory.bogus_setting" in log.read_text()
+        config.write_text(config.read_text().replace("[memory]\nbogus_setting = 1\n", ""))
+        proc.send_signal(signal.SIGHUP)
+        _wait_for(lambda: "config reloaded" in log.read_text())
+        assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
+    finally:
+        proc.terminate()
+        proc.wait(30)
+
+
+def _wait_for(predicate, timeout=30.0):
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.1)
+    raise AssertionError("condition not met in time")
