@@ -88,8 +88,8 @@ def _context_findings(model: str, weights: int | None, kv: KvCacheEstimate, fact
                 kind="kv_exceeds_weights",
                 message=f"{model}'s KV cache (~{kv.at_loaded_gb:.1f} GB at {kv.loaded_context:,} tokens) is larger "
                 f"than its weights ({weights / GB:.1f} GB): most of its memory is reserved context.",
-                fix=f"Lower the context ({fix_ctx}) or set OLLAMA_KV_CACHE_TYPE=q8_0 with "
-                "OLLAMA_FLASH_ATTENTION=1 on the host to about halve the cache.",
+                fix=f"Lower the context: ollama_set_context(model='{model}', num_ctx={kv.sensible_context}); "
+                "or set OLLAMA_KV_CACHE_TYPE=q8_0 with OLLAMA_FLASH_ATTENTION=1 on the host to about halve the cache.",
             )
         )
     return out
@@ -102,9 +102,10 @@ def _duration(seconds: float) -> str:
         return f"{seconds / 86400:.0f} days"
     if seconds >= 3600:
         return f"{seconds / 3600:.1f} h"
-    if seconds >= 60:
-        return f"{seconds // 60:.0f}m {seconds % 60:.0f}s"
-    return f"{seconds:.0f}s"
+    whole = round(seconds)
+    if whole >= 60:
+        return f"{whole // 60}m {whole % 60}s"
+    return f"{whole}s"
 
 
 def duration_text(seconds: float | None) -> str:

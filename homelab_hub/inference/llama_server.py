@@ -97,9 +97,7 @@ class LlamaServerHost:
         try:
             slots = self.client.request("GET", "/slots")
         except HubError as exc:
-            out.notes.append(
-                f"/slots unavailable ({_short(exc)}); it is on unless the server runs with --no-slots"
-            )
+            out.notes.append(_off("/slots", exc, "it is on unless llama-server runs with --no-slots"))
             return
         if not isinstance(slots, list) or not all(isinstance(s, dict) for s in slots):
             out.notes.append("/slots answered something other than a list of slots")
@@ -113,7 +111,7 @@ class LlamaServerHost:
         try:
             text = self.client.request("GET", "/metrics", raw=True)
         except HubError as exc:
-            out.notes.append(f"/metrics unavailable ({_short(exc)}); start llama-server with --metrics")
+            out.notes.append(_off("/metrics", exc, "start llama-server with --metrics"))
             return
         out.metrics = parse_metrics(str(text))
         deferred = out.metrics.requests_deferred or 0
@@ -136,8 +134,10 @@ class LlamaServerHost:
             )
 
 
-def _short(exc: HubError) -> str:
-    return "not enabled (HTTP 501)" if "501" in exc.message else exc.message
+def _off(endpoint: str, exc: HubError, how: str) -> str:
+    if "501" in exc.message:
+        return f"{endpoint} is off (HTTP 501): {how}"
+    return f"{endpoint} failed: {exc.message}"
 
 
 def _str(value: Any) -> str | None:

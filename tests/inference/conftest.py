@@ -16,11 +16,11 @@ from tests.fakes.ollama import FakeOllama, garbage_host, slow_host
 TIMEOUT_S = 1.0
 
 
-# The stand-ins start once per module (stopping one takes half a second) and are reset to
+# The stand-ins start once per session (stopping one takes half a second) and are reset to
 # their canned state before each test.
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _ollama_servers() -> Iterator[tuple[FakeOllama, FakeOllama]]:
     with FakeOllama() as one, FakeOllama() as two:
         yield one, two
@@ -38,7 +38,7 @@ def ollama2(_ollama_servers) -> FakeOllama:
     return _ollama_servers[1]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def _llama_server() -> Iterator[FakeLlamaServer]:
     with FakeLlamaServer() as server:
         yield server
@@ -50,13 +50,13 @@ def llama_server(_llama_server) -> FakeLlamaServer:
     return _llama_server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def slow() -> Iterator[Any]:
     with slow_host(delay_s=TIMEOUT_S * 4) as server:
         yield server
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def garbage() -> Iterator[Any]:
     with garbage_host() as server:
         yield server
