@@ -1,5 +1,117 @@
-"""Agent-facing tools of this area (filled by its engine's work)."""
+"""camera_list and camera_snapshot: what the cameras see, for an agent."""
 
-from homelab_hub.tools.registry import ToolSpec
+from __future__ import annotations
 
-TOOLS: list[ToolSpec] = []
+import datetime as dt
+import time
+
+from pydantic import Field
+
+from homelab_hub.cameras.manager import CameraManager
+from homelab_hub.errors import Unavailable
+from homelab_hub.tools.registry import ToolContext, ToolImage, ToolInput, ToolOutput, ToolSpec
+
+
+class CameraListInput(ToolInput):
+    pass
+
+
+class CameraInfo(ToolOutput):
+    name: str = Field(..., description="Camera name from the config.")
+    enabled: bool = Field(..., description="False: configured but not read.")
+    state: str = Field(
+        ...,
+        description="ok | connecting | no_signal | stale | starting | backoff | failed | stopped | disabled.",
+    )
+    url: str = Field(..., description="Main stream URL, password hidden.")
+    detect_url: str | None = Field(None, description="Low-resolution stream decoded for detection, if any.")
+    interval_s: float = Field(..., description="Seconds between analysed samples.")
+    last_frame_age_s: float | None = Field(
+        None, description="Age of the newest decoded frame; null before the first."
+    )
+    sampled_fps: float = Field(..., description="Samples analysed per second over the last minute or so.")
+    reconnects: int = Field(..., description="Times the stream was reopened since the hub started.")
+    model_latency_ms: float | None = Field(None, description="Latency of the last vision-model call.")
+    samples: int = Field(..., description="Samples analysed since the hub started.")
+    model_calls: int = Field(..., description="Samples that went to the vision model.")
+    alerts: int = Field(..., description="Alerts raised since the hub started.")
+    last_decision: str | None = Field(None, description="Decision on the last sample (clear, alert, …).")
+    last_error: str = Field("", description="Last stream error, if any.")
+
+
+class CameraList(ToolOutput):
+    cameras: list[CameraInfo] = Field(..., description="Every configured camera, by name.")
+
+
+class CameraSnapshotInput(ToolInput):
+    camera: str = Field(..., min_length=1, max_length=100, description="Camera name.")
+    annotated: bool = Field(False, description="Draw the last motion boxes.")
+
+
+class CameraSnapshot(ToolOutput):
+    camera: str = Field(..., description="Camera name.")
+    image: ToolImage = Field(..., description="The latest frame as JPEG.")
+    ts: float = Field(..., description="When the frame was decoded (epoch seconds).")
+    taken_at: str = Field(..., description="Same time, ISO 8601 UTC.")
+    age_s: float = Field(..., description="Seconds between the frame and this answer.")
+    width: int = Field(..., description="Image width (px).")
+    height: int = Field(..., description="Image height (px).")
+    state: str = Field(..., description="The camera's state (see camera_list).")
+    boxes: list[tuple[int, int, int, int]] = Field(
+        default_factory=list, description="Motion boxes drawn (x, y, w, h in image pixels), when annotated."
+    )
+
+
+def _manager(ctx: ToolContext) -> CameraManager:
+    manager = ctx.services.cameras
+    if manager is None:
+        raise Unavailable("the cameras engine is not running; add a [cameras.NAME] section with url = '…'")
+    return manager
+
+
+def camera_list(ctx: ToolContext, args: CameraListInput) -> CameraList:
+    manager = _manager(ctx)
+    cameras = []
+    for name in manager.names():
+        state = manager.state(name)
+        cameras.append(
+            CameraInfo(
+                name=name, **{k: state[k] for k in CameraInfo.model_fields if k in state and k != "name"}
+            )
+        )
+    return CameraList(cameras=cameras)
+
+
+def camera_snapshot(ctx: ToolContext, args: CameraSnapshotInput) -> CameraSnapshot:
+    """Raises NotFound (unknown camera, with the known names), Unavailable (no frame yet)."""
+    manager = _manager(ctx)
+    shot = manager.snapshot_jpeg(args.camera, annotated=args.annotated)
+    return CameraSnapshot(
+        camera=args.camera,
+        image=ToolImage.from_bytes(shot.jpeg),
+        ts=shot.ts,
+        taken_at=dt.datetime.fromtimestamp(shot.ts, dt.UTC).isoformat(timespec="seconds"),
+        age_s=round(max(0.0, time.time() - shot.ts), 2),
+        width=shot.width,
+        height=shot.height,
+        state=manager.state(args.camera)["state"],
+        boxes=shot.boxes,
+    )
+
+
+TOOLS = [
+    ToolSpec(
+        name="camera_list",
+        description="List cameras with stream state, last-frame age, sampled fps, reconnects and model latency.",
+        input_model=CameraListInput,
+        output_model=CameraList,
+        handler=camera_list,
+    ),
+    ToolSpec(
+        name="camera_snapshot",
+        description="Latest frame of a camera as a JPEG image, with its time and the camera's state.",
+        input_model=CameraSnapshotInput,
+        output_model=CameraSnapshot,
+        handler=camera_snapshot,
+    ),
+]

@@ -1,0 +1,168 @@
+"""CameraManager: per-camera reload, lookups with clear errors, snapshots, bad cameras
+that never disturb the good ones."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterator
+
+import cv2
+import numpy as np
+import pytest
+
+from homelab_hub.cameras.config import CameraConfig
+from homelab_hub.cameras.manager import CameraManager
+from homelab_hub.cameras.pipeline import SampleResult
+from homelab_hub.config import SupervisorConfig
+from homelab_hub.errors import NotFound, Unavailable
+from homelab_hub.server.supervisor import Supervisor
+from tests.cameras.clips import ClipSpec, write_clip, write_not_video
+from tests.conftest import free_port
+
+READER = {"open_timeout_s": 3, "stall_timeout_s": 3, "backoff_initial_s": 0.1, "backoff_max_s": 0.3}
+BOX = (20, 30, 60, 40)
+
+
+def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
+
+
+class BoxPipeline:
+    """Stands in for the detection pipeline: always reports one motion box."""
+
+    def __init__(self, name: str, camera: CameraConfig, deps: object) -> None:
+        self.name, self.camera = name, camera
+        self.samples = 0
+
+    def process(self, frame, ts: float) -> SampleResult:
+        self.samples += 1
+        return SampleResult("unverified", boxes=[BOX])
+
+    def update_zones(self, zones) -> None:
+        pass
+
+
+@pytest.fixture
+def clip(tmp_path):
+    return write_clip(
+        tmp_path / "yard.mp4", ClipSpec("moving_object", width=160, height=120, seconds=2, gop=5)
+    )
+
+
+def cam(url: str, **extra) -> CameraConfig:
+    return CameraConfig(**{"url": url, "interval_s": 0.5, "reader": READER, **extra})
+
+
+@pytest.fixture
+def supervisor() -> Iterator[Supervisor]:
+    sup = Supervisor(SupervisorConfig(backoff_initial_s=0.1, backoff_max_s=0.5), tick_s=0.1)
+    sup.start()
+    yield sup
+    sup.stop()
+
+
+@pytest.fixture
+def manager_for(supervisor) -> Iterator[Callable[[dict[str, CameraConfig]], CameraManager]]:
+    made: list[CameraManager] = []
+
+    def make(cameras: dict[str, CameraConfig]) -> CameraManager:
+        manager = CameraManager(cameras, deps=None, supervisor=supervisor, pipeline_factory=BoxPipeline)
+        made.append(manager)
+        return manager
+
+    yield make
+    for manager in made:
+        manager.close()
+
+
+def test_reload_adds_changes_and_removes_cameras_without_touching_the_others(clip, manager_for):
+    manager = manager_for({"yard": cam(str(clip)), "porch": cam(str(clip)), "shed": cam(str(clip))})
+    wait_until(lambda: all(manager.runtime(n).samples >= 1 for n in ("yard", "porch", "shed")), 15, "samples")
+    yard_ctx = manager.supervisor.context("camera:yard")
+    yard_runtime = manager.runtime("yard")
+    porch_ctx = manager.supervisor.context("camera:porch")
+
+    result = manager.reload(
+        {"yard": cam(str(clip)), "porch": cam(str(clip), interval_s=0.7), "gate": cam(str(clip))}
+    )
+
+    assert (result.added, result.changed, result.removed, result.unchanged) == (
+        ["gate"],
+        ["porch"],
+        ["shed"],
+        ["yard"],
+    )
+    assert manager.names() == ["gate", "porch", "yard"]
+    assert manager.supervisor.context("camera:yard") is yard_ctx  # same worker, never restarted
+    assert manager.runtime("yard") is yard_runtime
+    assert manager.supervisor.context("camera:porch") is not porch_ctx
+    assert porch_ctx.stop.is_set()
+    assert "camera:shed" not in manager.supervisor.names()
+    assert manager.runtime("porch").camera.interval_s == 0.7
+    wait_until(lambda: manager.runtime("gate").samples >= 1, 15, "the added camera to sample")
+    seen = yard_runtime.samples
+    wait_until(lambda: yard_runtime.samples > seen, 15, "the untouched camera to keep sampling")
+
+
+def test_an_unknown_camera_is_not_found_and_the_message_lists_the_known_ones(clip, manager_for):
+    manager = manager_for({"yard": cam(str(clip)), "gate": cam(str(clip))})
+    for call in (manager.pipeline, manager.state, manager.latest_frame, manager.snapshot_jpeg):
+        with pytest.raises(NotFound, match=r"unknown camera 'garage'; known cameras: 'gate', 'yard'"):
+            call("garage")
+
+
+def test_bad_cameras_report_clear_errors_and_the_good_camera_keeps_running(tmp_path, clip, manager_for):
+    manager = manager_for(
+        {
+            "yard": cam(str(clip)),
+            "ghost": cam(f"rtsp://127.0.0.1:{free_port()}/live"),
+            "notes": cam(str(write_not_video(tmp_path / "notes.mp4"))),
+        }
+    )
+    wait_until(
+        lambda: manager.state("ghost")["last_error"] and manager.state("notes")["last_error"], 15, "errors"
+    )
+    assert "cannot open rtsp://127.0.0.1:" in manager.state("ghost")["last_error"]
+    assert "Invalid data" in manager.state("notes")["last_error"]
+    assert manager.state("ghost")["state"] == "no_signal"
+    with pytest.raises(
+        Unavailable, match="camera 'notes' has no frame: no frame has been decoded yet; last error"
+    ):
+        manager.latest_frame("notes")
+    wait_until(lambda: manager.runtime("yard").samples >= 3, 15, "the good camera to keep sampling")
+    assert manager.state("yard")["state"] == "ok"
+    state, detail, data = manager.health()
+    assert state == "degraded"
+    assert "ghost: no_signal" in detail and "notes: no_signal" in detail and "yard" not in detail
+    assert set(data) == {"yard", "ghost", "notes"}
+
+
+def test_a_disabled_camera_is_listed_but_not_read(clip, manager_for):
+    manager = manager_for({"yard": cam(str(clip), enabled=False)})
+    assert manager.names() == ["yard"]
+    assert manager.state("yard")["state"] == "disabled"
+    assert "camera:yard" not in manager.supervisor.names()
+    with pytest.raises(Unavailable, match="disabled in the config"):
+        manager.snapshot_jpeg("yard")
+    assert manager.health()[0] == "disabled"
+
+
+def test_snapshot_is_a_jpeg_of_the_latest_frame_and_annotated_draws_the_motion_boxes(clip, manager_for):
+    manager = manager_for({"yard": cam(str(clip))})
+    wait_until(lambda: manager.runtime("yard").samples >= 1, 15, "a sample")
+    plain = manager.snapshot_jpeg("yard")
+    image = cv2.imdecode(np.frombuffer(plain.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    assert image.shape == (120, 160, 3) and (plain.width, plain.height) == (160, 120)
+    assert plain.boxes == [] and time.time() - plain.ts < 30
+
+    marked = manager.snapshot_jpeg("yard", annotated=True)
+    assert marked.boxes == [BOX]
+    drawn = cv2.imdecode(np.frombuffer(marked.jpeg, np.uint8), cv2.IMREAD_COLOR)
+    x, y, w, h = BOX
+    b, g, r = (int(v) for v in drawn[y + h // 2, x])  # middle of the box's left edge
+    assert r > 150 and g < 100 and b < 100, (b, g, r)
