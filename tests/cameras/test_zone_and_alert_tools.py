@@ -1,0 +1,159 @@
+"""zone_edit and alerts_recent: through the handlers, and through MCP and REST on a real hub."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.settings import AlertsConfig
+from homelab_hub.cameras.zones import ZoneStore
+from homelab_hub.config import load_config
+from homelab_hub.errors import Conflict, InvalidInput, NotFound
+from homelab_hub.server.services import Services, build_services, close_services
+from homelab_hub.tools.alerts import AlertsRecentInput, alerts_recent
+from homelab_hub.tools.registry import Identity, ToolContext
+from homelab_hub.tools.zones import ZoneEditInput, zone_edit
+
+ROAD = {"name": "road", "kind": "exclude", "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]]}
+
+
+def cameras_config(tmp_path: Path) -> dict:
+    clip = tmp_path / "none.mp4"  # never read: workers are not started in the handler tests
+    return {
+        "gate": {"url": str(clip), "zones": [{"name": "post", "points": [[0.9, 0.9], [1, 0.9], [1, 1]]}]},
+        "yard": {"url": str(clip)},
+    }
+
+
+@pytest.fixture
+def services(tmp_path: Path) -> Iterator[Services]:
+    config = load_config(
+        None,
+        storage={"url": f"sqlite:///{tmp_path}/hub.db"},
+        logging={"file": None},
+        cameras=cameras_config(tmp_path),
+        vision={"url": "http://127.0.0.1:9"},
+    )
+    svc = build_services(config, start_workers=False)
+    yield svc
+    close_services(svc)
+
+
+def call(services: Services, **args):
+    return zone_edit(ToolContext(services, Identity("agent-a")), ZoneEditInput(**args))
+
+
+def test_zones_start_from_config_and_edits_persist_and_apply_live(services: Services) -> None:
+    listed = call(services, camera="gate")
+    assert listed.source == "config" and [z.name for z in listed.zones] == ["post"]
+    added = call(services, camera="gate", action="add", zone=ROAD)
+    assert added.applied and [z.name for z in added.zones] == ["post", "road"]
+    live = services.cameras.pipeline("gate").detector.zones
+    assert [z.name for z in live] == ["post", "road"]
+    updated = call(services, camera="gate", action="update", zone={"name": "road", "kind": "include"})
+    assert updated.zones[1].kind == "include" and updated.zones[1].points == ROAD["points"]
+    removed = call(services, camera="gate", action="remove", zone={"name": "post"})
+    assert [z.name for z in removed.zones] == ["road"]
+    stored = ZoneStore(services.db).load("gate", [])
+    assert stored.source == "database" and [(z.name, z.kind) for z in stored.zones] == [("road", "include")]
+    assert [z.name for z in services.cameras.pipeline("gate").detector.zones] == ["road"]
+    assert call(services, camera="yard").zones == []  # other cameras untouched
+
+
+def test_bad_zone_edits_get_clear_errors_and_change_nothing(services: Services) -> None:
+    with pytest.raises(
+        InvalidInput, match="zone 'road' on camera 'gate': polygon needs at least 3 points, got 2"
+    ):
+        call(services, camera="gate", action="add", zone={"name": "road", "points": [[0, 0], [1, 1]]})
+    with pytest.raises(InvalidInput, match="crosses itself"):
+        call(
+            services,
+            camera="gate",
+            action="add",
+            zone={"name": "road", "points": [[0, 0], [1, 1], [1, 0], [0, 1]]},
+        )
+    with pytest.raises(Conflict, match="already exists"):
+        call(services, camera="gate", action="add", zone={"name": "post", "points": ROAD["points"]})
+    with pytest.raises(
+        NotFound, match="zone 'lawn' on camera 'gate' does not exist; zones of this camera: 'post'"
+    ):
+        call(services, camera="gate", action="remove", zone={"name": "lawn"})
+    with pytest.raises(InvalidInput, match="needs a zone"):
+        call(services, camera="gate", action="add")
+    with pytest.raises(NotFound, match="unknown camera 'garage'"):
+        call(services, camera="garage")
+    assert call(services, camera="gate").source == "config"
+
+
+def test_alerts_recent_lists_newest_first_and_filters(services: Services, tmp_path: Path) -> None:
+    store = AlertStore(services.db)
+    cfg = AlertsConfig(image_dir=tmp_path / "alerts")
+    now = time.time()
+    for camera, ts in (("gate", now - 100), ("gate", now - 10), ("yard", now - 5)):
+        store.record(camera=camera, ts=ts, frame_bgr=np.zeros((90, 160, 3), np.uint8), boxes=[(1, 2, 30, 40)],
+                     description=f"a fox in the {camera}", verdict="ALERT", model="m", latency_s=0.2,
+                     full_frame=False, config=cfg)  # fmt: skip
+    ctx = ToolContext(services, Identity("agent-a"))
+    everything = alerts_recent(ctx, AlertsRecentInput())
+    assert [a.camera for a in everything.alerts] == ["yard", "gate", "gate"] and everything.count == 3
+    assert everything.alerts[0].boxes == [[1, 2, 30, 40]] and everything.alerts[0].time.endswith("+00:00")
+    assert alerts_recent(ctx, AlertsRecentInput(camera="gate", limit=1)).alerts[0].ts == pytest.approx(
+        now - 10
+    )
+    assert alerts_recent(ctx, AlertsRecentInput(since=now - 50)).count == 2
+    iso = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(now - 50))
+    assert alerts_recent(ctx, AlertsRecentInput(since=iso)).count == 2
+    with pytest.raises(InvalidInput, match="neither epoch seconds nor an ISO time"):
+        alerts_recent(ctx, AlertsRecentInput(since="yesterday-ish"))
+    with pytest.raises(NotFound, match="unknown camera 'garage'"):
+        alerts_recent(ctx, AlertsRecentInput(camera="garage"))
+
+
+# -- through the real server ---------------------------------------------------------------
+
+
+@pytest.fixture
+def hub(hub_factory, tmp_path: Path):
+    return hub_factory({"cameras": cameras_config(tmp_path), "vision": {"url": "http://127.0.0.1:9"}})
+
+
+def test_zone_edit_over_rest_and_mcp(hub) -> None:
+    added = hub.rest("zone_edit", {"camera": "gate", "action": "add", "zone": ROAD})
+    assert added.status_code == 200, added.text
+    assert [z["name"] for z in added.json()["zones"]] == ["post", "road"]
+    listed = hub.mcp_call("zone_edit", {"camera": "gate"})
+    assert not listed.is_error and [z["name"] for z in listed.structured_content["zones"]] == ["post", "road"]
+    listed_sse = hub.mcp_call("zone_edit", {"camera": "gate"}, transport="sse")
+    assert listed_sse.structured_content == listed.structured_content
+
+
+def test_zone_edit_errors_over_rest_and_mcp(hub) -> None:
+    bad = hub.rest(
+        "zone_edit", {"camera": "gate", "action": "add", "zone": {"name": "x", "points": [[0, 0], [1, 1]]}}
+    )
+    assert bad.status_code == 400
+    assert (
+        bad.json()["error"]["message"] == "zone 'x' on camera 'gate': polygon needs at least 3 points, got 2"
+    )
+    unknown = hub.mcp_call("zone_edit", {"camera": "garage"})
+    assert unknown.is_error and "unknown camera 'garage'" in unknown.content[0].text
+    assert hub.rest("zone_edit", {"camera": "garage"}).status_code == 404
+
+
+def test_alerts_recent_over_rest_and_mcp(hub, tmp_path: Path) -> None:
+    AlertStore(hub.services.db).record(
+        camera="gate", ts=time.time(), frame_bgr=np.zeros((90, 160, 3), np.uint8), boxes=[(1, 2, 3, 4)],
+        description="A person at the gate.", verdict="ALERT", model="m", latency_s=0.1, full_frame=False,
+        config=AlertsConfig(image_dir=tmp_path / "alerts"),
+    )  # fmt: skip
+    rest = hub.rest("alerts_recent", {"camera": "gate"})
+    assert rest.status_code == 200 and rest.json()["alerts"][0]["description"] == "A person at the gate."
+    mcp = hub.mcp_call("alerts_recent", {"limit": 5})
+    assert not mcp.is_error and mcp.structured_content["count"] == 1
+    bad = hub.mcp_call("alerts_recent", {"since": "last tuesday"})
+    assert bad.is_error and "ISO time" in bad.content[0].text
