@@ -1,5 +1,42 @@
-"""Tables owned by the memory engine (numbered per component; see store/migrations.py)."""
+"""Tables owned by the memory engine (numbered per component; see store/migrations.py).
+
+``memories`` is the truth: the keyword and vector indexes are rebuilt from it. A unique key
+on (agent, content_hash) makes "save the same content twice" return one row even when two
+agents' threads race. ``section`` is the ``##`` title a markdown import took the memory from,
+so a re-import can update or retire exactly that section.
+"""
 
 from homelab_hub.store.migrations import Migration
 
-MIGRATIONS: list[Migration] = []
+MIGRATIONS: list[Migration] = [
+    Migration(
+        component="memory",
+        version=1,
+        description="memories and their tags",
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS memories (id INTEGER PRIMARY KEY AUTOINCREMENT, agent TEXT NOT NULL, "
+            "content TEXT NOT NULL, category TEXT NOT NULL DEFAULT '', tags TEXT NOT NULL DEFAULT '[]', "
+            "source TEXT NOT NULL DEFAULT '', section TEXT NOT NULL DEFAULT '', content_hash TEXT NOT NULL, "
+            "embedding BLOB NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, "
+            "UNIQUE (agent, content_hash))",
+            "CREATE INDEX IF NOT EXISTS ix_memories_agent_updated ON memories (agent, updated_at)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_agent_category ON memories (agent, category)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_agent_source ON memories (agent, source)",
+            "CREATE TABLE IF NOT EXISTS memory_tags (memory_id INTEGER NOT NULL, agent TEXT NOT NULL, "
+            "tag TEXT NOT NULL, PRIMARY KEY (memory_id, tag))",
+            "CREATE INDEX IF NOT EXISTS ix_memory_tags_agent_tag ON memory_tags (agent, tag)",
+        ),
+        mysql=(
+            "CREATE TABLE IF NOT EXISTS memories (id BIGINT PRIMARY KEY AUTO_INCREMENT, agent VARCHAR(128) NOT NULL, "
+            "content MEDIUMTEXT NOT NULL, category VARCHAR(128) NOT NULL DEFAULT '', tags TEXT NOT NULL, "
+            "source VARCHAR(512) NOT NULL DEFAULT '', section VARCHAR(512) NOT NULL DEFAULT '', "
+            "content_hash CHAR(64) NOT NULL, embedding MEDIUMBLOB NOT NULL, created_at DOUBLE NOT NULL, "
+            "updated_at DOUBLE NOT NULL, UNIQUE KEY ux_memories_agent_hash (agent, content_hash), "
+            "INDEX ix_memories_agent_updated (agent, updated_at), INDEX ix_memories_agent_category (agent, category), "
+            "INDEX ix_memories_agent_source (agent, source(191))) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            "CREATE TABLE IF NOT EXISTS memory_tags (memory_id BIGINT NOT NULL, agent VARCHAR(128) NOT NULL, "
+            "tag VARCHAR(191) NOT NULL, PRIMARY KEY (memory_id, tag), INDEX ix_memory_tags_agent_tag (agent, tag)) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+        ),
+    )
+]

@@ -1,5 +1,270 @@
-"""Agent-facing tools of this area (filled by its engine's work)."""
+"""memory_* tools: search, save, list, update, delete and stats over semantic memory.
 
-from homelab_hub.tools.registry import ToolSpec
+Every call acts within the caller's agent (from the token); another agent's id answers
+"not found". An admin may pass ``agent`` to act for another agent, or ``"*"`` for all.
+"""
 
-TOOLS: list[ToolSpec] = []
+from __future__ import annotations
+
+from pydantic import Field
+
+from homelab_hub.errors import InvalidInput, Unavailable
+from homelab_hub.memory.search import SearchHit
+from homelab_hub.memory.service import MemoryService
+from homelab_hub.memory.stats import memory_stats
+from homelab_hub.memory.store import Memory
+from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
+
+_AGENT = Field(None, description="Admin only: agent name or '*'.")
+
+
+def _service(ctx: ToolContext) -> MemoryService:
+    service = ctx.services.memory
+    if service is None:
+        raise Unavailable("semantic memory is disabled on this hub (memory.enabled = false)")
+    return service
+
+
+class MemoryOut(ToolOutput):
+    id: int = Field(..., description="Memory id.")
+    content: str = Field(..., description="The memory text.")
+    category: str = Field(..., description="Category ('' when none).")
+    tags: list[str] = Field(..., description="Tags.")
+    source: str = Field(..., description="Where it came from, e.g. an imported file.")
+    agent: str = Field(..., description="Owning agent.")
+    created_at: float = Field(..., description="Created, epoch seconds.")
+    updated_at: float = Field(..., description="Last changed, epoch seconds.")
+
+    @classmethod
+    def of(cls, m: Memory) -> MemoryOut:
+        return cls(
+            id=m.id,
+            content=m.content,
+            category=m.category,
+            tags=m.tags,
+            source=m.source,
+            agent=m.agent,
+            created_at=m.created_at,
+            updated_at=m.updated_at,
+        )
+
+
+class SearchResult(MemoryOut):
+    score: float = Field(
+        ...,
+        description="Cosine similarity of query and memory (all-MiniLM-L6-v2), -1..1: 0.4+ on topic, 0.6+ same fact. "
+        "Results are ordered by hybrid rank (semantic + keyword), not by score alone.",
+    )
+    keyword_match: bool = Field(
+        ..., description="The memory contains most of the query's rare words (kept below min_score)."
+    )
+
+    @classmethod
+    def hit(cls, h: SearchHit) -> SearchResult:
+        return cls(
+            **MemoryOut.of(h.memory).model_dump(), score=round(h.score, 4), keyword_match=h.keyword_match
+        )
+
+
+# -- memory_search ------------------------------------------------------------------------
+class MemorySearchInput(ToolInput):
+    query: str = Field(..., description="What to find, e.g. 'ollama port on dgx'.")
+    limit: int = Field(5, ge=1, le=50, description="Max results.")
+    min_score: float | None = Field(None, ge=-1, le=1, description="Min cosine score (default 0.4).")
+    category: str | None = Field(None, description="Only this category.")
+    tags: list[str] | None = Field(None, description="Only memories with all these tags.")
+    agent: str | None = _AGENT
+
+
+class MemorySearchOutput(ToolOutput):
+    results: list[SearchResult] = Field(..., description="Best matches first.")
+
+
+def memory_search(ctx: ToolContext, args: MemorySearchInput) -> MemorySearchOutput:
+    hits = _service(ctx).search(
+        ctx.identity.scope(args.agent),
+        args.query,
+        limit=args.limit,
+        min_score=args.min_score,
+        category=args.category,
+        tags=args.tags,
+    )
+    return MemorySearchOutput(results=[SearchResult.hit(h) for h in hits])
+
+
+# -- memory_save --------------------------------------------------------------------------
+class MemorySaveInput(ToolInput):
+    content: str = Field(..., description="One self-contained fact.")
+    category: str | None = Field(None, description="e.g. infra, fix, decision.")
+    tags: list[str] | None = Field(None, description="Tags.")
+    source: str | None = Field(None, description="Where it came from.")
+    agent: str | None = _AGENT
+
+
+class SimilarMemory(ToolOutput):
+    id: int = Field(..., description="Id of the existing memory.")
+    score: float = Field(..., description="Cosine similarity to the saved content.")
+    content: str = Field(..., description="Its text (first 300 characters).")
+
+
+class MemorySaveOutput(ToolOutput):
+    id: int = Field(
+        ..., description="Id of the memory (the existing one when the content was already saved)."
+    )
+    created: bool = Field(..., description="False when exactly this content already existed.")
+    similar: list[SimilarMemory] = Field(
+        ..., description="Nearly identical memories: consider memory_update on one of them and deleting this."
+    )
+
+
+def memory_save(ctx: ToolContext, args: MemorySaveInput) -> MemorySaveOutput:
+    agent = ctx.identity.scope(args.agent)
+    if agent is None:
+        raise InvalidInput("memory_save needs one agent; name an agent instead of '*'")
+    res = _service(ctx).save(agent, args.content, category=args.category, tags=args.tags, source=args.source)
+    return MemorySaveOutput(
+        id=res.id,
+        created=res.created,
+        similar=[
+            SimilarMemory(id=h.memory.id, score=round(h.score, 4), content=h.memory.content[:300])
+            for h in res.similar
+        ],
+    )
+
+
+# -- memory_list --------------------------------------------------------------------------
+class MemoryListInput(ToolInput):
+    category: str | None = Field(None, description="Only this category.")
+    tag: str | None = Field(None, description="Only this tag.")
+    limit: int = Field(20, ge=1, le=200, description="Page size.")
+    cursor: str | None = Field(None, description="next_cursor of the previous page.")
+    agent: str | None = _AGENT
+
+
+class MemoryListOutput(ToolOutput):
+    memories: list[MemoryOut] = Field(..., description="Newest first (by last update).")
+    next_cursor: str | None = Field(None, description="Pass as cursor for the next page; null at the end.")
+
+
+def memory_list(ctx: ToolContext, args: MemoryListInput) -> MemoryListOutput:
+    rows, cursor = _service(ctx).page(
+        ctx.identity.scope(args.agent),
+        category=args.category,
+        tag=args.tag,
+        limit=args.limit,
+        cursor=args.cursor,
+    )
+    return MemoryListOutput(memories=[MemoryOut.of(m) for m in rows], next_cursor=cursor)
+
+
+# -- memory_update / memory_delete --------------------------------------------------------
+class MemoryUpdateInput(ToolInput):
+    id: int = Field(..., description="Memory id.")
+    content: str | None = Field(None, description="New text (re-embedded).")
+    category: str | None = Field(None, description="New category.")
+    tags: list[str] | None = Field(None, description="New tags (replace all).")
+    agent: str | None = _AGENT
+
+
+def memory_update(ctx: ToolContext, args: MemoryUpdateInput) -> MemoryOut:
+    memory = _service(ctx).update(
+        ctx.identity.scope(args.agent), args.id, content=args.content, category=args.category, tags=args.tags
+    )
+    return MemoryOut.of(memory)
+
+
+class MemoryDeleteInput(ToolInput):
+    id: int = Field(..., description="Memory id.")
+    agent: str | None = _AGENT
+
+
+class MemoryDeleteOutput(ToolOutput):
+    deleted: int = Field(..., description="Id of the deleted memory.")
+
+
+def memory_delete(ctx: ToolContext, args: MemoryDeleteInput) -> MemoryDeleteOutput:
+    memory = _service(ctx).delete(ctx.identity.scope(args.agent), args.id)
+    return MemoryDeleteOutput(deleted=memory.id)
+
+
+# -- memory_stats -------------------------------------------------------------------------
+class MemoryStatsInput(ToolInput):
+    agent: str | None = _AGENT
+
+
+class MemoryStatsOutput(ToolOutput):
+    total: int = Field(..., description="Memories in scope.")
+    by_category: dict[str, int] = Field(..., description="Count per category.")
+    by_tag: dict[str, int] = Field(..., description="Count per tag (50 most used).")
+    index_bytes: int = Field(..., description="RAM of the whole vector index, all agents, in bytes.")
+    index_vectors: int = Field(..., description="Vectors in the index, all agents.")
+    bits_per_dim: float = Field(..., description="Index RAM per vector dimension, in bits (codes are 4-bit).")
+    model: str = Field(..., description="Embedding model.")
+    dim: int = Field(..., description="Embedding dimensions.")
+    oldest: float | None = Field(None, description="Oldest last-update time, epoch seconds.")
+    newest: float | None = Field(None, description="Newest last-update time, epoch seconds.")
+    stale_days: int = Field(..., description="Age that counts as stale.")
+    stale: int = Field(..., description="Memories not updated for stale_days: review, update or delete them.")
+    stale_ids: list[int] = Field(..., description="Up to 50 stale ids, oldest first.")
+    near_duplicate_clusters: list[list[int]] = Field(
+        ..., description="Groups of nearly identical memories (recent 2000): merge them with update + delete."
+    )
+
+
+def memory_stats_tool(ctx: ToolContext, args: MemoryStatsInput) -> MemoryStatsOutput:
+    service = _service(ctx)
+    service.wait_ready()
+    stats = memory_stats(service, ctx.identity.scope(args.agent))
+    return MemoryStatsOutput(**stats.__dict__)
+
+
+TOOLS = [
+    ToolSpec(
+        name="memory_search",
+        description="Search your memory first, before reading files: hybrid semantic + keyword, "
+        "e.g. 'ollama port on dgx' or 'CUDA_ERROR_OUT_OF_MEMORY'.",
+        input_model=MemorySearchInput,
+        output_model=MemorySearchOutput,
+        handler=memory_search,
+        rest_aliases=("/api/search",),
+    ),
+    ToolSpec(
+        name="memory_save",
+        description="Save one self-contained fact (port, fix, decision). Returns its id and near-duplicates to update instead.",
+        input_model=MemorySaveInput,
+        output_model=MemorySaveOutput,
+        handler=memory_save,
+        read_only=False,
+        rest_aliases=("/api/save",),
+    ),
+    ToolSpec(
+        name="memory_list",
+        description="List your memories, newest first, by category or tag.",
+        input_model=MemoryListInput,
+        output_model=MemoryListOutput,
+        handler=memory_list,
+    ),
+    ToolSpec(
+        name="memory_update",
+        description="Correct a memory that went stale (content, category or tags).",
+        input_model=MemoryUpdateInput,
+        output_model=MemoryOut,
+        handler=memory_update,
+        read_only=False,
+    ),
+    ToolSpec(
+        name="memory_delete",
+        description="Delete a memory that is wrong or obsolete.",
+        input_model=MemoryDeleteInput,
+        output_model=MemoryDeleteOutput,
+        handler=memory_delete,
+        read_only=False,
+    ),
+    ToolSpec(
+        name="memory_stats",
+        description="Memory counts by category and tag, index size, stale memories and near-duplicate clusters.",
+        input_model=MemoryStatsInput,
+        output_model=MemoryStatsOutput,
+        handler=memory_stats_tool,
+    ),
+]

@@ -1,16 +1,66 @@
-"""Wires the memory engine into Services."""
+"""Wires the memory engine into Services: model and index load in the background."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homelab_hub.memory.quantizer import scan_backend
+from homelab_hub.memory.service import MemoryService
+from homelab_hub.memory.worker import IndexPersistWorker
+
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.server.services import ComponentHealth, Services
 
 
 def build(services: Services) -> None:
     """Create the engine, register its workers and health check."""
+    from homelab_hub.server.services import ComponentHealth
+
+    config = services.config.memory
+    if not config.enabled:
+        services.health_checks["memory"] = lambda: ComponentHealth(
+            state="disabled", detail="memory.enabled = false"
+        )
+        return
+    index_dir = config.index_dir or (services.config.server.data_dir / "memory")
+    service = MemoryService(services.db, config, index_dir)
+    service.start()
+    services.memory = service
+    worker = IndexPersistWorker(service, config.persist_interval_s)
+    services.supervisor.add(
+        worker.name,
+        lambda: IndexPersistWorker(service, config.persist_interval_s),
+        heartbeat_timeout=worker.heartbeat_timeout,
+    )
+    services.health_checks["memory"] = lambda: _health(service)
+
+
+def _health(service: MemoryService) -> ComponentHealth:
+    from homelab_hub.server.services import ComponentHealth
+
+    if service.error:
+        return ComponentHealth(state="down", detail=service.error)
+    if not service.ready:
+        detail = "loading embedding model" if not service.embedder.ready else "loading vector index"
+        return ComponentHealth(state="starting", detail=detail)
+    index = service.index
+    report = service.reconcile_report
+    return ComponentHealth(
+        state="ok",
+        detail=f"{len(index) if index else 0} memories, 4-bit index",
+        data={
+            "vectors": len(index) if index else 0,
+            "index_bytes": index.nbytes if index else 0,
+            "bits_per_dim": round(index.bits_per_dim, 2) if index else 0,
+            "scan": scan_backend(),
+            "model": service.embedder.model_name,
+            "reconcile": report.__dict__,
+        },
+    )
 
 
 def close(services: Services) -> None:
-    """Release what build() opened."""
+    """Write the index one last time."""
+    service = services.memory
+    if isinstance(service, MemoryService) and service.ready:
+        service.persist()
