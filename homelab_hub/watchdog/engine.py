@@ -59,6 +59,7 @@ class Watchdog:
         self.workers = WorkerWatch(supervisor) if supervisor is not None and config.watch_workers else None
         self._locks = {name: threading.Lock() for name in config.services}
         self._round = threading.Lock()
+        self._restarted_at: dict[str, float] = {}
         self.last_observations: dict[str, Observation] = {}
         self.last_report: CheckReport | None = None
 
@@ -82,6 +83,11 @@ class Watchdog:
                 if beat is not None:
                     beat()
                 with self._locks[name]:
+                    if self._restarted_at.get(name, 0.0) > obs.checked_at:
+                        # Restarted by hand while this round observed it: the observation
+                        # is stale, and acting on it would kill the fresh process.
+                        report.outcomes[name] = Outcome(states[name].report, "restarted during this check")
+                        continue
                     outcome = self._handle(name, obs, states[name], done, wait)
                 report.outcomes[name] = outcome
                 if outcome.report != states[name].report:
@@ -162,6 +168,7 @@ class Watchdog:
                 origin="manual",
                 requested_by=requested_by,
             )
+            self._restarted_at[name] = time.time()
             ok, cursors = self.escalation.restart_and_verify(name, [name], incident_id, "manual", set(), wait)
             self.incidents.set_status(incident_id, "fixed" if ok else "open")
             st = self.states.load(name)

@@ -1,0 +1,118 @@
+"""Dependency checks: HTTP (status and body), TCP, Ollama models, and other watched services."""
+
+from __future__ import annotations
+
+import importlib.util
+
+from homelab_hub.notify.apprise import AppriseNotifier
+from homelab_hub.watchdog.checks import check_services
+from homelab_hub.watchdog.engine import Watchdog
+from tests.conftest import free_port, require
+from tests.fakes.http import FakeHTTPServer, Reply
+from tests.fakes.receiver import NotificationReceiver
+from tests.watchdog.conftest import wait_until, watchdog_config
+
+
+def _no_wait(seconds: float) -> bool:
+    return False
+
+
+def test_an_http_dependency_that_goes_down_is_reported_and_clears_when_it_comes_back(daemons, sqlite_db):
+    up = {"value": True}
+    d = daemons()
+
+    def health(req):
+        return Reply(200, {"status": "ok"}) if up["value"] else Reply(503, {"status": "loading"})
+
+    with FakeHTTPServer({("GET", "/health"): health}) as adapter, NotificationReceiver() as rx:
+        dep = {"kind": "http", "url": adapter.url + "/health", "expect_status": 200, "expect_body": '"ok"'}
+        wd = Watchdog(
+            watchdog_config({"gate": d.service(dependencies=[dep])}, cpu_samples=1),
+            sqlite_db,
+            AppriseNotifier([rx.apprise_url("json")]),
+        )
+        assert wd.check_once().outcomes["gate"].report == "nominal"
+        up["value"] = False
+        outcome = wd.check_once().outcomes["gate"]
+        # Nothing we run serves it, so no restart can help: straight to a human.
+        assert outcome.report == "needs_human" and outcome.attempts == 0
+        (finding,) = outcome.findings
+        assert finding.kind == "dependency_down" and "answered 503, expected 200" in finding.message
+        rx.wait_for(lambda r: "dependency" in r.body.decode() and "Needs manual" in r.body.decode())
+        up["value"] = True
+        assert wd.check_once().outcomes["gate"].report == "nominal"
+        assert wd.incident(outcome.incident_id).status == "resolved"
+        rx.wait_for(lambda r: "All systems nominal" in r.body.decode())
+
+
+def test_an_http_dependency_with_the_wrong_body_is_down():
+    with FakeHTTPServer({("GET", "/"): lambda req: Reply(200, "maintenance")}) as srv:
+        config = watchdog_config(
+            {
+                "web": {
+                    "logs": [],
+                    "match": "no-such-process-xyz",
+                    "dependencies": [{"kind": "http", "url": srv.url + "/", "expect_body": "welcome"}],
+                }
+            },
+            cpu_samples=1,
+        )
+        obs = check_services(config, {}, _no_wait)["web"]
+        assert any(f.kind == "dependency_down" and "lacks 'welcome'" in f.message for f in obs.findings)
+
+
+def test_a_closed_tcp_port_is_a_dependency_finding():
+    port = free_port()
+    config = watchdog_config(
+        {"mqtt-bridge": {"match": "no-such-process-xyz", "dependencies": [{"kind": "tcp", "port": port}]}},
+        cpu_samples=1,
+    )
+    obs = check_services(config, {}, _no_wait)["mqtt-bridge"]
+    assert any(f.kind == "dependency_down" and f"127.0.0.1:{port}" in f.message for f in obs.findings)
+
+
+def test_an_ollama_dependency_checks_that_the_model_is_loaded():
+    require(
+        importlib.util.find_spec("homelab_hub.inference.checks") is not None, "inference checks not built yet"
+    )
+    from tests.fakes.ollama import FakeOllama
+
+    with FakeOllama() as ollama:
+        dep = {"kind": "ollama", "url": ollama.url, "model": "qwen2.5vl:7b", "require_loaded": True}
+        config = watchdog_config(
+            {"vision": {"match": "no-such-process-xyz", "dependencies": [dep]}}, cpu_samples=1
+        )
+        obs = check_services(config, {}, _no_wait)["vision"]
+        assert any(f.kind == "dependency_down" and "not loaded" in f.message for f in obs.findings)
+        ollama.load("qwen2.5vl:7b", context=8192, keep_alive_s=None)
+        obs = check_services(config, {}, _no_wait)["vision"]
+        assert not [f for f in obs.findings if f.kind == "dependency_down"], obs.summary()
+
+
+def test_a_dead_dependency_service_is_restarted_once_through_its_own_method(daemons, sqlite_db):
+    monitor, adapter = daemons("gate-monitor"), daemons("llm-adapter")
+    config = watchdog_config(
+        {
+            "gate-monitor": monitor.service(dependencies=[{"kind": "service", "service": "llm-adapter"}]),
+            "llm-adapter": adapter.service(),
+        },
+        cpu_samples=1,
+    )
+    wd = Watchdog(config, sqlite_db)
+    assert wd.check_once().overall == "nominal"
+    monitor_pid = monitor.pids()[0]
+    adapter.set_mode("exit")
+    wait_until(lambda: not adapter.pids(), 10, "adapter exit")
+    adapter.set_mode("normal")
+    report = wd.check_once()
+    assert report.outcomes["gate-monitor"].report == "fixed"
+    assert report.outcomes["llm-adapter"].report == "fixed"
+    assert adapter.pids(), "the adapter was started again"
+    assert monitor.pids() == [monitor_pid], "the monitor itself was left alone"
+    restarts = [
+        a
+        for name in ("gate-monitor", "llm-adapter")
+        for a in wd.incident(report.outcomes[name].incident_id).actions
+        if a["action"].startswith("restart")
+    ]
+    assert [a["action"] for a in restarts] == ["restart llm-adapter (command)"]

@@ -1,0 +1,127 @@
+"""watchdog_status, restart_service and watchdog://incidents/{id} over MCP and REST, on a real hub."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from homelab_hub.config import load_config
+from homelab_hub.errors import ConfigError
+from tests.watchdog.conftest import FAST, wait_until
+
+
+@pytest.fixture
+def watched_hub(hub_factory, daemons, tmp_path):
+    d = daemons()
+    marker = tmp_path / "pwned"
+    # A literal argument full of shell metacharacters: harmless unless someone builds a shell string.
+    svc = d.service()
+    svc["restart"]["command"] = [
+        *d.argv,
+        "--tag",
+        f"$(touch {marker}); touch {marker} `touch {marker}` | rm -rf /",
+    ]
+    hub = hub_factory({"watchdog": {**FAST, "services": {"gate": svc}}})
+    admin = hub.create_token("ops", admin=True)
+    agent = hub.create_token("claude")
+    return hub, d, admin, agent, marker
+
+
+def _status(hub, token):
+    reply = hub.rest("watchdog_status", {}, token=token)
+    assert reply.status_code == 200, reply.text
+    return reply.json()
+
+
+def test_watchdog_status_over_rest_and_mcp_shows_services_and_hub_workers(watched_hub):
+    hub, d, admin, agent, _ = watched_hub
+    status = wait_until(
+        lambda: (s := _status(hub, agent))["last_check_at"] and s, 20, "first check by the worker"
+    )
+    rows = {row["name"]: row for row in status["services"]}
+    gate = rows["gate"]
+    assert gate["kind"] == "service" and gate["state"] == "healthy" and gate["report"] == "nominal"
+    assert gate["details"]["pids"] == d.pids() and gate["findings"] == []
+    assert rows["worker:watchdog"]["kind"] == "worker" and rows["worker:watchdog"]["state"] == "running"
+    result = hub.mcp_call("watchdog_status", {"service": "gate"}, token=agent)
+    assert not result.is_error
+    (only,) = result.structured_content["services"]
+    assert only["name"] == "gate" and only["state"] == "healthy"
+    missing = hub.rest("watchdog_status", {"service": "nope"}, token=agent)
+    assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
+
+
+def test_an_admin_restarts_a_service_over_rest_and_the_restart_is_an_incident(watched_hub):
+    hub, d, admin, agent, marker = watched_hub
+    (old,) = d.pids()
+    reply = hub.rest("restart_service", {"name": "gate"}, token=admin)
+    assert reply.status_code == 200, reply.text
+    body = reply.json()
+    assert body["ok"] is True and body["service"] == "gate"
+    assert d.pids() and old not in d.pids()
+    assert not marker.exists(), "a shell ran the metacharacters"
+    assert "$(touch" in d.log.read_text()  # the daemon received them as one literal argument
+
+    async def read(session):
+        return await session.read_resource(f"watchdog://incidents/{body['incident_id']}")
+
+    incident = json.loads(hub.mcp(read, token=agent).contents[0].text)
+    assert incident["origin"] == "manual" and incident["requested_by"] == "ops via rest"
+    assert incident["forensics"]["processes"][0]["pid"] == old
+    assert [a["ok"] for a in incident["actions"]] == [True, True]
+
+
+def test_an_admin_restarts_a_service_over_mcp(watched_hub):
+    hub, d, admin, agent, _ = watched_hub
+    (old,) = d.pids()
+    result = hub.mcp_call("restart_service", {"name": "gate"}, token=admin, transport="sse")
+    assert not result.is_error, result.content
+    assert result.structured_content["ok"] is True
+    assert old not in d.pids()
+
+
+def test_restart_service_refuses_agent_tokens_and_unconfigured_names_and_changes_nothing(
+    watched_hub, tmp_path
+):
+    hub, d, admin, agent, _ = watched_hub
+    (pid,) = d.pids()
+    refused = hub.rest("restart_service", {"name": "gate"}, token=agent)
+    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert hub.mcp_call("restart_service", {"name": "gate"}, token=agent).is_error
+    marker = tmp_path / "owned"
+    for name in (
+        "sshd",
+        f"gate; touch {marker}",
+        f"$(touch {marker})",
+        f"`touch {marker}`",
+        "gate && reboot",
+    ):
+        reply = hub.rest("restart_service", {"name": name}, token=admin)
+        assert reply.status_code == 404, reply.text
+        assert "not a watched service" in reply.json()["error"]["message"]
+    assert hub.rest("restart_service", {"name": ""}, token=admin).status_code == 400
+    assert hub.rest("restart_service", {"name": "gate", "force": True}, token=admin).status_code == 400
+    assert not marker.exists()
+    assert d.pids() == [pid]
+    assert hub.services.db.query("SELECT id FROM watchdog_incidents WHERE origin = 'manual'") == []
+
+
+def test_an_unknown_or_malformed_incident_id_is_a_clear_error(watched_hub):
+    hub, _, _, agent, _ = watched_hub
+
+    async def read(session, uri):
+        try:
+            await session.read_resource(uri)
+        except Exception as exc:
+            return str(exc)
+        return "no error"
+
+    assert "does not exist" in hub.mcp(lambda s: read(s, "watchdog://incidents/999999"), token=agent)
+    assert "positive integer" in hub.mcp(lambda s: read(s, "watchdog://incidents/abc"), token=agent)
+
+
+def test_a_service_name_with_shell_metacharacters_is_rejected_by_the_config():
+    with pytest.raises(ConfigError) as err:
+        load_config(None, watchdog={"services": {"gate; rm -rf /": {"match": "gate"}}})
+    assert "watchdog.services" in err.value.message and "letters, digits" in err.value.message
