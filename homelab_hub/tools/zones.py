@@ -15,7 +15,7 @@ from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolS
 class ZoneArg(ToolInput):
     name: str = Field(..., description="Zone name.")
     kind: Literal["exclude", "include"] | None = Field(
-        default=None, description="exclude (default) or include."
+        default=None, description="Default exclude."
     )
     points: list[list[float]] | None = Field(default=None, description="[[x, y], ...] in 0..1.")
 
@@ -23,7 +23,7 @@ class ZoneArg(ToolInput):
 class ZoneEditInput(ToolInput):
     camera: str = Field(..., description="Camera name.")
     action: Literal["list", "add", "update", "remove"] = Field(default="list", description="What to do.")
-    zone: ZoneArg | None = Field(default=None, description="The zone; only its name for remove.")
+    zone: ZoneArg | None = Field(default=None, description="Name only for remove.")
 
 
 class ZoneOut(ToolOutput):
@@ -108,8 +108,8 @@ def _output(camera: str, zones: list[ZoneConfig], source: str, *, applied: bool)
 TOOLS = [
     ToolSpec(
         name="zone_edit",
-        description="List, add, update or remove a camera's motion zones: named polygons in 0..1 image "
-        'coordinates, e.g. {"name": "road", "kind": "exclude", "points": [[0,0],[1,0],[1,0.3],[0,0.3]]}.',
+        description="List, add, update or remove a camera's motion zones (polygons in 0..1 image coordinates), "
+        'e.g. zone {"name":"road","kind":"exclude","points":[[0,0],[1,0],[1,0.3]]}.',
         input_model=ZoneEditInput,
         output_model=ZoneEditOutput,
         handler=zone_edit,
