@@ -14,9 +14,7 @@ from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolS
 
 class ZoneArg(ToolInput):
     name: str = Field(..., description="Zone name.")
-    kind: Literal["exclude", "include"] | None = Field(
-        default=None, description="Default exclude."
-    )
+    kind: Literal["exclude", "include"] | None = Field(default=None, description="Default exclude.")
     points: list[list[float]] | None = Field(default=None, description="[[x, y], ...] in 0..1.")
 
 
