@@ -237,8 +237,8 @@ class CameraPipeline:
             answer = classifier.classify(
                 image,
                 camera=self.name,
-                model=getattr(self.camera, "vision_model", None),
-                prompt=getattr(self.camera, "vision_prompt", None),
+                model=self.camera.vision_model,
+                prompt=self.camera.vision_prompt,
             )
         except HubError as exc:
             self.stats.model_failures += 1

@@ -199,3 +199,17 @@ def test_a_camera_starts_with_its_stored_zones(tmp_path, ollama, sqlite_db) -> N
     pipeline = make_pipeline("yard", camera(tmp_path), deps)
     assert [z.name for z in pipeline.detector.zones] == ["grill"]
     deps.close()
+
+
+def test_a_camera_can_use_its_own_vision_model_and_prompt(tmp_path, ollama, sqlite_db) -> None:
+    ollama.model = "moondream:1.8b"
+    clip = write_clip(tmp_path / "clip.mp4", ClipSpec("moving_object", seconds=1))
+    cam = camera(tmp_path).model_copy(
+        update={"vision_model": "moondream:1.8b", "vision_prompt": "Who is at {camera}?"}
+    )
+    deps = deps_for(ollama.url, sqlite_db)
+    results = run_clip(make_pipeline("porch", cam, deps), clip)
+    assert results[-1].decision == "alert"
+    assert ollama.chats[-1]["model"] == "moondream:1.8b"
+    assert ollama.chats[-1]["messages"][0]["content"] == "Who is at porch?"
+    deps.close()
