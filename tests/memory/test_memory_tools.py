@@ -1,0 +1,72 @@
+"""memory_* tools through the real hub: MCP (both transports) and REST, both databases."""
+
+from __future__ import annotations
+
+import json
+
+OLLAMA = "DGX Spark Ollama runs on port 11434, WebSocket proxy on 8765, adapter on 8091."
+KV = "KV cache leak fix: Ollama allocated the full KV cache from context_length. Fix: PARAMETER num_ctx 4096."
+
+
+def structured(result) -> dict:  # type: ignore[no-untyped-def]
+    assert not result.is_error, result.content
+    if result.structured_content is not None:
+        return result.structured_content
+    return json.loads(result.content[0].text)
+
+
+def test_save_over_mcp_is_found_by_search_over_rest_and_sse(memory_hub):
+    saved = structured(
+        memory_hub.hub.mcp_call("memory_save", {"content": OLLAMA, "category": "ports"}, memory_hub.alice)
+    )
+    assert saved["created"] and saved["similar"] == []
+    hits = memory_hub.ok("memory_search", {"query": "which port does ollama use"})["results"]
+    assert hits[0]["id"] == saved["id"] and hits[0]["category"] == "ports" and hits[0]["score"] >= 0.4
+    over_sse = structured(
+        memory_hub.hub.mcp_call("memory_search", {"query": "11434"}, memory_hub.alice, transport="sse")
+    )
+    assert over_sse["results"][0]["id"] == saved["id"]
+
+
+def test_rest_aliases_api_save_and_api_search(memory_hub):
+    res = memory_hub.hub.post("/api/save", {"content": KV, "tags": ["ollama"]}, token=memory_hub.alice)
+    assert res.status_code == 200, res.text
+    memory_id = res.json()["id"]
+    res = memory_hub.hub.post("/api/search", {"query": "num_ctx"}, token=memory_hub.alice)
+    assert res.status_code == 200 and res.json()["results"][0]["id"] == memory_id
+
+
+def test_list_update_delete_and_stats_over_mcp_and_rest(memory_hub):
+    a = memory_hub.ok("memory_save", {"content": OLLAMA, "category": "ports"})["id"]
+    b = memory_hub.ok("memory_save", {"content": KV, "category": "fixes", "tags": ["ollama"]})["id"]
+    listed = structured(memory_hub.hub.mcp_call("memory_list", {"limit": 1}, memory_hub.alice))
+    assert [m["id"] for m in listed["memories"]] == [b] and listed["next_cursor"]
+    rest_page = memory_hub.ok("memory_list", {"limit": 1, "cursor": listed["next_cursor"]})
+    assert [m["id"] for m in rest_page["memories"]] == [a]
+    updated = structured(
+        memory_hub.hub.mcp_call(
+            "memory_update", {"id": a, "content": OLLAMA + " Moved to 11435."}, memory_hub.alice
+        )
+    )
+    assert updated["content"].endswith("11435.")
+    assert memory_hub.ok("memory_update", {"id": b, "tags": ["kv", "ollama"]})["tags"] == ["kv", "ollama"]
+    stats = structured(memory_hub.hub.mcp_call("memory_stats", {}, memory_hub.alice))
+    assert stats["total"] == 2 and stats["by_category"] == {"ports": 1, "fixes": 1}
+    assert stats["bits_per_dim"] <= 4.8
+    assert memory_hub.ok("memory_stats", {})["by_tag"] == {"kv": 1, "ollama": 1}
+    assert structured(memory_hub.hub.mcp_call("memory_delete", {"id": a}, memory_hub.alice))["deleted"] == a
+    assert memory_hub.ok("memory_delete", {"id": b})["deleted"] == b
+    assert memory_hub.ok("memory_list", {})["memories"] == []
+
+
+def test_resources_read_one_memory_and_the_recent_ones(memory_hub):
+    memory_id = memory_hub.ok("memory_save", {"content": OLLAMA})["id"]
+
+    async def read(session):  # type: ignore[no-untyped-def]
+        one = await session.read_resource(f"memory://{memory_id}")
+        recent = await session.read_resource("memory://recent")
+        return one.contents[0].text, recent.contents[0].text
+
+    one, recent = memory_hub.hub.mcp(read, token=memory_hub.alice)
+    assert json.loads(one)["content"] == OLLAMA
+    assert [m["id"] for m in json.loads(recent)] == [memory_id]
