@@ -104,7 +104,7 @@ class VerdictParser:
         """A structured answer: the model's verdict, still checked against the negation rules
         (a schema does not stop "a car on the road beyond the gate" from saying ALERT)."""
         word = verdict.strip().upper()
-        description = description.strip()
+        description = " ".join(description.split())[:1000]
         if word not in ("ALERT", "CLEAR"):
             return self._parse_text(f"{verdict}\n{description}")
         if word == "CLEAR":

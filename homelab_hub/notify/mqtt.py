@@ -57,6 +57,8 @@ class MqttPublisher:
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
         client.reconnect_delay_set(1, 30)
+        # QoS 1 messages queue while the broker is away; a long outage must not grow memory.
+        client.max_queued_messages_set(1000)
         self._client = client
         try:
             client.connect_async(self.config.host, self.config.port, keepalive=self.config.keepalive_s)

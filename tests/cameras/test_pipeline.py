@@ -213,3 +213,17 @@ def test_a_camera_can_use_its_own_vision_model_and_prompt(tmp_path, ollama, sqli
     assert ollama.chats[-1]["model"] == "moondream:1.8b"
     assert ollama.chats[-1]["messages"][0]["content"] == "Who is at porch?"
     deps.close()
+
+
+def test_an_unwritable_image_directory_is_logged_and_sampling_goes_on(
+    tmp_path, ollama, sqlite_db, caplog
+) -> None:
+    blocker = tmp_path / "not-a-dir"
+    blocker.write_text("a file where the alert directory should be")
+    clip = write_clip(tmp_path / "clip.mp4", ClipSpec("moving_object", seconds=2))
+    cam = camera(tmp_path).model_copy(update={"alerts": AlertsConfig(image_dir=blocker, cooldown_s=0)})
+    deps = deps_for(ollama.url, sqlite_db)
+    results = run_clip(make_pipeline("gate", cam, deps), clip)
+    assert {r.decision for r in results[1:]} == {"alert"} and all(r.alert_id is None for r in results)
+    assert any("not stored" in r.getMessage() for r in caplog.records)
+    deps.close()
