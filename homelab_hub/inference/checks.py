@@ -21,6 +21,13 @@ def inference_host_check(
     """Ollama answers /api/version, llama-server answers /health with status ok."""
     client = HostClient(kind, base_url, timeout)
     try:
+        return _host_check(client, base_url, kind)
+    finally:
+        client.close()
+
+
+def _host_check(client: HostClient, base_url: str, kind: HostKind) -> tuple[bool, str]:
+    try:
         if kind == "ollama":
             data = expect_dict(client.request("GET", "/api/version"), f"{base_url}/api/version", "version")
             return True, f"Ollama {data['version']} answers at {client.url}"
@@ -40,6 +47,13 @@ def ollama_model_check(
     """``model`` installed on the Ollama at ``base_url`` (/api/tags), or loaded when
     ``require_loaded`` (/api/ps)."""
     client = HostClient("ollama", base_url, timeout)
+    try:
+        return _model_check(client, model, require_loaded)
+    finally:
+        client.close()
+
+
+def _model_check(client: HostClient, model: str, require_loaded: bool) -> tuple[bool, str]:
     path = "/api/ps" if require_loaded else "/api/tags"
     what = "loaded" if require_loaded else "installed"
     try:

@@ -47,6 +47,12 @@ class InferenceEngine:
         self._probe_lock = threading.Lock()
         self._last_probe: dict[str, tuple[bool, str]] = {}
 
+    def close(self) -> None:
+        """Release the hosts' pooled connections."""
+        hosts: list[OllamaHost | LlamaServerHost] = [*self.ollama.values(), *self.llama_cpp.values()]
+        for host in hosts:
+            host.client.close()
+
     @property
     def host_names(self) -> list[str]:
         return sorted([*self.ollama, *self.llama_cpp])

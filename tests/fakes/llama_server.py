@@ -16,6 +16,7 @@ from __future__ import annotations
 from typing import Any
 
 from tests.fakes.http import FakeHTTPServer, Reply, Request
+from tests.fakes.ollama import no_delay
 
 MODEL_PATH = "/Users/lab/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
 PROMPT_TOKENS_PER_S = 318.0
@@ -48,6 +49,7 @@ class FakeLlamaServer(FakeHTTPServer):
         deferred: int = 0,
     ) -> None:
         super().__init__()
+        no_delay(self)
         self.reset(
             ctx_size=ctx_size,
             parallel=parallel,

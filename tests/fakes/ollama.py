@@ -149,6 +149,14 @@ def kv_bytes(name: str, context: int, parallel: int = 1) -> int:
     )
 
 
+def no_delay(server: FakeHTTPServer) -> FakeHTTPServer:
+    """Send replies at once, as Ollama's Go server does (TCP_NODELAY). The shared fake writes
+    headers and body separately; on a kept-alive connection Nagle then waits for the
+    client's delayed ACK, adding ~40 ms to every request."""
+    server._server.RequestHandlerClass.disable_nagle_algorithm = True  # type: ignore[attr-defined]
+    return server
+
+
 def _full(name: str) -> str:
     return name if ":" in name else f"{name}:latest"
 
@@ -161,6 +169,7 @@ def _ollama_time(when: datetime) -> str:
 class FakeOllama(FakeHTTPServer):
     def __init__(self) -> None:
         super().__init__()
+        no_delay(self)
         self._lock = threading.Lock()
         self.installed: dict[str, dict[str, Any]] = {}
         self.parameters: dict[str, dict[str, Any]] = {}
@@ -323,7 +332,7 @@ class FakeOllama(FakeHTTPServer):
 
 def slow_host(delay_s: float) -> FakeHTTPServer:
     """A host that accepts connections and answers every request only after ``delay_s``."""
-    server = FakeHTTPServer()
+    server = no_delay(FakeHTTPServer())
     server.fallback = lambda req: Reply(200, {"version": VERSION, "models": []}, delay_s=delay_s)
     return server
 

@@ -42,4 +42,6 @@ def _health(engine: InferenceEngine) -> ComponentHealth:
 
 
 def close(services: Services) -> None:
-    """The engine opens a client per request; the probe worker is stopped by the supervisor."""
+    """Release the hosts' connections (the supervisor has already stopped the probe worker)."""
+    if services.inference is not None:
+        services.inference.close()
