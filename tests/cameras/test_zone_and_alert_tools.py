@@ -157,3 +157,30 @@ def test_alerts_recent_over_rest_and_mcp(hub, tmp_path: Path) -> None:
     assert not mcp.is_error and mcp.structured_content["count"] == 1
     bad = hub.mcp_call("alerts_recent", {"since": "last tuesday"})
     assert bad.is_error and "ISO time" in bad.content[0].text
+
+
+def test_a_camera_worker_on_a_clip_raises_an_alert_while_a_broken_camera_fails_alone(
+    hub_factory, tmp_path: Path
+) -> None:
+    from tests.cameras.clips import ClipSpec, write_clip, write_not_video
+    from tests.fakes.ollama_vision import FakeOllamaVision
+
+    clip = write_clip(tmp_path / "moving.mp4", ClipSpec("moving_object", seconds=20))
+    junk = write_not_video(tmp_path / "shed.mp4")
+    with FakeOllamaVision() as ollama:
+        hub = hub_factory(
+            {
+                "cameras": {"gate": {"url": str(clip), "interval_s": 0.5,
+                                     "alerts": {"image_dir": str(tmp_path / "alerts")}},
+                            "shed": {"url": str(junk)}},
+                "vision": {"url": ollama.url},
+            }
+        )  # fmt: skip
+        deadline = time.monotonic() + 30
+        alerts: list = []
+        while time.monotonic() < deadline and not alerts:
+            alerts = hub.rest("alerts_recent", {"camera": "gate"}).json()["alerts"]
+            time.sleep(0.2)
+        assert alerts, "the camera worker raised no alert within 30 s"
+        assert alerts[0]["verdict"] == "ALERT" and "person" in alerts[0]["description"]
+        assert Path(alerts[0]["image_path"]).is_file()
