@@ -16,7 +16,7 @@ from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolS
 
 
 class OllamaPsInput(ToolInput):
-    host: str | None = Field(default=None, description="One host name; default all.")
+    host: str = Field(default="", description="One host name; default all.")
 
 
 class OllamaPs(InferenceSnapshot, ToolOutput):
@@ -26,8 +26,8 @@ class OllamaPs(InferenceSnapshot, ToolOutput):
 class SetContextInput(ToolInput):
     model: str = Field(..., description="Installed model, e.g. qwen2.5vl:7b.")
     num_ctx: int = Field(..., description="Context tokens, e.g. 4096.")
-    host: str | None = Field(default=None, description="Ollama host; default the one holding the model.")
-    name: str | None = Field(default=None, description="New model name; default <model>-4k.")
+    host: str = Field(default="", description="Ollama host; default the one with the model.")
+    name: str = Field(default="", description="New name; default <model>-4k.")
 
 
 class SetContextOutput(DerivedModel, ToolOutput):
@@ -36,7 +36,7 @@ class SetContextOutput(DerivedModel, ToolOutput):
 
 class BenchInput(ToolInput):
     host: str = Field(..., description="Host name.")
-    model: str | None = Field(default=None, description="Model (needed for Ollama).")
+    model: str = Field(default="", description="Model (needed for Ollama).")
     prompt_tokens: int = Field(default=512, description="Prompt length.")
     max_tokens: int = Field(default=128, description="Tokens to generate.")
 
@@ -54,17 +54,19 @@ def _engine(ctx: ToolContext) -> InferenceEngine:
 
 
 def ollama_ps(ctx: ToolContext, args: OllamaPsInput) -> OllamaPs:
-    snapshot = _engine(ctx).snapshot(args.host)
+    snapshot = _engine(ctx).snapshot(args.host or None)
     return OllamaPs.model_validate(snapshot.model_dump())
 
 
 def ollama_set_context(ctx: ToolContext, args: SetContextInput) -> SetContextOutput:
-    derived = _engine(ctx).set_context(args.model, args.num_ctx, host=args.host, name=args.name)
+    derived = _engine(ctx).set_context(
+        args.model, args.num_ctx, host=args.host or None, name=args.name or None
+    )
     return SetContextOutput.model_validate(derived.model_dump())
 
 
 def inference_bench(ctx: ToolContext, args: BenchInput) -> BenchOutput:
-    result = _engine(ctx).bench(args.host, args.model, args.prompt_tokens, args.max_tokens)
+    result = _engine(ctx).bench(args.host, args.model or None, args.prompt_tokens, args.max_tokens)
     return BenchOutput.model_validate(result.model_dump())
 
 
