@@ -34,6 +34,18 @@ def model_findings(
     out: list[Finding] = []
     if kv is not None:
         out.extend(_context_findings(model, weights, kv, oversized_factor))
+        if weights and size - weights > 2 * kv.at_loaded_gb * GB + GB:
+            beyond = (size - weights) / GB
+            out.append(
+                Finding(
+                    kind="memory_unexplained",
+                    message=f"{model} holds {beyond:.1f} GB beyond its {weights / GB:.1f} GB of weights, well above the "
+                    f"~{kv.at_loaded_gb:.1f} GB KV estimate for {kv.parallel} slot(s) at {kv.loaded_context:,} tokens.",
+                    fix="If the host runs with OLLAMA_NUM_PARALLEL > 1 (older Ollama picks up to 4 by itself), set "
+                    "num_parallel for this host in [inference.ollama.NAME]: every slot holds its own cache. Compute "
+                    "buffers also grow with the context, so a smaller num_ctx helps either way.",
+                )
+            )
     if size > 0 and size_vram < size:
         cpu_gb = (size - size_vram) / GB
         share = 100 * (size - size_vram) / size

@@ -158,13 +158,14 @@ class OllamaHost:
                     fix="Check that /api/show answers for this model (Ollama 0.3 or later reports model_info).",
                 )
             )
+        weight = weights.get(_full(name)) or None
         # Older Ollama versions omit context_length from /api/ps; nothing to compare then.
         kv = self.kv_estimate(arch, context) if arch and context else None
         findings += model_findings(
             model=name,
             size=size,
             size_vram=size_vram,
-            weights=weights.get(_full(name)) or None,
+            weights=weight,
             kv=kv,
             oversized_factor=factor,
             expires_in_s=expires_in,
@@ -177,7 +178,8 @@ class OllamaHost:
             size_gb=_gb(size),
             vram_gb=_gb(size_vram),
             cpu_percent=round(100 * (size - size_vram) / size, 1) if size and size_vram <= size else 0.0,
-            weights_gb=_gb(weights[_full(name)]) if weights.get(_full(name)) else None,
+            weights_gb=_gb(weight) if weight else None,
+            beyond_weights_gb=_gb(size - weight) if weight and size > weight else None,
             context_length=context,
             expires_at=expires_at,
             expires_in=duration_text(expires_in),

@@ -19,6 +19,7 @@ FindingKind = Literal[
     "architecture_unknown",
     "requests_deferred",
     "kv_cache_full",
+    "memory_unexplained",
 ]
 
 
@@ -61,6 +62,10 @@ class LoadedModel(_Answer):
     vram_gb: float = Field(..., description="Part of it in GPU memory, GB.")
     cpu_percent: float = Field(..., description="Share held in system RAM and run on the CPU, percent.")
     weights_gb: float | None = Field(default=None, description="Size of the weights on disk (/api/tags), GB.")
+    beyond_weights_gb: float | None = Field(
+        default=None,
+        description="Memory held beyond the weights, observed (KV cache, compute buffers, slots), GB.",
+    )
     context_length: int | None = Field(
         default=None, description="Context the model was loaded with (tokens)."
     )

@@ -129,3 +129,17 @@ def test_a_loaded_model_whose_show_fails_is_still_listed_with_the_reason(ollama,
     m = _model(make_engine({"spark": ollama}).snapshot(), "spark", "llama3.1:8b")
     assert m.kv_cache is None
     assert _kinds(m) == ["architecture_unknown"]
+
+
+def test_memory_far_beyond_the_estimate_points_at_parallel_slots(ollama, make_engine):
+    # The seed's picture: Ollama ran 4 slots at 131,072 tokens while the hub assumed one.
+    ollama.load("qwen2.5vl:7b", context=131_072, parallel=4)
+    m = _model(make_engine({"spark": ollama}).snapshot(), "spark", "qwen2.5vl:7b")
+    assert m.beyond_weights_gb == pytest.approx((m.size_gb - m.weights_gb), abs=0.02)
+    finding = next(f for f in m.findings if f.kind == "memory_unexplained")
+    assert "OLLAMA_NUM_PARALLEL" in finding.fix and "num_parallel" in finding.fix
+    # Told about the four slots, the estimate matches and the finding goes away.
+    engine = make_engine({"spark": {"url": ollama.url, "num_parallel": 4}})
+    m = _model(engine.snapshot(), "spark", "qwen2.5vl:7b")
+    assert m.kv_cache.at_loaded_gb == round(28 * 1024**3 / 1e9, 2)
+    assert "memory_unexplained" not in _kinds(m)
