@@ -11,6 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from homelab_hub.errors import HubError, InvalidInput, NotFound
+from homelab_hub.inference.checks import HostKind, inference_host_check
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.inference.findings import GB, derived_model_name
 from homelab_hub.inference.http import HostBadResponse
@@ -49,9 +50,12 @@ class InferenceEngine:
 
     def close(self) -> None:
         """Release the hosts' pooled connections."""
-        hosts: list[OllamaHost | LlamaServerHost] = [*self.ollama.values(), *self.llama_cpp.values()]
-        for host in hosts:
+        for host in self._hosts:
             host.client.close()
+
+    @property
+    def _hosts(self) -> list[OllamaHost | LlamaServerHost]:
+        return [*self.ollama.values(), *self.llama_cpp.values()]
 
     @property
     def host_names(self) -> list[str]:
@@ -192,16 +196,13 @@ class InferenceEngine:
 
     def probe(self) -> dict[str, tuple[bool, str]]:
         """Ask every host whether it answers; the result backs /api/health."""
-        from homelab_hub.inference.checks import HostKind, inference_host_check
-
         timeout = self.config.timeout_s
 
         def check(host: OllamaHost | LlamaServerHost) -> tuple[str, tuple[bool, str]]:
             kind: HostKind = "ollama" if isinstance(host, OllamaHost) else "llama_cpp"
             return host.name, inference_host_check(host.url, kind=kind, timeout=timeout)
 
-        hosts: list[OllamaHost | LlamaServerHost] = [*self.ollama.values(), *self.llama_cpp.values()]
-        results = dict(_concurrently(check, hosts))
+        results = dict(_concurrently(check, self._hosts))
         with self._probe_lock:
             self._last_probe = results
         return results
