@@ -1,18 +1,34 @@
-"""Wires the notification bus (Apprise now; MQTT joins with the cameras)."""
+"""Wires the notification bus: Apprise URLs and the shared MQTT publisher."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from homelab_hub.notify.apprise import AppriseNotifier
+from homelab_hub.notify.bus import NotificationBus
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.server.services import ComponentHealth, Services
 
 
 def build(services: Services) -> None:
-    services.notifier = AppriseNotifier(services.config.notify.apprise_urls)
+    bus = NotificationBus(services.config.notify)
+    bus.start()
+    services.notifier = bus
+    services.health_checks["notify"] = lambda: _health(bus)
+
+
+def _health(bus: NotificationBus) -> ComponentHealth:
+    from homelab_hub.server.services import ComponentHealth
+
+    data = {"apprise_targets": len(bus.urls), "mqtt": bus.mqtt is not None}
+    if bus.mqtt is None:
+        return ComponentHealth(state="ok" if bus.urls else "disabled", detail="apprise only", data=data)
+    if bus.mqtt.connected:
+        return ComponentHealth(state="ok", detail="MQTT connected", data=data)
+    # Alerts still reach Apprise; Home Assistant misses states until the broker is back.
+    return ComponentHealth(state="degraded", detail="MQTT broker not connected", data=data)
 
 
 def close(services: Services) -> None:
-    """Apprise holds no open resources."""
+    if isinstance(services.notifier, NotificationBus):
+        services.notifier.stop()
