@@ -56,6 +56,15 @@ def load_model(path: Path, device: str) -> Any:
         return model
 
 
+class _Pending:
+    __slots__ = ("error", "text", "vector")
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+        self.vector: np.ndarray | None = None
+        self.error: BaseException | None = None
+
+
 class Embedder:
     """Turns text into unit-length float32 vectors; loads its model on a background thread."""
 
@@ -71,6 +80,8 @@ class Embedder:
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
         self._cache_lock = threading.Lock()
+        self._pending: list[_Pending] = []
+        self._pending_lock = threading.Lock()
         self.load_seconds: float | None = None
 
     def start(self) -> None:
@@ -122,14 +133,38 @@ class Embedder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._encode_lock:
-            vecs = self._model.encode(
-                texts,
-                batch_size=batch_size,
-                normalize_embeddings=True,
-                convert_to_numpy=True,
-                show_progress_bar=False,
-            )
+            return self._encode(texts, batch_size)
+
+    def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
+        vecs = self._model.encode(
+            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+        )
         return np.ascontiguousarray(vecs, dtype=np.float32)
+
+    def embed_one(self, text: str) -> np.ndarray:
+        """One embedding; concurrent callers are encoded together in one batch.
+
+        Whoever holds the encode lock takes every request queued meanwhile, so eight threads
+        saving at once cost about one batched forward pass instead of eight serial ones.
+        """
+        request = _Pending(text)
+        with self._pending_lock:
+            self._pending.append(request)
+        with self._encode_lock:
+            if request.vector is None:
+                with self._pending_lock:
+                    batch, self._pending = self._pending, []
+                try:
+                    vecs = self._encode([p.text for p in batch], 64)
+                except Exception as exc:
+                    for p in batch:
+                        p.error = exc
+                    raise
+                for p, vec in zip(batch, vecs, strict=True):
+                    p.vector = vec
+        if request.vector is None:
+            raise RuntimeError(f"embedding failed: {request.error}")
+        return request.vector
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query embedding, served from an LRU cache when seen before."""
@@ -138,7 +173,7 @@ class Embedder:
             if hit is not None:
                 self._cache.move_to_end(text)
                 return hit
-        vec = self.embed([text])[0]
+        vec = self.embed_one(text)
         vec.setflags(write=False)
         if self._cache_size:
             with self._cache_lock:

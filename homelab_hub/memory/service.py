@@ -203,7 +203,7 @@ class MemoryService:
         existing = self.store.id_by_hash(agent, text)
         if existing is not None:
             return SaveResult(id=existing, created=False)
-        vec = self.embedder.embed([text])[0]
+        vec = self.embedder.embed_one(text)
         similar = self.near_duplicates(agent, vec, index)
         inserted = self.store.insert(agent, text, cat, clean, src, section, vec)
         if inserted is None:  # a concurrent save of the same content won the race

@@ -1,0 +1,65 @@
+"""Many agents saving at once lose nothing (the official MCP memory server loses writes)."""
+
+from __future__ import annotations
+
+import threading
+
+import httpx
+
+THREADS = 8
+SAVES = 200
+
+
+def test_eight_threads_of_two_hundred_saves_are_all_stored_once_and_found(memory_hub):
+    hub = memory_hub.hub
+    tokens = [hub.create_token(f"writer{t}") for t in range(THREADS)]
+    acked: dict[int, list[int]] = {t: [] for t in range(THREADS)}
+    failures: list[str] = []
+
+    def writer(t: int) -> None:
+        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {tokens[t]}"}, timeout=120) as client:
+            for i in range(SAVES):
+                # Every thread also saves the same shared line, to race the duplicate check.
+                content = f"writer {t} note {i}: host-{t}-{i} listens on port {20000 + t * SAVES + i}."
+                res = client.post("/api/save", json={"content": content, "category": f"w{t}"})
+                if res.status_code != 200:
+                    failures.append(res.text)
+                    continue
+                acked[t].append(res.json()["id"])
+
+    threads = [threading.Thread(target=writer, args=(t,)) for t in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert failures == []
+    all_ids = [i for ids in acked.values() for i in ids]
+    assert len(all_ids) == len(set(all_ids)) == THREADS * SAVES
+    db = hub.services.db
+    assert db.query_one("SELECT COUNT(*) AS n FROM memories")["n"] == THREADS * SAVES
+    admin_stats = memory_hub.ok("memory_stats", {"agent": "*"}, memory_hub.admin)
+    assert admin_stats["total"] == THREADS * SAVES and admin_stats["index_vectors"] == THREADS * SAVES
+    # Each save is findable by its exact identifier, in its own agent.
+    for t in (0, THREADS - 1):
+        for i in (0, SAVES // 2, SAVES - 1):
+            res = hub.rest("memory_search", {"query": f"host-{t}-{i}", "limit": 1}, token=tokens[t])
+            assert res.json()["results"][0]["id"] == acked[t][i]
+
+
+def test_concurrent_saves_of_the_same_content_keep_one_copy(memory_hub):
+    hub = memory_hub.hub
+    ids: list[int] = []
+    lock = threading.Lock()
+
+    def save() -> None:
+        res = hub.rest("memory_save", {"content": "Shared fact: the NAS is nas-01 at 192.168.1.30."}, memory_hub.alice)
+        with lock:
+            ids.append(res.json()["id"])
+
+    threads = [threading.Thread(target=save) for _ in range(THREADS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert len(set(ids)) == 1 and len(ids) == THREADS
+    assert memory_hub.ok("memory_stats", {})["total"] == 1
