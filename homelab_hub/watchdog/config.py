@@ -102,7 +102,7 @@ class RestartConfig(_Section):
     cwd: Path | None = Field(None, description="Working directory for the command.")
     target: str | None = Field(
         None,
-        description="Unit, launchd label, container or supervisor program name; defaults to the service name.",
+        description="Unit, launchd label (or system/LABEL), container or supervisor program; default: the service name.",
     )
     stop_timeout_s: float = Field(
         10.0, gt=0, description="Grace after SIGTERM before SIGKILL (method 'command')."

@@ -24,9 +24,17 @@ from homelab_hub.watchdog.processes import ProcessTable, describe
 log = logging.getLogger(__name__)
 
 Wait = Callable[[float], bool]
-# Findings that a verification after a restart must not show (CPU is not sampled then, and a
-# dependency of another service is that service's business).
-_BLOCKING = {"not_running", "log_missing", "log_unreadable", "log_stale", "serious_errors", "cpu_zombie"}
+# Findings that a verification after a restart must not show. A dependency counts: after
+# restarting the service that provides it, the dependency itself must answer again.
+_BLOCKING = {
+    "not_running",
+    "log_missing",
+    "log_unreadable",
+    "log_stale",
+    "serious_errors",
+    "cpu_zombie",
+    "dependency_down",
+}
 
 
 @dataclass

@@ -110,7 +110,8 @@ class ServiceManager:
             return _run_manager(["docker", "restart", target], timeout)
         if method == "supervisor":
             return _run_manager(["supervisorctl", "restart", target], timeout)
-        domain = target if "/" in target else f"gui/{os.getuid()}/{target}"
+        # A bare label is the user's agent (as the seed's LaunchAgent); "system/…" and friends pass as given.
+        domain = target if target.startswith(("gui/", "system/", "user/")) else f"gui/{os.getuid()}/{target}"
         return _run_manager(["launchctl", "kickstart", "-k", domain], timeout)
 
     def _restart_command(
@@ -120,9 +121,9 @@ class ServiceManager:
         self.reap()
         argv = cfg.restart.command
         if not argv:
-            return RestartResult(
-                bool(killed), f"stopped PIDs {killed}; its own supervisor must start it again"
-            )
+            if not killed:
+                return RestartResult(False, "no restart.command configured and no running process to stop")
+            return RestartResult(True, f"stopped PIDs {killed}; its own supervisor must start it again")
         try:
             child = subprocess.Popen(
                 argv,

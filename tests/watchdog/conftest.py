@@ -22,7 +22,8 @@ STANDINS = Path(__file__).resolve().parents[1] / "fakes" / "claude_standin"
 
 # Short windows: a stale log after 0.9 s, CPU sampled 3 x 0.25 s, restarts verified within
 # 2 s (and the service must stay up for a third of that). The spinning daemon is one
-# Python thread (<= 100 % of a core) on a shared 2-core machine, hence a 30 % zombie limit.
+# Python thread (<= 100 % of a core) on a shared, busy 2-core machine (it may get a third of a
+# core), hence a 10 % zombie limit; the normal and hung daemons stay below 5 %.
 FAST = {
     "interval_s": 1.0,
     "cpu_samples": 3,
@@ -30,7 +31,7 @@ FAST = {
     "verify_window_s": 2.0,
     "forensic_log_lines": 200,
 }
-FAST_SERVICE = {"log_stale_minutes": 0.015, "cpu_zombie_percent": 30.0}
+FAST_SERVICE = {"log_stale_minutes": 0.015, "cpu_zombie_percent": 10.0}
 
 
 def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:

@@ -39,7 +39,7 @@ def test_tier1_kills_a_zombie_restarts_it_by_command_and_verifies_it(daemons, sq
     assert {f["kind"] for f in incident.findings} >= {"cpu_zombie", "log_stale"}
     # Forensics were taken before the kill: the zombie's process state and its last log lines.
     (proc,) = incident.forensics["processes"]
-    assert proc["pid"] == zombie_pid and min(proc["cpu_percent_samples"]) >= 30
+    assert proc["pid"] == zombie_pid and min(proc["cpu_percent_samples"]) >= 10
     (tail,) = incident.forensics["log_tail"].values()
     assert any("frame processed" in line for line in tail)
     assert [(a["tier"], a["ok"]) for a in incident.actions] == [("restart", True), ("restart", True)]
