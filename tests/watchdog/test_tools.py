@@ -125,3 +125,27 @@ def test_a_service_name_with_shell_metacharacters_is_rejected_by_the_config():
     with pytest.raises(ConfigError) as err:
         load_config(None, watchdog={"services": {"gate; rm -rf /": {"match": "gate"}}})
     assert "watchdog.services" in err.value.message and "letters, digits" in err.value.message
+
+
+def test_inside_the_hub_the_worker_escalates_a_dead_service_to_the_configured_apprise_url(
+    hub_factory, daemons
+):
+    from tests.fakes.receiver import NotificationReceiver
+
+    d = daemons()
+    with NotificationReceiver() as rx:
+        hub = hub_factory(
+            {
+                "notify": {"apprise_urls": [rx.apprise_url("json")]},
+                "watchdog": {**FAST, "max_restart_attempts": 1, "services": {"gate": d.service()}},
+            }
+        )
+        token = hub.create_token("claude")
+        d.set_mode("exit")
+        msg = rx.wait_for(lambda r: "Needs manual intervention" in r.body.decode(), timeout=30)
+        assert "gate" in msg.json()["message"] and "Incident:" in msg.json()["message"]
+        status = hub.rest("watchdog_status", {"service": "gate"}, token=token).json()
+        assert status["overall"] == "needs_human"
+        assert status["services"][0]["state"] == "needs_human"
+        health = hub.services.health()["watchdog"]
+        assert health.state == "degraded" and "gate" in health.detail
