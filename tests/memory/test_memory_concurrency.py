@@ -17,7 +17,9 @@ def test_eight_threads_of_two_hundred_saves_are_all_stored_once_and_found(memory
     failures: list[str] = []
 
     def writer(t: int) -> None:
-        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {tokens[t]}"}, timeout=120) as client:
+        with httpx.Client(
+            base_url=hub.url, headers={"Authorization": f"Bearer {tokens[t]}"}, timeout=120
+        ) as client:
             for i in range(SAVES):
                 # Every thread also saves the same shared line, to race the duplicate check.
                 content = f"writer {t} note {i}: host-{t}-{i} listens on port {20000 + t * SAVES + i}."
@@ -52,7 +54,9 @@ def test_concurrent_saves_of_the_same_content_keep_one_copy(memory_hub):
     lock = threading.Lock()
 
     def save() -> None:
-        res = hub.rest("memory_save", {"content": "Shared fact: the NAS is nas-01 at 192.168.1.30."}, memory_hub.alice)
+        res = hub.rest(
+            "memory_save", {"content": "Shared fact: the NAS is nas-01 at 192.168.1.30."}, memory_hub.alice
+        )
         with lock:
             ids.append(res.json()["id"])
 

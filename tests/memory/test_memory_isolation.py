@@ -44,14 +44,19 @@ def test_an_agent_cannot_find_list_read_update_or_delete_anothers_memory(memory)
 def test_a_non_admin_naming_another_agent_still_acts_as_itself(memory):
     tools.memory_save(ctx(memory, "bob"), tools.MemorySaveInput(content=SECRET))
     alice = ctx(memory, "alice")
-    assert tools.memory_search(alice, tools.MemorySearchInput(query="diet", agent="bob", min_score=-1)).results == []
+    assert (
+        tools.memory_search(alice, tools.MemorySearchInput(query="diet", agent="bob", min_score=-1)).results
+        == []
+    )
     saved = tools.memory_save(alice, tools.MemorySaveInput(content="Alice's note.", agent="bob"))
     assert memory.get("alice", saved.id).agent == "alice"
 
 
 def test_an_admin_can_name_an_agent_or_all_agents(memory):
     bob_id = tools.memory_save(ctx(memory, "bob"), tools.MemorySaveInput(content=SECRET)).id
-    alice_id = tools.memory_save(ctx(memory, "alice"), tools.MemorySaveInput(content="Alice: Grafana on 3000.")).id
+    alice_id = tools.memory_save(
+        ctx(memory, "alice"), tools.MemorySaveInput(content="Alice: Grafana on 3000.")
+    ).id
     admin = ctx(memory, "root", "admin")
     as_bob = tools.memory_search(admin, tools.MemorySearchInput(query="diet tracker token", agent="bob"))
     assert [r.id for r in as_bob.results] == [bob_id]
