@@ -15,7 +15,7 @@ from homelab_hub.memory.stats import memory_stats
 from homelab_hub.memory.store import Memory
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
-_AGENT = Field(None, description="Admin only: agent name or '*'.")
+_AGENT = Field(None, description="Admin: agent or '*'.")
 
 
 def _service(ctx: ToolContext) -> MemoryService:
@@ -70,9 +70,9 @@ class SearchResult(MemoryOut):
 class MemorySearchInput(ToolInput):
     query: str = Field(..., description="What to find, e.g. 'ollama port on dgx'.")
     limit: int = Field(5, ge=1, le=50, description="Max results.")
-    min_score: float | None = Field(None, ge=-1, le=1, description="Min cosine score (default 0.4).")
+    min_score: float | None = Field(None, ge=-1, le=1, description="Min cosine (default 0.4).")
     category: str | None = Field(None, description="Only this category.")
-    tags: list[str] | None = Field(None, description="Only memories with all these tags.")
+    tags: list[str] | None = Field(None, description="Must have all.")
     agent: str | None = _AGENT
 
 
@@ -221,8 +221,7 @@ def memory_stats_tool(ctx: ToolContext, args: MemoryStatsInput) -> MemoryStatsOu
 TOOLS = [
     ToolSpec(
         name="memory_search",
-        description="Search your memory first, before reading files: hybrid semantic + keyword, "
-        "e.g. 'ollama port on dgx' or 'CUDA_ERROR_OUT_OF_MEMORY'.",
+        description="Search memory before reading files (semantic + keyword), e.g. 'ollama port on dgx'.",
         input_model=MemorySearchInput,
         output_model=MemorySearchOutput,
         handler=memory_search,
@@ -230,7 +229,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="memory_save",
-        description="Save one self-contained fact (port, fix, decision). Returns its id and near-duplicates to update instead.",
+        description="Save one self-contained fact (port, fix, decision); returns its id and near-duplicates.",
         input_model=MemorySaveInput,
         output_model=MemorySaveOutput,
         handler=memory_save,
