@@ -88,6 +88,12 @@ class Watchdog:
                         # is stale, and acting on it would kill the fresh process.
                         report.outcomes[name] = Outcome(states[name].report, "restarted during this check")
                         continue
+                    if not obs.healthy and time.time() - obs.checked_at > self.config.interval_s:
+                        # An earlier service's tiers took long (Claude may take minutes): look
+                        # again before acting on an old observation.
+                        obs = check_services(
+                            self.config, {name: states[name].log_cursors}, wait, names=[name]
+                        )[name]
                     outcome = self._handle(name, obs, states[name], done, wait)
                 report.outcomes[name] = outcome
                 if outcome.report != states[name].report:

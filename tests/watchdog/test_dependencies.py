@@ -106,12 +106,14 @@ def test_a_dead_dependency_service_is_restarted_once_through_its_own_method(daem
     adapter.set_mode("normal")
     report = wd.check_once()
     assert report.outcomes["gate-monitor"].report == "fixed"
-    assert report.outcomes["llm-adapter"].report == "fixed"
+    # The adapter's own check then sees it restarted (or, looked at again, healthy).
+    assert report.outcomes["llm-adapter"].report in ("fixed", "nominal")
     assert adapter.pids(), "the adapter was started again"
     assert monitor.pids() == [monitor_pid], "the monitor itself was left alone"
     restarts = [
         a
         for name in ("gate-monitor", "llm-adapter")
+        if report.outcomes[name].incident_id is not None
         for a in wd.incident(report.outcomes[name].incident_id).actions
         if a["action"].startswith("restart")
     ]
