@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from homelab_hub.store import Database
+from homelab_hub.store import Database, migrate
 from homelab_hub.watchdog.engine import Watchdog
 from homelab_hub.watchdog.incidents import StateStore
 from tests.watchdog.conftest import wait_until, watchdog_config
@@ -14,8 +14,6 @@ def test_escalation_state_survives_a_restart_and_resets_after_a_healthy_check(da
     d = daemons()
     config = watchdog_config({"gate": d.service()}, max_restart_attempts=2)
     first_db = Database.from_url(db_url)
-    from homelab_hub.store import migrate
-
     migrate(first_db)
     first = Watchdog(config, first_db)
     first.check_once()

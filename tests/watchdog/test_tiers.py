@@ -171,8 +171,8 @@ def test_a_hanging_claude_is_killed_at_the_timeout_with_its_children(tmp_path, m
     wait_until(lambda: gone(parent) and gone(child), 10, "claude and its child to die")
 
 
-def test_claude_with_skip_permissions_refuses_to_run_as_root(tmp_path):
-    require(os.geteuid() == 0, "only meaningful as root")
+def test_claude_with_skip_permissions_refuses_to_run_as_root(tmp_path, monkeypatch):
+    monkeypatch.setattr(os, "geteuid", lambda: 0)  # Claude Code refuses the flag as root
     outcome = ClaudeRunner(ClaudeTierConfig(enabled=True, skip_permissions=True, binary="sh")).run(
         tmp_path, "x"
     )
