@@ -19,12 +19,52 @@ import numpy as np
 
 CACHE = Path(tempfile.gettempdir()) / "homelab-hub-bench"
 
-HOSTS = ["dell-r740", "dgx-spark", "pve-01", "pve-02", "nas-01", "pi-garage", "pi-gate", "opnsense", "jetson-nano",
-         "mac-mini", "backup-vps", "unifi-ctl"]
-SERVICES = ["Ollama", "Home Assistant", "Frigate", "go2rtc", "Mosquitto", "Grafana", "Prometheus", "Loki",
-            "Jellyfin", "Nextcloud", "Vaultwarden", "Pi-hole", "Unbound", "Caddy", "Zigbee2MQTT", "Uptime Kuma",
-            "Gitea", "PostgreSQL", "MariaDB", "Redis", "Syncthing", "Immich", "Paperless-ngx", "WireGuard",
-            "llama-server", "ComfyUI", "the gate monitor", "the job scraper", "the diet tracker", "Scrypted"]
+HOSTS = [
+    "dell-r740",
+    "dgx-spark",
+    "pve-01",
+    "pve-02",
+    "nas-01",
+    "pi-garage",
+    "pi-gate",
+    "opnsense",
+    "jetson-nano",
+    "mac-mini",
+    "backup-vps",
+    "unifi-ctl",
+]
+SERVICES = [
+    "Ollama",
+    "Home Assistant",
+    "Frigate",
+    "go2rtc",
+    "Mosquitto",
+    "Grafana",
+    "Prometheus",
+    "Loki",
+    "Jellyfin",
+    "Nextcloud",
+    "Vaultwarden",
+    "Pi-hole",
+    "Unbound",
+    "Caddy",
+    "Zigbee2MQTT",
+    "Uptime Kuma",
+    "Gitea",
+    "PostgreSQL",
+    "MariaDB",
+    "Redis",
+    "Syncthing",
+    "Immich",
+    "Paperless-ngx",
+    "WireGuard",
+    "llama-server",
+    "ComfyUI",
+    "the gate monitor",
+    "the job scraper",
+    "the diet tracker",
+    "Scrypted",
+]
 TEMPLATES = [
     "{svc} runs on {host} port {port}; restart it with systemctl restart {unit}.",
     "{svc} on {host} crashed with exit code {code} after the {month} upgrade; fixed by pinning the previous image.",
@@ -52,10 +92,19 @@ def sentences(n: int, seed: int = 11) -> list[str]:
         unit = svc.lower().replace(" ", "-").replace("the-", "")
         out.add(
             rng.choice(TEMPLATES).format(
-                svc=svc, other=other, host=rng.choice(HOSTS), port=rng.randint(1024, 65000), unit=unit,
-                unit2=other.lower().replace(" ", "-").replace("the-", ""), code=rng.randint(1, 255),
-                month=rng.choice(MONTHS), thing=rng.choice(THINGS), hour=rng.randint(0, 5),
-                days=rng.choice([7, 14, 30, 90]), mem=rng.randint(1, 64), limit=rng.randint(2, 96),
+                svc=svc,
+                other=other,
+                host=rng.choice(HOSTS),
+                port=rng.randint(1024, 65000),
+                unit=unit,
+                unit2=other.lower().replace(" ", "-").replace("the-", ""),
+                code=rng.randint(1, 255),
+                month=rng.choice(MONTHS),
+                thing=rng.choice(THINGS),
+                hour=rng.randint(0, 5),
+                days=rng.choice([7, 14, 30, 90]),
+                mem=rng.randint(1, 64),
+                limit=rng.randint(2, 96),
             )
         )
     return sorted(out)[:n]
@@ -63,9 +112,16 @@ def sentences(n: int, seed: int = 11) -> list[str]:
 
 def queries(n: int, seed: int = 99) -> list[str]:
     rng = random.Random(seed)
-    forms = ["which port does {svc} use on {host}", "how do I restart {svc}", "{svc} crashed after upgrade",
-             "where is the {svc} config", "backup schedule for {svc}", "why is {svc} on {host}",
-             "{svc} memory limit", "{svc} health check url"]
+    forms = [
+        "which port does {svc} use on {host}",
+        "how do I restart {svc}",
+        "{svc} crashed after upgrade",
+        "where is the {svc} config",
+        "backup schedule for {svc}",
+        "why is {svc} on {host}",
+        "{svc} memory limit",
+        "{svc} health check url",
+    ]
     return [rng.choice(forms).format(svc=rng.choice(SERVICES), host=rng.choice(HOSTS)) for _ in range(n)]
 
 
@@ -112,7 +168,9 @@ def read_rows(path: Path, start: int, stop: int) -> np.ndarray:
     """Rows of an .npy file read with plain file I/O (a memmap would count in RSS)."""
     with path.open("rb") as fh:
         major, _ = np.lib.format.read_magic(fh)
-        read_header = np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        read_header = (
+            np.lib.format.read_array_header_1_0 if major == 1 else np.lib.format.read_array_header_2_0
+        )
         shape, _, _ = read_header(fh)
         offset = fh.tell()
         dim = shape[1]

@@ -19,7 +19,7 @@ import sys
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from memory_common import read_rows, rss_bytes, vectors_100k  # noqa: E402
+from memory_common import read_rows, rss_bytes, vectors_100k
 
 N = 100_000
 CHUNK = 5000
@@ -47,7 +47,9 @@ def measure(kind: str, path: Path) -> dict:
         index.reserve(N)
         for start in range(0, N, CHUNK):
             rows = read_rows(path, start, start + CHUNK)
-            index.upsert(list(range(start + 1, start + 1 + len(rows))), ["claude"] * len(rows), rows, [0.0] * len(rows))
+            index.upsert(
+                list(range(start + 1, start + 1 + len(rows))), ["claude"] * len(rows), rows, [0.0] * len(rows)
+            )
             del rows  # the float32 source chunk is the loader's, not the index's
         index.search(read_rows(path, 7, 8)[0], "claude", 100)
         gc.collect()
@@ -92,7 +94,9 @@ def main() -> None:
     env = {**os.environ, "MALLOC_MMAP_THRESHOLD_": "65536"}
     results = {}
     for kind in ("float32", "index", "turboquant"):
-        out = subprocess.run([sys.executable, __file__, kind, str(path)], capture_output=True, text=True, env=env)
+        out = subprocess.run(
+            [sys.executable, __file__, kind, str(path)], capture_output=True, text=True, env=env
+        )
         if out.returncode != 0:
             raise SystemExit(out.stderr)
         results[kind] = json.loads(out.stdout.strip().splitlines()[-1])
@@ -104,8 +108,10 @@ def main() -> None:
         ("turboquant", "baseline: turboquant-vectors compress+search"),
     ):
         r = results[kind]
-        print(f"  {label:<46} {r['growth'] / cells:6.3f} B/dim   ({r['growth'] / 2**20:7.1f} MiB; "
-              f"accounted {r['accounted'] / cells:.3f})")
+        print(
+            f"  {label:<46} {r['growth'] / cells:6.3f} B/dim   ({r['growth'] / 2**20:7.1f} MiB; "
+            f"accounted {r['accounted'] / cells:.3f})"
+        )
     idx, f32 = results["index"]["growth"], results["float32"]["growth"]
     print(f"  ratio float32 / 4-bit index: {f32 / idx:.1f}x   (target: <= 0.6 B/dim, 8x less than float32)")
 
