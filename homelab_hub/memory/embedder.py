@@ -137,7 +137,11 @@ class Embedder:
 
     def _encode(self, texts: list[str], batch_size: int) -> np.ndarray:
         vecs = self._model.encode(
-            texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
+            texts,
+            batch_size=batch_size,
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=False,
         )
         return np.ascontiguousarray(vecs, dtype=np.float32)
 

@@ -196,6 +196,14 @@ class VectorIndex:
             top = top[np.lexsort((ids[top], -scores[top]))]
             return [(int(ids[i]), float(scores[i])) for i in top]
 
+    def version(self, memory_id: int) -> float | None:
+        """updated_at of this id in the index, None when absent."""
+        with self._lock:
+            slot = self._slot(memory_id)
+            if slot is None or self._agents[slot] == _DELETED:
+                return None
+            return float(self._updated[slot])
+
     def versions(self) -> dict[int, float]:
         """id -> updated_at of every live vector (for reconciling with the database)."""
         with self._lock:

@@ -28,6 +28,9 @@ from homelab_hub.store.db import Database
 log = logging.getLogger(__name__)
 
 INDEX_FILE = "vectors-4bit.npz"
+# sync() looks this far behind the newest updated_at it has seen, for writes that committed
+# late or came from a host whose clock is a little behind.
+SYNC_MARGIN_S = 5.0
 
 
 @dataclass
@@ -61,6 +64,7 @@ class MemoryService:
         self.reconcile_report = ReconcileReport()
         self._ready = threading.Event()
         self._error: str | None = None
+        self._high_water = 0.0
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:
@@ -116,6 +120,7 @@ class MemoryService:
         report = ReconcileReport(loaded_from_disk=index is not None)
         index = index or VectorIndex(dim)
         truth = self.store.versions()
+        self._high_water = max((u for _, u in truth.values()), default=0.0)
         have = index.versions()
         gone = [i for i in have if i not in truth]
         report.removed = index.remove(gone)
@@ -135,6 +140,33 @@ class MemoryService:
             self.persist(force=True)
         log.info("memory index reconciled: %s", report)
         return report
+
+    def sync(self) -> int:
+        """Follow changes other processes made to the table (a CLI import, another hub on the
+        same MySQL): re-encode rows changed since the last look, drop rows gone from it.
+        Returns how many index entries changed."""
+        index = self.index
+        if index is None:
+            return 0
+        since = self._high_water - SYNC_MARGIN_S
+        rows = self.store.db.query("SELECT id, updated_at FROM memories WHERE updated_at > ?", (since,))
+        if rows:
+            self._high_water = max(self._high_water, max(float(r["updated_at"]) for r in rows))
+        changed = [int(r["id"]) for r in rows if index.version(int(r["id"])) != float(r["updated_at"])]
+        for batch in self.store.iter_rows(changed):
+            vecs = _stack([m.embedding for m in batch], index.dim)
+            index.upsert([m.id for m in batch], [m.agent for m in batch], vecs, [m.updated_at for m in batch])
+            for m in batch:
+                self.keywords.upsert(m.id, m.agent, m.content)
+        count = self.store.db.query_one("SELECT COUNT(*) AS n FROM memories")
+        removed = 0
+        if count is not None and int(count["n"]) != len(index):
+            truth = self.store.versions()
+            gone = [i for i in index.versions() if i not in truth]
+            removed = index.remove(gone)
+            for memory_id in gone:
+                self.keywords.remove(memory_id)
+        return len(changed) + removed
 
     def persist(self, force: bool = False) -> bool:
         """Write the vector index to disk if it changed; True when written."""

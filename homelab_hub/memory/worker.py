@@ -1,4 +1,7 @@
-"""IndexPersistWorker: writes the changed vector index to disk every few seconds.
+"""IndexPersistWorker: follows the table and writes the changed vector index to disk.
+
+Every interval it picks up rows that another process changed (a CLI import, a second hub on
+the same MySQL) and then persists the index if it changed.
 
 The database already holds every acknowledged save, so this is only about start-up speed:
 an index on disk that is a few seconds behind is reconciled in milliseconds, while no
@@ -26,6 +29,8 @@ class IndexPersistWorker:
     def run(self, ctx: WorkerContext) -> None:
         while not ctx.stop.is_set():
             index = self.service.index
+            if self.service.ready:
+                self.service.sync()
             if self.service.ready and self.service.persist():
                 log.debug("memory index persisted (%d vectors)", len(index) if index else 0)
             ctx.beat(ready=self.service.ready, vectors=len(index) if index else 0)

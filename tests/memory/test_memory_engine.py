@@ -187,3 +187,20 @@ def test_embeddings_are_stored_as_float32_in_the_database(memory):
         full.embedding is not None and full.embedding.dtype == np.float32 and full.embedding.shape == (384,)
     )
     assert abs(float(np.linalg.norm(full.embedding)) - 1.0) < 1e-3
+
+
+def test_sync_follows_saves_updates_and_deletes_made_by_another_process(memory, embedder):
+    hub = memory
+    other = MemoryService(hub.store.db, MemoryConfig(), hub.index_dir.parent / "other-index", embedder)
+    other.start_now()
+    kept = other.save("claude", OLLAMA).id
+    changed = other.save("claude", KV).id
+    gone = other.save("claude", PYAV).id
+    assert hub.sync() == 3
+    assert ids(hub.search("claude", "11434"))[0] == kept
+    other.update("claude", changed, content="Grafana moved to port 3001 on pve-01.")
+    other.delete("claude", gone)
+    assert hub.sync() == 2
+    assert ids(hub.search("claude", "grafana port"))[0] == changed
+    assert gone not in ids(hub.search("claude", "PyAV deadlock", min_score=-1))
+    assert hub.sync() == 0
