@@ -3,7 +3,8 @@
 ``memories`` is the truth: the keyword and vector indexes are rebuilt from it. A unique key
 on (agent, content_hash) makes "save the same content twice" return one row even when two
 agents' threads race. ``section`` is the ``##`` title a markdown import took the memory from,
-so a re-import can update or retire exactly that section.
+so a re-import can update or retire exactly that section. The index on updated_at alone
+serves `MemoryService.sync`, which follows rows other processes changed.
 """
 
 from homelab_hub.store.migrations import Migration
@@ -20,6 +21,7 @@ MIGRATIONS: list[Migration] = [
             "embedding BLOB NOT NULL, created_at REAL NOT NULL, updated_at REAL NOT NULL, "
             "UNIQUE (agent, content_hash))",
             "CREATE INDEX IF NOT EXISTS ix_memories_agent_updated ON memories (agent, updated_at)",
+            "CREATE INDEX IF NOT EXISTS ix_memories_updated ON memories (updated_at)",
             "CREATE INDEX IF NOT EXISTS ix_memories_agent_category ON memories (agent, category)",
             "CREATE INDEX IF NOT EXISTS ix_memories_agent_source ON memories (agent, source)",
             "CREATE TABLE IF NOT EXISTS memory_tags (memory_id INTEGER NOT NULL, agent TEXT NOT NULL, "
@@ -32,7 +34,7 @@ MIGRATIONS: list[Migration] = [
             "source VARCHAR(512) NOT NULL DEFAULT '', section VARCHAR(512) NOT NULL DEFAULT '', "
             "content_hash CHAR(64) NOT NULL, embedding MEDIUMBLOB NOT NULL, created_at DOUBLE NOT NULL, "
             "updated_at DOUBLE NOT NULL, UNIQUE KEY ux_memories_agent_hash (agent, content_hash), "
-            "INDEX ix_memories_agent_updated (agent, updated_at), INDEX ix_memories_agent_category (agent, category), "
+            "INDEX ix_memories_agent_updated (agent, updated_at), INDEX ix_memories_updated (updated_at), INDEX ix_memories_agent_category (agent, category), "
             "INDEX ix_memories_agent_source (agent, source(191))) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
             "CREATE TABLE IF NOT EXISTS memory_tags (memory_id BIGINT NOT NULL, agent VARCHAR(128) NOT NULL, "
             "tag VARCHAR(191) NOT NULL, PRIMARY KEY (memory_id, tag), INDEX ix_memory_tags_agent_tag (agent, tag)) "

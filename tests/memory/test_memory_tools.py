@@ -70,3 +70,24 @@ def test_resources_read_one_memory_and_the_recent_ones(memory_hub):
     one, recent = memory_hub.hub.mcp(read, token=memory_hub.alice)
     assert json.loads(one)["content"] == OLLAMA
     assert [m["id"] for m in json.loads(recent)] == [memory_id]
+
+
+def test_the_index_is_written_to_disk_in_the_background_and_health_reports_it(memory_hub):
+    import time
+
+    from homelab_hub.memory.index import VectorIndex
+
+    memory_id = memory_hub.ok("memory_save", {"content": OLLAMA})["id"]
+    service = memory_hub.hub.services.memory
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        on_disk = VectorIndex.load(service.index_path, 384)
+        if on_disk is not None and memory_id in on_disk.versions():
+            break
+        time.sleep(0.2)
+    else:
+        raise AssertionError("the index was not persisted within 30 s")
+    health = memory_hub.hub.get("/api/health").json()["components"]["memory"]
+    assert (
+        health["state"] == "ok" and health["data"]["vectors"] == 1 and health["data"]["bits_per_dim"] <= 4.8
+    )
