@@ -13,6 +13,7 @@ compression at all.
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import numpy as np
 
@@ -73,7 +74,7 @@ def _scan_numpy(codes: np.ndarray, lut: np.ndarray, out: np.ndarray, chunk: int 
         out[start : start + chunk] = flat.take(block).sum(axis=1)
 
 
-def _make_numba_scan():
+def _make_numba_scan() -> Any:
     from numba import njit, prange
 
     @njit(parallel=True, fastmath=True, cache=True, nogil=True)
@@ -89,10 +90,17 @@ def _make_numba_scan():
     return scan
 
 
-try:
-    _scan_numba = _make_numba_scan()
-except ImportError:  # numba is optional: the numpy path is exact too, only slower
-    _scan_numba = None
+_KERNEL: list[Any] = []  # [compiled scan or None], filled on first use
+
+
+def _kernel() -> Any:
+    # Resolved lazily: importing numba costs a second, which `homelab-hub --help` should not pay.
+    if not _KERNEL:
+        try:
+            _KERNEL.append(_make_numba_scan())
+        except ImportError:  # numba is optional: the numpy path gives the same scores, slower
+            _KERNEL.append(None)
+    return _KERNEL[0]
 
 
 def scan_codes(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
@@ -100,12 +108,13 @@ def scan_codes(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
     out = np.empty(codes.shape[0], dtype=np.float32)
     if codes.shape[0] == 0:
         return out
-    if _scan_numba is not None:
-        _scan_numba(codes, lut, out)
+    kernel = _kernel()
+    if kernel is not None:
+        kernel(codes, lut, out)
     else:
         _scan_numpy(codes, lut, out)
     return out
 
 
 def scan_backend() -> str:
-    return "numba" if _scan_numba is not None else "numpy"
+    return "numba" if _kernel() is not None else "numpy"
