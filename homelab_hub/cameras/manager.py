@@ -30,6 +30,9 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 HealthState = Literal["ok", "degraded", "down", "disabled"]
+# Keyframe mode decodes only when asked: a snapshot asks for a fresh frame when the latest is
+# older than this (the next keyframe, typically within a second or two).
+_SNAPSHOT_MAX_AGE_S = 2.0
 PipelineFactory = Callable[[str, CameraConfig, PipelineDeps | None], CameraPipeline]
 
 
@@ -152,10 +155,11 @@ class CameraManager:
             "interval_s": camera.interval_s,
         }
 
-    def latest_frame(self, name: str) -> tuple[np.ndarray, float]:
-        """The newest decoded frame and its time. Raises NotFound, Unavailable (no frame yet)."""
+    def latest_frame(self, name: str, max_age_s: float | None = None) -> tuple[np.ndarray, float]:
+        """The newest decoded frame and its time; with ``max_age_s`` an older one is refreshed
+        first (a few seconds at most). Raises NotFound, Unavailable (no frame yet)."""
         runtime = self.runtime(name)
-        got = runtime.latest()
+        got = runtime.latest(max_age_s)
         if got is None:
             status = runtime.reader_status()
             why = (
@@ -171,7 +175,7 @@ class CameraManager:
     def snapshot_jpeg(self, name: str, annotated: bool = False, *, quality: int = 85) -> Snapshot:
         """The latest frame as JPEG, optionally with the last sample's motion boxes drawn.
         Raises NotFound, Unavailable."""
-        frame, ts = self.latest_frame(name)
+        frame, ts = self.latest_frame(name, max_age_s=_SNAPSHOT_MAX_AGE_S)
         boxes: list[tuple[int, int, int, int]] = []
         if annotated:
             last = self.runtime(name).last_sample

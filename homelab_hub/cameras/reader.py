@@ -6,11 +6,12 @@ threads frozen at 300 % CPU for three days), so stopping is a request: ``stop()`
 event that the thread checks between packets, and a blocked read returns by itself within
 ``stall_timeout_s`` (PyAV's read timeout), after which the thread closes its own container.
 
-Sampling every 5 s must not cost decoding 15 frames a second. In keyframe mode only
-keyframes are handed to the decoder, and only when a fresh frame is due
-(``decodes_per_interval`` per sampling interval); every other packet is demuxed and dropped.
-When the stream's keyframes are rarer than the sampling interval (``decode="auto"``), the
-reader decodes every frame (references need it) but converts to BGR only the frames due.
+Sampling every 5 s must not cost decoding 15 frames a second. In keyframe mode a packet
+reaches the decoder only when it is a keyframe and a frame is wanted: the first of each
+connection, then one per ``request_frame()`` (the worker asks once per sample, a snapshot
+when the latest frame is old); every other packet is demuxed and dropped. When the stream's
+keyframes are rarer than the sampling interval (``decode="auto"``), every frame is decoded
+(references need it). Either way a frame becomes BGR only when someone reads it.
 """
 
 from __future__ import annotations
@@ -66,13 +67,6 @@ class ReaderConfig(BaseModel):
         "every interval_s); all: every frame; auto: keyframes while the stream's keyframe gap fits the sampling "
         "interval, else all frames (converting only the ones sampled).",
     )
-    decodes_per_interval: int = Field(
-        2,
-        ge=1,
-        le=100,
-        description="Frames decoded per sampling interval at most (keyframe mode); more gives a fresher "
-        "latest frame for snapshots at more CPU.",
-    )
 
 
 class StreamStalled(Exception):
@@ -97,7 +91,8 @@ class ReaderStatus:
 
 @dataclass
 class _Latest:
-    frame: np.ndarray | None = None
+    frame: Any = None  # the decoded av.VideoFrame; converted to BGR on first read
+    bgr: np.ndarray | None = None
     ts: float = 0.0
     seq: int = 0
 
@@ -110,7 +105,7 @@ class _Session:
     mode: Literal["keyframes", "all"]
     last_frame: float  # last decoded frame, or in keyframe mode last keyframe seen
     last_keyframe: float
-    next_due: float = 0.0
+    published: int = 0
     keyframes: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     pace_origin: tuple[float, float] | None = None  # (wall monotonic, media seconds) for files
 
@@ -126,6 +121,9 @@ class FrameReader:
         self.live = url.lower().startswith(_LIVE_SCHEMES)
         self._stop = threading.Event()
         self._lock = threading.Lock()
+        self._published = threading.Condition(self._lock)
+        self._convert_lock = threading.Lock()  # a frame's swscale context is not thread-safe
+        self._wanted = False
         self._latest = _Latest()
         self._thread: threading.Thread | None = None
         self._state: ReaderState = "starting"
@@ -144,8 +142,10 @@ class FrameReader:
         return self
 
     def stop(self) -> None:
-        """Ask the thread to finish; it closes its own container. Never blocks."""
+        """Ask the thread to finish; it closes its own container. Never blocks long."""
         self._stop.set()
+        with self._published:
+            self._published.notify_all()
 
     def join(self, timeout: float) -> bool:
         """Wait for the thread to end; False if it is still running after ``timeout``."""
@@ -159,11 +159,30 @@ class FrameReader:
         return self._thread is not None and self._thread.is_alive()
 
     def latest(self) -> tuple[np.ndarray, float, int] | None:
-        """(BGR frame, wall-clock time it was decoded, sequence number), or None before the first."""
+        """(BGR frame, wall-clock time it was decoded, sequence number), or None before the first.
+        The conversion to BGR happens here, in the caller's thread, once per frame."""
         with self._lock:
-            if self._latest.frame is None:
-                return None
-            return self._latest.frame, self._latest.ts, self._latest.seq
+            latest = self._latest
+        if latest.frame is None:
+            return None
+        with self._convert_lock:
+            if latest.bgr is None:
+                latest.bgr = latest.frame.to_ndarray(format="bgr24")
+        return latest.bgr, latest.ts, latest.seq
+
+    def request_frame(self) -> int:
+        """Ask for a freshly decoded frame (keyframe mode decodes the next keyframe); returns the
+        current sequence number, for `wait_newer`."""
+        with self._lock:
+            self._wanted = True
+            return self._latest.seq
+
+    def wait_newer(self, seq: int, timeout: float) -> bool:
+        """Wait until a frame newer than ``seq`` is published; False on timeout or stop."""
+        with self._published:
+            return self._published.wait_for(
+                lambda: self._latest.seq > seq or self._stop.is_set(), timeout
+            ) and (self._latest.seq > seq)
 
     def status(self) -> ReaderStatus:
         with self._lock:
@@ -273,21 +292,23 @@ class FrameReader:
         return got_frame, True
 
     def _decode(self, packet: Any, session: _Session, now: float) -> bool:
-        due = now >= session.next_due
-        if session.mode == "keyframes" and not (packet.is_keyframe and due):
-            return False  # dropped without decoding: the whole point of keyframe mode
+        if session.mode == "keyframes":
+            if not packet.is_keyframe:
+                return False  # dropped without decoding: the whole point of keyframe mode
+            with self._lock:
+                wanted = self._wanted or session.published == 0
+            if not wanted:
+                return False
         frames = packet.decode()
         if not frames:
             return False
         session.last_frame = now
-        with self._lock:
+        session.published += 1
+        with self._published:
             self._frames += len(frames)
-        if not due:
-            return False
-        bgr = frames[-1].to_ndarray(format="bgr24")
-        session.next_due = now + self.interval_s / self.config.decodes_per_interval
-        with self._lock:
-            self._latest = _Latest(bgr, time.time(), self._latest.seq + 1)
+            self._latest = _Latest(frames[-1], None, time.time(), self._latest.seq + 1)
+            self._wanted = False
+            self._published.notify_all()
         return True
 
     def _note_keyframe(self, session: _Session, media: float | None) -> None:

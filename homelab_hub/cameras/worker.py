@@ -77,10 +77,17 @@ class CameraRuntime:
             self.last_sample = LastSample(ts, result, shape)
 
     # -- read from any thread ---------------------------------------------------------------
-    def latest(self) -> tuple[np.ndarray, float] | None:
+    def latest(self, max_age_s: float | None = None, wait_s: float = 3.0) -> tuple[np.ndarray, float] | None:
+        """The newest frame and its time. With ``max_age_s``, an older frame makes the reader
+        decode a fresh one (waiting up to ``wait_s``; the old frame if none comes)."""
         with self._lock:
             reader = self._reader
-        got = reader.latest() if reader is not None else None
+        if reader is None:
+            return None
+        got = reader.latest()
+        if max_age_s is not None and reader.alive and (got is None or time.time() - got[1] > max_age_s):
+            if reader.wait_newer(reader.request_frame(), wait_s):
+                got = reader.latest()
         return None if got is None else (got[0], got[1])
 
     def reader_status(self) -> ReaderStatus | None:
@@ -162,8 +169,8 @@ class CameraWorker:
 
     def _loop(self, ctx: WorkerContext, reader: FrameReader) -> None:
         interval = self.runtime.camera.interval_s
-        next_sample = time.monotonic() + min(interval, 1.0)  # first sample as soon as a frame exists
-        last_seq = -1
+        next_sample = time.monotonic()
+        last_seq = 0
         ctx.beat(**self.runtime.details())
         while not ctx.stop.is_set():
             now = time.monotonic()
@@ -173,21 +180,34 @@ class CameraWorker:
                 self._check_reader(reader)
                 ctx.beat(**self.runtime.details())
                 continue
-            got = reader.latest()
-            if got is None or got[2] == last_seq:
-                next_sample = now + min(interval, 1.0)  # nothing new yet: look again soon
-                if got is not None:
-                    self.runtime.skipped_stale += 1
-                continue
-            frame, ts, last_seq = got
-            result = self.runtime.pipeline.process(frame, ts)
-            self.runtime.record(ts, result, frame.shape)
-            ctx.beat(**self.runtime.details())
+            got = self._fresh_frame(ctx, reader, last_seq, deadline=now + max(interval, 2.0))
             # Schedule from the plan, not from "now", so a slow model call does not drift the
             # cadence; skip the ticks a very slow call has already missed.
             next_sample += interval
             if next_sample < time.monotonic():
                 next_sample = time.monotonic() + interval
+            if got is None:
+                self.runtime.skipped_stale += 1
+                continue
+            frame, ts, last_seq = got
+            result = self.runtime.pipeline.process(frame, ts)
+            self.runtime.record(ts, result, frame.shape)
+            ctx.beat(**self.runtime.details())
+
+    def _fresh_frame(
+        self, ctx: WorkerContext, reader: FrameReader, last_seq: int, deadline: float
+    ) -> tuple[np.ndarray, float, int] | None:
+        """Ask the reader for a new frame and wait for it (beating meanwhile); None when the
+        stream gave none before the deadline (stalled, reconnecting) or the worker stops."""
+        seq = reader.request_frame()
+        if seq <= last_seq:
+            while not reader.wait_newer(max(seq, last_seq), _BEAT_EVERY_S):
+                if ctx.stop.is_set() or time.monotonic() >= deadline:
+                    return None
+                self._check_reader(reader)
+                ctx.beat(**self.runtime.details())
+        got = reader.latest()
+        return got if got is not None and got[2] > last_seq else None
 
     def _check_reader(self, reader: FrameReader) -> None:
         if not reader.alive:

@@ -65,6 +65,17 @@ def test_keyframe_mode_decodes_a_small_share_of_the_packets(tmp_path, reader_fac
     assert status.frames_decoded >= 1
 
 
+def test_in_keyframe_mode_a_frame_is_decoded_only_when_one_is_requested(tmp_path, reader_factory):
+    clip = write_clip(tmp_path / "yard.mp4", ClipSpec("static_noise", width=160, height=120, seconds=4, gop=5))
+    reader = reader_factory(str(clip), interval_s=1.0)
+    wait_until(lambda: reader.status().packets_read >= 20, 15, "20 packets")
+    assert reader.status().frames_decoded == 1  # the first keyframe of the connection only
+    seq = reader.request_frame()
+    assert reader.wait_newer(seq, 5)
+    assert reader.latest()[2] == seq + 1  # type: ignore[index]
+    assert reader.status().frames_decoded == 2
+
+
 def test_auto_mode_decodes_every_frame_when_keyframes_are_rarer_than_the_interval(tmp_path, reader_factory):
     clip = write_clip(
         tmp_path / "longgop.mp4", ClipSpec("moving_object", width=160, height=120, seconds=6, gop=60)
