@@ -227,8 +227,10 @@ class FrameReader:
                 break
             if healthy:
                 backoff = self.config.backoff_initial_s
-            if finished_file:
+            if finished_file and healthy:
                 continue  # a file camera loops from the start, like a camera that never ends
+            if finished_file:
+                self._error(f"{redact_url(self.url)} ended without a decodable frame")
             if self._stop.wait(backoff):
                 break
             backoff = min(backoff * 2, self.config.backoff_max_s)

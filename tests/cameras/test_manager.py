@@ -166,3 +166,13 @@ def test_snapshot_is_a_jpeg_of_the_latest_frame_and_annotated_draws_the_motion_b
     x, y, w, h = BOX
     b, g, r = (int(v) for v in drawn[y + h // 2, x])  # middle of the box's left edge
     assert r > 150 and g < 100 and b < 100, (b, g, r)
+
+
+def test_a_camera_with_a_detect_stream_samples_the_detect_stream(clip, manager_for):
+    main_stream = f"rtsp://admin:pw@127.0.0.1:{free_port()}/main"  # never opened by the worker
+    manager = manager_for({"yard": cam(main_stream, detect_url=str(clip))})
+    wait_until(lambda: manager.runtime("yard").samples >= 1, 15, "a sample from the detect stream")
+    state = manager.state("yard")
+    assert state["url"].startswith("rtsp://admin:***@127.0.0.1:") and state["detect_url"] == str(clip)
+    assert state["last_error"] == "" and state["state"] == "ok"
+    assert manager.latest_frame("yard")[0].shape == (120, 160, 3)
