@@ -70,16 +70,21 @@ class CameraManager:
         self.reload(cameras)
 
     # -- lifecycle --------------------------------------------------------------------------
-    def reload(self, cameras: dict[str, CameraConfig]) -> ReloadResult:
-        """Apply a new set of camera sections; cameras whose section is unchanged keep running."""
+    def reload(self, cameras: dict[str, CameraConfig], deps: PipelineDeps | None = None) -> ReloadResult:
+        """Apply a new set of camera sections; cameras whose section is unchanged keep running.
+        New ``deps`` (another vision model, MQTT broker…) rebuild every camera's pipeline."""
         result = ReloadResult()
         with self._lock:
+            if deps is not None and deps is not self.deps:
+                self.deps = deps
+                for runtime in self._runtimes.values():
+                    runtime.stale = True
             for name in sorted(set(self._runtimes) - set(cameras)):
                 self._drop(name)
                 result.removed.append(name)
             for name, camera in cameras.items():
                 old = self._runtimes.get(name)
-                if old is not None and old.camera == camera:
+                if old is not None and old.camera == camera and not old.stale:
                     result.unchanged.append(name)
                     continue
                 if old is not None:

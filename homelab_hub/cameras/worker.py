@@ -54,6 +54,7 @@ class CameraRuntime:
         self.model_latency_ms: float | None = None
         self.last_sample: LastSample | None = None
         self.last_error = ""
+        self.stale = False  # its pipeline was built on deps that have been replaced
 
     # -- used by the worker ---------------------------------------------------------------
     def attach(self, reader: FrameReader) -> None:

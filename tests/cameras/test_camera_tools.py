@@ -140,3 +140,23 @@ def test_camera_tools_over_mcp(hub_factory, tmp_path, clip):
     missing = hub.mcp_call("camera_snapshot", {"camera": "garage"})
     assert missing.is_error
     assert "unknown camera 'garage'; known cameras: 'yard'" in missing.content[0].text
+
+
+def test_a_config_reload_adds_a_camera_without_restarting_the_running_one(services, tmp_path, clip):
+    from homelab_hub.server.services import reload_services
+
+    wait_until(lambda: services.cameras.runtime("yard").samples >= 1, 15, "a sample")
+    yard_ctx = services.supervisor.context("camera:yard")
+    new = load_config(
+        None,
+        storage={"url": f"sqlite:///{tmp_path}/hub.db"},
+        logging={"file": None},
+        **camera_overrides(tmp_path, yard=str(clip), porch=str(clip)),
+    )
+    assert "cameras" in reload_services(services, new)
+    assert services.cameras.names() == ["porch", "yard"]
+    assert services.supervisor.context("camera:yard") is yard_ctx
+    assert "camera:ghost" not in services.supervisor.names()
+    wait_until(lambda: services.cameras.runtime("porch").samples >= 1, 15, "the added camera's first sample")
+    ctx = ToolContext(services, Identity("agent-a"))
+    assert [c.name for c in camera_list(ctx, CameraListInput()).cameras] == ["porch", "yard"]

@@ -176,3 +176,13 @@ def test_a_camera_with_a_detect_stream_samples_the_detect_stream(clip, manager_f
     assert state["url"].startswith("rtsp://admin:***@127.0.0.1:") and state["detect_url"] == str(clip)
     assert state["last_error"] == "" and state["state"] == "ok"
     assert manager.latest_frame("yard")[0].shape == (120, 160, 3)
+
+
+def test_new_shared_deps_rebuild_every_camera(clip, manager_for):
+    cameras = {"yard": cam(str(clip)), "gate": cam(str(clip))}
+    manager = manager_for(cameras)
+    old_pipeline = manager.pipeline("yard")
+    result = manager.reload(cameras, deps=object())  # e.g. another vision model in [vision]
+    assert sorted(result.changed) == ["gate", "yard"] and result.unchanged == []
+    assert manager.pipeline("yard") is not old_pipeline
+    assert manager.reload(cameras).unchanged == ["yard", "gate"]

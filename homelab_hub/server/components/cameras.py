@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import PipelineDeps
 
 if TYPE_CHECKING:
+    from homelab_hub.config import HubConfig
     from homelab_hub.server.services import Services
+
+log = logging.getLogger(__name__)
 
 
 def build(services: Services) -> None:
@@ -28,6 +32,25 @@ def build(services: Services) -> None:
         return ComponentHealth(state=state, detail=detail, data=data)
 
     services.health_checks["cameras"] = health
+
+
+def reload(services: Services, config: HubConfig) -> None:
+    """Apply a changed config (SIGHUP): only cameras whose section changed are restarted, unless
+    the shared [vision] or [notify] settings changed, which rebuilds every camera's pipeline."""
+    manager: CameraManager | None = services.cameras
+    if manager is None:
+        return
+    old = services.config
+    if config.vision == old.vision and config.notify == old.notify:
+        manager.reload(config.cameras)
+        return
+    old_deps = manager.deps
+    manager.reload(config.cameras, deps=PipelineDeps.from_config(config, services.db, services.notifier))
+    if old_deps is not None:
+        try:
+            old_deps.close()
+        except Exception:  # the new deps are in place; a failed close only leaks
+            log.exception("closing the previous camera pipeline deps failed")
 
 
 def close(services: Services) -> None:
