@@ -160,3 +160,24 @@ def test_a_config_reload_adds_a_camera_without_restarting_the_running_one(servic
     wait_until(lambda: services.cameras.runtime("porch").samples >= 1, 15, "the added camera's first sample")
     ctx = ToolContext(services, Identity("agent-a"))
     assert [c.name for c in camera_list(ctx, CameraListInput()).cameras] == ["porch", "yard"]
+
+
+def test_watchdog_status_and_health_show_each_cameras_frame_age_fps_reconnects_and_model_latency(
+    hub_factory, tmp_path, clip
+):
+    hub = hub_factory(camera_overrides(tmp_path, yard=str(clip)))
+    wait_until(lambda: hub.services.cameras.runtime("yard").samples >= 2, 15, "two samples")
+    wait_until(
+        lambda: hub.services.supervisor.states()["camera:yard"].details.get("samples", 0) >= 2, 5, "a beat"
+    )
+    answer = hub.rest("watchdog_status", {})
+    assert answer.status_code == 200, answer.text
+    rows = {row["name"]: row for row in answer.json()["services"]}
+    details = rows["worker:camera:yard"]["details"]
+    for key in ("last_frame_age_s", "sampled_fps", "reconnects", "model_latency_ms"):
+        assert key in details, (key, details)
+    assert details["last_frame_age_s"] is not None and details["sampled_fps"] > 0
+    components = hub.get("/api/health").json()["components"]
+    assert components["cameras"]["state"] == "ok"
+    assert components["cameras"]["data"]["yard"]["sampled_fps"] > 0
+    assert components["worker:camera:yard"]["data"]["last_frame_age_s"] is not None
