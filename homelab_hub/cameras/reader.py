@@ -81,6 +81,7 @@ class ReaderStatus:
     reconnects: int
     frames_decoded: int
     packets_read: int
+    decode_errors: int
     decode_mode: str
     last_frame_ts: float | None
     last_error: str
@@ -106,8 +107,11 @@ class _Session:
     last_frame: float  # last decoded frame, or in keyframe mode last keyframe seen
     last_keyframe: float
     published: int = 0
+    synced: bool = False  # the decoder has seen a keyframe since the last skipped packet
     keyframes: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     pace_origin: tuple[float, float] | None = None  # (wall monotonic, media seconds) for files
+    frame_period: float = 0.04  # files without timestamps (raw .h264) are paced by frame rate
+    packets: int = 0
 
 
 class FrameReader:
@@ -128,7 +132,7 @@ class FrameReader:
         self._thread: threading.Thread | None = None
         self._state: ReaderState = "starting"
         self._mode: Literal["keyframes", "all"] = "keyframes" if config.decode != "all" else "all"
-        self._connects = self._reconnects = self._frames = self._packets = 0
+        self._connects = self._reconnects = self._frames = self._packets = self._decode_errors = 0
         self._last_error = ""
         self._last_error_ts: float | None = None
         self._activity = time.monotonic()
@@ -193,6 +197,7 @@ class FrameReader:
                 reconnects=self._reconnects,
                 frames_decoded=self._frames,
                 packets_read=self._packets,
+                decode_errors=self._decode_errors,
                 decode_mode=self._mode,
                 last_frame_ts=self._latest.ts if self._latest.frame is not None else None,
                 last_error=self._last_error,
@@ -222,7 +227,7 @@ class FrameReader:
                 except Exception as exc:  # read error or stall: reopen
                     self._error(f"stream {redact_url(self.url)} lost: {_describe(exc)}")
                 finally:
-                    container.close()  # in this thread, always: see the module docstring
+                    _close(container)  # in this thread, always: see the module docstring
             if self._stop.is_set():
                 break
             if healthy:
@@ -268,6 +273,9 @@ class FrameReader:
             last_frame=now,
             last_keyframe=now,
         )
+        rate = stream.average_rate or stream.guessed_rate
+        if rate:
+            session.frame_period = 1.0 / float(rate)
         self._set(state="streaming", mode=session.mode)
         got_frame = False
         for packet in container.demux(stream):
@@ -301,7 +309,20 @@ class FrameReader:
                 wanted = self._wanted or session.published == 0
             if not wanted:
                 return False
-        frames = packet.decode()
+        elif not session.synced and not packet.is_keyframe:
+            return False  # P-frames before a keyframe refer to frames never decoded
+        try:
+            frames = packet.decode()
+        except av.error.FFmpegError as exc:
+            # One corrupt packet (a lost RTP fragment) is no reason to reconnect; a stream that
+            # never decodes again is caught by the stall check.
+            session.synced = False
+            with self._lock:
+                self._decode_errors += 1
+            log.debug("camera %s: undecodable packet: %s", self.name, _describe(exc))
+            return False
+        if packet.is_keyframe:
+            session.synced = True
         if not frames:
             return False
         session.last_frame = now
@@ -348,13 +369,15 @@ class FrameReader:
     def _switch_to_all(self, session: _Session, why: str) -> None:
         log.info("camera %s: decoding every frame: %s", self.name, why)
         session.mode = "all"
+        session.synced = False  # the P-frames skipped so far were never decoded
         self._set(mode="all")
 
     def _pace(self, packet: Any, session: _Session) -> None:
         """Play a file at its own speed, so a file camera behaves like a live one."""
+        session.packets += 1
         media = _media_time(packet)
         if media is None:
-            return
+            media = session.packets * session.frame_period
         if session.pace_origin is None:
             session.pace_origin = (time.monotonic(), media)
             return
@@ -377,6 +400,13 @@ class FrameReader:
         log.warning("camera %s: %s", self.name, message)
         with self._lock:
             self._last_error, self._last_error_ts = message, time.time()
+
+
+def _close(container: Any) -> None:
+    try:
+        container.close()
+    except Exception as exc:  # a failed close must not end the reader thread
+        log.warning("closing a camera stream failed: %s", _describe(exc))
 
 
 def _media_time(packet: Any) -> float | None:

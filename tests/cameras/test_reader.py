@@ -66,7 +66,9 @@ def test_keyframe_mode_decodes_a_small_share_of_the_packets(tmp_path, reader_fac
 
 
 def test_in_keyframe_mode_a_frame_is_decoded_only_when_one_is_requested(tmp_path, reader_factory):
-    clip = write_clip(tmp_path / "yard.mp4", ClipSpec("static_noise", width=160, height=120, seconds=4, gop=5))
+    clip = write_clip(
+        tmp_path / "yard.mp4", ClipSpec("static_noise", width=160, height=120, seconds=4, gop=5)
+    )
     reader = reader_factory(str(clip), interval_s=1.0)
     wait_until(lambda: reader.status().packets_read >= 20, 15, "20 packets")
     assert reader.status().frames_decoded == 1  # the first keyframe of the connection only
@@ -91,6 +93,22 @@ def test_a_file_camera_loops_when_the_clip_ends(tmp_path, reader_factory):
     reader = reader_factory(str(clip), interval_s=0.5)
     wait_until(lambda: reader.status().connects >= 3, 15, "the clip to be replayed twice")
     assert reader.status().last_error == ""
+    assert reader.latest() is not None
+
+
+def test_corrupt_packets_are_skipped_without_dropping_the_stream(tmp_path, reader_factory):
+    clip = write_clip(
+        tmp_path / "yard.h264", ClipSpec("moving_object", width=160, height=120, seconds=3, gop=5)
+    )
+    data = bytearray(clip.read_bytes())
+    rng = np.random.default_rng(7)
+    for start in (len(data) // 3, len(data) // 2, 2 * len(data) // 3):  # garbage inside three frames
+        data[start : start + 600] = rng.integers(0, 256, 600, dtype=np.uint8).tobytes()
+    clip.write_bytes(bytes(data))
+    reader = reader_factory(str(clip), ReaderConfig(**{**FAST.model_dump(), "decode": "all"}), interval_s=1.0)
+    wait_until(lambda: reader.status().connects >= 2, 15, "the whole clip to be read once")
+    status = reader.status()
+    assert "lost" not in status.last_error and status.frames_decoded >= 20
     assert reader.latest() is not None
 
 
