@@ -56,6 +56,7 @@ class MqttPublisher:
         client.on_connect = self._on_connect
         client.on_disconnect = self._on_disconnect
         client.on_message = self._on_message
+        client.on_subscribe = self._on_subscribe
         client.reconnect_delay_set(1, 30)
         # QoS 1 messages queue while the broker is away; a long outage must not grow memory.
         client.max_queued_messages_set(1000)
@@ -133,10 +134,14 @@ class MqttPublisher:
             log.error("mqtt: broker %s:%d refused us: %s", self.config.host, self.config.port, reason)
             return
         log.info("mqtt: connected to %s:%d", self.config.host, self.config.port)
-        self._connected.set()
         client.publish(self.availability_topic, "online", qos=1, retain=True)
         client.subscribe(f"{self.config.discovery_prefix}/status", qos=1)
         self._publish_all()
+
+    def _on_subscribe(self, client: mqtt.Client, userdata: Any, mid: Any, reasons: Any, props: Any) -> None:
+        # Ready only once the broker has our subscription to Home Assistant's birth
+        # message; an 'online' sent before that would be missed.
+        self._connected.set()
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         self._connected.clear()
