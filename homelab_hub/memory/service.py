@@ -65,11 +65,20 @@ class MemoryService:
         self._ready = threading.Event()
         self._error: str | None = None
         self._high_water = 0.0
+        self._loader: threading.Thread | None = None
+        self._closing = False
 
     # -- start-up -----------------------------------------------------------------------
     def start(self) -> None:
         """Load the model and the index on a daemon thread; returns at once."""
-        threading.Thread(target=self._start, name="memory-start", daemon=True).start()
+        self._loader = threading.Thread(target=self._start, name="memory-start", daemon=True)
+        self._loader.start()
+
+    def close(self, timeout: float = 15.0) -> None:
+        """Let a load in progress finish before the database goes away (hub shutdown)."""
+        self._closing = True
+        if self._loader is not None and self._loader is not threading.current_thread():
+            self._loader.join(timeout)
 
     def start_now(self) -> None:
         """Load in the calling thread. Raises Unavailable when the model or index fails."""
@@ -84,7 +93,10 @@ class MemoryService:
             self.reconcile()
         except Exception as exc:  # surfaced by health and by every call
             self._error = f"memory failed to start: {exc}"
-            log.exception("memory failed to start")
+            if self._closing:
+                log.info("memory load abandoned at shutdown: %s", exc)
+            else:
+                log.exception("memory failed to start")
         finally:
             self._ready.set()
 

@@ -62,5 +62,7 @@ def _health(service: MemoryService) -> ComponentHealth:
 def close(services: Services) -> None:
     """Write the index one last time."""
     service = services.memory
-    if isinstance(service, MemoryService) and service.ready:
-        service.persist()
+    if isinstance(service, MemoryService):
+        service.close()
+        if service.ready:
+            service.persist()
