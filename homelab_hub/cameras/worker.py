@@ -25,6 +25,7 @@ log = logging.getLogger(__name__)
 
 _BEAT_EVERY_S = 1.0  # fresh last_frame_age_s in health even with a long sampling interval
 _READER_JOIN_S = 5.0
+_STUCK_MARGIN_S = 30.0
 
 
 class ReaderStuck(RuntimeError):
@@ -147,8 +148,12 @@ class CameraWorker:
         self.name = f"camera:{runtime.name}"
         # A sample may wait on the vision model; the reader never blocks past its own timeouts.
         self.heartbeat_timeout: float | None = max(120.0, 3 * camera.interval_s)
+        # Longest a healthy reader can go without progress: an open, a blocked read, a backoff.
         self._stuck_after_s = (
-            camera.reader.open_timeout_s + camera.reader.stall_timeout_s + camera.reader.backoff_max_s + 30.0
+            camera.reader.open_timeout_s
+            + camera.reader.stall_timeout_s
+            + camera.reader.backoff_max_s
+            + _STUCK_MARGIN_S
         )
 
     def run(self, ctx: WorkerContext) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 
@@ -63,8 +64,12 @@ def cameras(clip) -> Iterator[Callable[..., CameraManager]]:
     )
     made: list[CameraManager] = []
 
-    def make(names: tuple[str, ...] = ("yard",), interval_s: float = 0.5) -> CameraManager:
-        config = {n: CameraConfig(url=str(clip), interval_s=interval_s, reader=READER) for n in names}
+    def make(
+        names: tuple[str, ...] = ("yard",), interval_s: float = 0.5, reader: dict | None = None
+    ) -> CameraManager:
+        config = {
+            n: CameraConfig(url=str(clip), interval_s=interval_s, reader=reader or READER) for n in names
+        }
         manager = CameraManager(config, deps=None, supervisor=supervisor, pipeline_factory=ScriptedPipeline)
         made.append(manager)
         supervisor.start()
@@ -112,3 +117,36 @@ def test_a_crashing_pipeline_restarts_its_worker_and_the_other_camera_keeps_samp
     ScriptedPipeline.crash_on = set()
     porch = manager.pipeline("porch")
     wait_until(lambda: len(porch.samples) >= 1, 15, "porch to sample again once the pipeline is fixed")
+
+
+def test_a_reader_frozen_inside_a_read_is_abandoned_and_the_worker_restarted(cameras, monkeypatch):
+    # The seed's zombie: a read that never returns. Simulated by a _read that blocks on an
+    # event; the worker must notice the missing progress, crash, and leave the thread alone.
+    from homelab_hub.cameras import reader as reader_module
+    from homelab_hub.cameras import worker as worker_module
+
+    release = threading.Event()
+    frozen: list[threading.Thread] = []
+
+    def frozen_read(self, container):
+        frozen.append(threading.current_thread())
+        release.wait(60)
+        return False, False
+
+    monkeypatch.setattr(reader_module.FrameReader, "_read", frozen_read)
+    monkeypatch.setattr(worker_module, "_STUCK_MARGIN_S", 0.5)
+    monkeypatch.setattr(worker_module, "_READER_JOIN_S", 0.2)
+    manager = cameras(
+        reader={"open_timeout_s": 0.5, "stall_timeout_s": 0.5, "backoff_initial_s": 0.1, "backoff_max_s": 0.2}
+    )
+    try:
+        wait_until(lambda: manager.supervisor.states()["camera:yard"].restarts >= 1, 30, "a restart")
+        assert "reader made no progress" in manager.supervisor.states()["camera:yard"].reason
+        wait_until(lambda: len(frozen) >= 2, 15, "a fresh reader for the restarted worker")
+        assert all(t.is_alive() for t in frozen)  # never closed or killed from outside
+    finally:
+        release.set()
+    manager.close()
+    wait_until(
+        lambda: not any(t.is_alive() for t in frozen), 15, "the frozen readers to finish by themselves"
+    )
