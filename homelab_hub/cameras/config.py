@@ -10,7 +10,7 @@ from __future__ import annotations
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from homelab_hub.cameras.reader import ReaderConfig
-from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, VisionConfig, ZoneConfig
+from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, VisionConfig, ZoneList
 
 __all__ = ["CameraConfig", "ReaderConfig", "VisionConfig"]
 
@@ -39,7 +39,7 @@ class CameraConfig(BaseModel):
         description="Prompt for this camera; empty uses [vision].prompt ({camera} is replaced by its name).",
     )
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion prefilter settings.")
-    zones: list[ZoneConfig] = Field(default_factory=list, description="Exclusion/inclusion zones.")
+    zones: ZoneList = Field(default_factory=list, description="Exclusion/inclusion zones.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert cooldown and retention.")
 
     @model_validator(mode="after")

@@ -177,6 +177,7 @@ class CameraWorker:
         interval = self.runtime.camera.interval_s
         next_sample = time.monotonic()
         last_seq = 0
+        connects = 0
         ctx.beat(**self.runtime.details())
         while not ctx.stop.is_set():
             now = time.monotonic()
@@ -196,6 +197,13 @@ class CameraWorker:
                 self.runtime.skipped_stale += 1
                 continue
             frame, ts, last_seq = got
+            now_connects = reader.status().connects
+            if now_connects != connects:
+                # A new connection: the previous analysed frame may be minutes old (or from
+                # another exposure), so comparing against it would be a false global change.
+                if connects:
+                    self.runtime.pipeline.detector.reset()
+                connects = now_connects
             result = self.runtime.pipeline.process(frame, ts)
             self.runtime.record(ts, result, frame.shape)
             ctx.beat(**self.runtime.details())

@@ -29,6 +29,13 @@ def build(services: Services) -> None:
 
     def health() -> ComponentHealth:
         state, detail, data = manager.health()
+        current = manager.deps
+        if current is not None and services.config.cameras:
+            vision = current.vision_health()
+            data = {**data, "vision": vision}
+            # Motion is still recorded (as unverified) while the model is away: degraded, not down.
+            if vision.get("consecutive_failures", 0) >= 3 and state == "ok":
+                state, detail = "degraded", f"vision model failing: {vision.get('last_error')}"
         return ComponentHealth(state=state, detail=detail, data=data)
 
     services.health_checks["cameras"] = health
