@@ -72,6 +72,12 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
     vision_url = config.vision.model_dump().get("url") or config.vision.model_dump().get("ollama_url")
     if config.cameras and isinstance(vision_url, str):
         targets.append(("vision model host", vision_url))
+    for service_name, service in config.watchdog.model_dump().get("services", {}).items():
+        for dep in service.get("dependencies", []):
+            if dep.get("url"):
+                targets.append((f"watchdog {service_name} dependency", dep["url"]))
+            elif dep.get("kind") == "tcp":
+                targets.append((f"watchdog {service_name} dependency", f"tcp://{dep['host']}:{dep['port']}"))
     mqtt = config.notify.model_dump().get("mqtt")
     if isinstance(mqtt, dict) and mqtt.get("enabled"):
         targets.append(("MQTT broker", f"mqtt://{mqtt.get('host', '127.0.0.1')}:{mqtt.get('port', 1883)}"))

@@ -96,3 +96,15 @@ def test_every_command_has_help(command, capsys):
         build_parser().parse_args([*command, "--help"])
     assert exit_.value.code == 0
     assert "usage:" in capsys.readouterr().out
+
+
+def test_doctor_names_each_unreachable_dependency(tmp_path):
+    (tmp_path / "lab.toml").write_text(
+        "[inference.ollama.spark]\nurl = 'http://127.0.0.1:9'\n"
+        "[watchdog.services.gate]\nmatch = 'gate_monitor'\n"
+        "dependencies = [{kind = 'tcp', host = '127.0.0.1', port = 9}]\n"
+    )
+    out = run(tmp_path, "--config", "lab.toml", "doctor")
+    assert out.returncode == 1
+    assert "ollama host spark: 127.0.0.1:9 not reachable" in out.stdout
+    assert "watchdog gate dependency: 127.0.0.1:9 not reachable" in out.stdout
