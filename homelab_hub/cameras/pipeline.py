@@ -192,6 +192,11 @@ class CameraPipeline:
         if deps is not None and deps.notifier.mqtt is not None:
             deps.notifier.mqtt.add_camera(name)
 
+    def stream_restarted(self) -> None:
+        """The stream reconnected: the next frame starts a new motion baseline instead of
+        being compared with one from before the gap."""
+        self.detector.reset()
+
     def update_zones(self, zones: list[ZoneConfig]) -> None:
         """Apply new zones from the next sample on (thread-safe)."""
         self.detector.update_zones(zones)

@@ -202,7 +202,7 @@ class CameraWorker:
                 # A new connection: the previous analysed frame may be minutes old (or from
                 # another exposure), so comparing against it would be a false global change.
                 if connects:
-                    self.runtime.pipeline.detector.reset()
+                    self.runtime.pipeline.stream_restarted()
                 connects = now_connects
             result = self.runtime.pipeline.process(frame, ts)
             self.runtime.record(ts, result, frame.shape)

@@ -39,6 +39,9 @@ class BoxPipeline:
         self.name, self.camera = name, camera
         self.samples = 0
 
+    def stream_restarted(self) -> None:
+        self.restarts = getattr(self, "restarts", 0) + 1
+
     def process(self, frame, ts: float) -> SampleResult:
         self.samples += 1
         return SampleResult("unverified", boxes=[BOX])

@@ -36,6 +36,9 @@ class ScriptedPipeline:
         self.name, self.camera = name, camera
         self.samples: list[float] = []
 
+    def stream_restarted(self) -> None:
+        self.restarts = getattr(self, "restarts", 0) + 1
+
     def process(self, frame, ts: float) -> SampleResult:
         if self.name in self.crash_on:
             raise RuntimeError(f"pipeline of {self.name} broke")
