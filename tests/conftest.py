@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
+import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
 
@@ -26,6 +28,17 @@ def require(available: bool, reason: str) -> None:
     if os.environ.get("HOMELAB_HUB_REQUIRE_ALL") == "1":
         pytest.fail(f"required component missing: {reason}", pytrace=False)
     pytest.skip(reason)
+
+
+def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
+    """Poll until predicate() is truthy (returns its value) or fail after timeout seconds."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = predicate()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def port_open(host: str, port: int, timeout: float = 0.5) -> bool:

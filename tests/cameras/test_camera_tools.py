@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import base64
-import time
-from collections.abc import Callable
 
 import cv2
 import numpy as np
@@ -16,18 +14,9 @@ from homelab_hub.server.services import build_services, close_services
 from homelab_hub.tools.cameras import CameraListInput, CameraSnapshotInput, camera_list, camera_snapshot
 from homelab_hub.tools.registry import Identity, ToolContext
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 READER = {"open_timeout_s": 3, "stall_timeout_s": 3, "backoff_initial_s": 0.1, "backoff_max_s": 0.3}
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 def camera_overrides(tmp_path, **cameras: str) -> dict:

@@ -5,25 +5,15 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
 
 import numpy as np
 import pytest
 
 from homelab_hub.cameras.reader import FrameReader, ReaderConfig, redact_url
 from tests.cameras.clips import ClipSpec, write_clip, write_not_video
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 FAST = ReaderConfig(open_timeout_s=3, stall_timeout_s=3, backoff_initial_s=0.1, backoff_max_s=0.3)
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 @pytest.fixture

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -14,17 +13,9 @@ from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.server.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip
+from tests.conftest import wait_until
 
 READER = {"open_timeout_s": 3, "stall_timeout_s": 3, "backoff_initial_s": 0.1, "backoff_max_s": 0.3}
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class ScriptedPipeline:

@@ -16,19 +16,10 @@ from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.server.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.conftest import require
+from tests.conftest import require, wait_until
 from tests.fakes.rtsp_server import RTSPCamera, gst_rtsp_available
 
 STALL_S = 2.0
-
-
-def wait_until(predicate: Callable[[], object], timeout: float, what: str) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
 
 
 class RecordingPipeline:

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.conftest import free_port
+from tests.conftest import free_port, wait_until
 
 
 def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(tmp_path):
@@ -37,21 +37,12 @@ def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(
         log = tmp_path / "hub.log"
         config.write_text(config.read_text() + "[memory]\nbogus_setting = 1\n")
         proc.send_signal(signal.SIGHUP)
-        _wait_for(lambda: "reload refused" in log.read_text())
+        wait_until(lambda: "reload refused" in log.read_text())
         assert "memory.bogus_setting" in log.read_text()
         config.write_text(config.read_text().replace("[memory]\nbogus_setting = 1\n", ""))
         proc.send_signal(signal.SIGHUP)
-        _wait_for(lambda: "config reloaded" in log.read_text())
+        wait_until(lambda: "config reloaded" in log.read_text())
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
     finally:
         proc.terminate()
         proc.wait(30)
-
-
-def _wait_for(predicate, timeout=30.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.1)
-    raise AssertionError("condition not met in time")

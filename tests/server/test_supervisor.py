@@ -5,15 +5,7 @@ import time
 
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.server.supervisor import Supervisor
-
-
-def wait_until(predicate, timeout=15.0):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    raise AssertionError("condition not met in time")
+from tests.conftest import wait_until
 
 
 class Crasher:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import os
 import sys
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -16,6 +15,7 @@ import pytest
 
 from homelab_hub.store import Database, migrate
 from homelab_hub.watchdog.config import WatchdogConfig
+from tests.conftest import wait_until
 
 DAEMON = Path(__file__).resolve().parents[1] / "fakes" / "daemon.py"
 STANDINS = Path(__file__).resolve().parents[1] / "fakes" / "claude_standin"
@@ -32,16 +32,6 @@ FAST = {
     "forensic_log_lines": 200,
 }
 FAST_SERVICE = {"log_stale_minutes": 0.015, "cpu_zombie_percent": 10.0}
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"{what} not reached within {timeout}s")
 
 
 @dataclass
