@@ -1,1 +1,1 @@
-"""inference"""
+"""Inference visibility: what Ollama and llama-server hosts have loaded, and what it costs."""

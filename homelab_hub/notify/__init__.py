@@ -1,1 +1,1 @@
-"""notify"""
+"""Notifications: Apprise for people, MQTT (with Home Assistant discovery) for the house."""

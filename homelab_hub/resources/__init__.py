@@ -1,1 +1,1 @@
-"""resources"""
+"""Read-only MCP resources, one definition each (see registry.py)."""

@@ -1,1 +1,1 @@
-"""tools"""
+"""The agent-facing tools, one ToolSpec each (see registry.py)."""
