@@ -16,7 +16,7 @@ import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -24,11 +24,9 @@ import av
 import numpy as np
 
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import PipelineDeps, SampleResult, make_pipeline
+from homelab_hub.cameras.pipeline import PipelineDeps, PipelineStats, SampleResult, make_pipeline
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import InvalidInput, NotFound
-
-_MOTION = ("alert", "unverified", "model_clear", "suppressed", "cooldown")
 
 
 def register(subparsers: Any) -> None:
@@ -64,24 +62,26 @@ def register(subparsers: Any) -> None:
 
 @dataclass
 class ReplaySummary:
-    samples: int = 0
-    motion_samples: int = 0
-    recalibrations: int = 0
-    model_calls: int = 0
-    alerts: int = 0
-    unverified: int = 0
+    """What the replay adds to the pipeline's own counters (PipelineStats)."""
+
     clear_without_model: int = 0
     decisions: dict[str, int] = field(default_factory=dict)
 
     def add(self, result: SampleResult) -> None:
-        self.samples += 1
         self.decisions[result.decision] = self.decisions.get(result.decision, 0) + 1
-        self.motion_samples += bool(result.boxes) or result.decision in _MOTION and not result.full_frame
-        self.recalibrations += result.decision == "recalibrated"
-        self.model_calls += result.model_called
-        self.alerts += result.decision == "alert"
-        self.unverified += result.decision == "unverified"
         self.clear_without_model += not result.model_called and result.decision in ("clear", "recalibrated")
+
+    def report(self, stats: PipelineStats) -> dict[str, Any]:
+        return {
+            "samples": stats.samples,
+            "motion_samples": stats.motion_samples,
+            "recalibrations": stats.recalibrations,
+            "model_calls": stats.model_calls,
+            "alerts": stats.alerts,
+            "unverified": stats.unverified,
+            "clear_without_model": self.clear_without_model,
+            "decisions": self.decisions,
+        }
 
 
 def video_samples(path: str, interval_s: float) -> Iterator[tuple[float, np.ndarray]]:
@@ -181,20 +181,21 @@ def cmd_analyze(args: argparse.Namespace) -> int:
                 rows.append(row)
                 if not args.json:
                     print(_line(row))
+            totals = summary.report(pipeline.stats)
         finally:
             if deps is not None:
                 deps.close()
     if args.json:
         doc = {"video": args.video, "camera": name, "interval_s": interval, "model": use_model}
-        print(json.dumps({**doc, "samples": rows, "summary": asdict(summary)}, indent=2))
+        print(json.dumps({**doc, "samples": rows, "summary": totals}, indent=2))
     else:
         print(
-            f"summary: {summary.samples} samples, {summary.motion_samples} with motion, "
-            f"{summary.recalibrations} recalibrations, {summary.model_calls} model calls, "
-            f"{summary.alerts} alerts, {summary.unverified} unverified; "
-            f"{summary.clear_without_model} resolved without the model"
+            f"summary: {totals['samples']} samples, {totals['motion_samples']} with motion, "
+            f"{totals['recalibrations']} recalibrations, {totals['model_calls']} model calls, "
+            f"{totals['alerts']} alerts, {totals['unverified']} unverified; "
+            f"{totals['clear_without_model']} resolved without the model"
         )
-    if summary.samples == 0:
+    if totals["samples"] == 0:
         print(f"homelab-hub: {args.video} gave no samples", file=sys.stderr)
         return 1
     return 0
