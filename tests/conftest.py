@@ -61,6 +61,15 @@ def sqlite_url(tmp_path) -> str:
 
 
 @pytest.fixture
+def sqlite_db(sqlite_url: str) -> Iterator[Database]:
+    """A migrated SQLite database, for tests that need one backend only."""
+    db = Database.from_url(sqlite_url)
+    migrate(db)
+    yield db
+    db.close()
+
+
+@pytest.fixture
 def mysql_url() -> Iterator[str]:
     """A fresh, empty MariaDB database for one test, dropped afterwards."""
     require(port_open("127.0.0.1", 3306), "MariaDB is not listening on 127.0.0.1:3306")

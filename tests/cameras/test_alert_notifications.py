@@ -4,29 +4,19 @@ from __future__ import annotations
 
 import base64
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import cv2
 import numpy as np
-import pytest
 
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.pipeline import PipelineDeps, make_pipeline
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.notify.apprise import AppriseNotifier
-from homelab_hub.store import Database, migrate
+from homelab_hub.store import Database
 from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.fakes.receiver import NotificationReceiver
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    db = Database.from_url(sqlite_url)
-    migrate(db)
-    yield db
-    db.close()
 
 
 def yard(with_object: bool) -> np.ndarray:

@@ -14,7 +14,7 @@ from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.pipeline import PipelineDeps, SampleResult, make_pipeline
 from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, ZoneConfig
 from homelab_hub.config import HubConfig
-from homelab_hub.store import Database, migrate
+from homelab_hub.store import Database
 from tests.cameras.clips import ClipSpec, write_clip
 from tests.conftest import free_port
 from tests.fakes.ollama_vision import FakeOllamaVision
@@ -43,14 +43,6 @@ def ollama_server() -> Iterator[FakeOllamaVision]:
 def ollama(ollama_server: FakeOllamaVision) -> FakeOllamaVision:
     ollama_server.reset()
     return ollama_server
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    db = Database.from_url(sqlite_url)
-    migrate(db)
-    yield db
-    db.close()
 
 
 def camera(tmp_path: Path, **motion) -> CameraConfig:

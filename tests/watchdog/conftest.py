@@ -13,7 +13,6 @@ from typing import Any
 import psutil
 import pytest
 
-from homelab_hub.store import Database, migrate
 from homelab_hub.watchdog.config import WatchdogConfig
 from tests.conftest import wait_until
 
@@ -153,11 +152,3 @@ def watchdog_config(services: dict[str, dict[str, Any]], **overrides: Any) -> Wa
     data: dict[str, Any] = {**FAST, "services": services}
     data.update(overrides)
     return WatchdogConfig.model_validate(data)
-
-
-@pytest.fixture
-def sqlite_db(sqlite_url: str) -> Iterator[Database]:
-    db = Database.from_url(sqlite_url)
-    migrate(db)
-    yield db
-    db.close()
