@@ -128,10 +128,6 @@ class HubConfig(BaseSettings):
     def is_loopback(self) -> bool:
         return self.server.host in LOOPBACK_HOSTS
 
-    def resolve(self, path: Path) -> Path:
-        """A relative path from the config, taken relative to the working directory."""
-        return path.expanduser()
-
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
     """--config, else HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present, else None."""

@@ -11,7 +11,6 @@ import importlib
 import re
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Any
 
 from homelab_hub.tools.registry import ToolContext
 
@@ -63,4 +62,4 @@ def find_resource(specs: list[ResourceSpec], uri: str) -> tuple[ResourceSpec, di
     return None
 
 
-__all__ = ["ResourceSpec", "all_resources", "find_resource", "Any"]
+__all__ = ["ResourceSpec", "all_resources", "find_resource"]

@@ -26,7 +26,6 @@ from pydantic import BaseModel
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Mount, Route
-from starlette.types import Receive, Scope, Send
 
 from homelab_hub import __version__
 from homelab_hub.errors import HubError, NotFound, Unauthorized
@@ -235,4 +234,4 @@ class MCPBinding:
         )
 
 
-__all__ = ["MCPBinding", "identity_of", "tool_schema", "split_images", "Scope", "Receive", "Send"]
+__all__ = ["MCPBinding", "identity_of", "split_images", "tool_schema"]
