@@ -1,58 +1,14 @@
-"""Shared fixtures: real databases, and `require()` for tests that need a component.
-
-A test that needs something this machine may lack (MariaDB, Mosquitto, Chromium, the
-Claude CLI, gst-rtsp-server…) calls ``require(ok, reason)``: it skips with the reason,
-unless HOMELAB_HUB_REQUIRE_ALL=1 (set by CI), where it fails instead.
-"""
+"""Shared fixtures: real databases and running hubs. Helpers live in tests/support.py."""
 
 from __future__ import annotations
 
-import os
-import socket
-import time
 import uuid
-from collections.abc import Callable, Iterator
-from typing import Any
+from collections.abc import Iterator
 
 import pytest
 
 from homelab_hub.store import Database, migrate
-
-MARIADB_URL = os.environ.get("HOMELAB_HUB_TEST_MYSQL_URL", "mysql+pymysql://root:@127.0.0.1:3306/test")
-
-
-def require(available: bool, reason: str) -> None:
-    """Skip (or fail, under HOMELAB_HUB_REQUIRE_ALL=1) when a component is missing."""
-    if available:
-        return
-    if os.environ.get("HOMELAB_HUB_REQUIRE_ALL") == "1":
-        pytest.fail(f"required component missing: {reason}", pytrace=False)
-    pytest.skip(reason)
-
-
-def wait_until(predicate: Callable[[], Any], timeout: float = 10.0, what: str = "condition") -> Any:
-    """Poll until predicate() is truthy (returns its value) or fail after timeout seconds."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        value = predicate()
-        if value:
-            return value
-        time.sleep(0.05)
-    raise AssertionError(f"timed out after {timeout}s waiting for {what}")
-
-
-def port_open(host: str, port: int, timeout: float = 0.5) -> bool:
-    try:
-        with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from tests.support import free_port, port_open, require
 
 
 @pytest.fixture
@@ -102,19 +58,6 @@ def db(db_url) -> Iterator[Database]:
     migrate(database)
     yield database
     database.close()
-
-
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-
-
-def node_bin(name: str) -> str | None:
-    """Path of an npm-installed CLI (claude, mcp-inspector) under .tools/, or on PATH."""
-    import shutil
-
-    local = os.path.join(REPO_ROOT, ".tools", "node_modules", ".bin", name)
-    if os.path.exists(local):
-        return local
-    return shutil.which(name)
 
 
 @pytest.fixture

@@ -12,11 +12,10 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any, Literal
-
-from pydantic import BaseModel, Field
+from typing import Any
 
 from homelab_hub.config import HubConfig
+from homelab_hub.health import ComponentHealth
 from homelab_hub.server.supervisor import Supervisor
 from homelab_hub.store import Database, migrate
 
@@ -29,14 +28,6 @@ COMPONENTS = (
     "homelab_hub.server.components.cameras",
     "homelab_hub.server.components.watchdog",
 )
-
-
-class ComponentHealth(BaseModel):
-    state: Literal["ok", "starting", "degraded", "down", "disabled"] = Field(
-        ..., description="Component state."
-    )
-    detail: str = Field("", description="Why, in a few words.")
-    data: dict[str, Any] = Field(default_factory=dict, description="Numbers worth showing.")
 
 
 @dataclass

@@ -65,7 +65,7 @@ def test_a_camera_with_notify_off_stores_the_alert_but_sends_nothing(
 
 
 def test_an_unreachable_apprise_target_does_not_stop_sampling(tmp_path: Path, sqlite_db: Database) -> None:
-    from tests.conftest import free_port
+    from tests.support import free_port
 
     with FakeOllamaVision() as ollama:
         notifier = AppriseNotifier([f"json://127.0.0.1:{free_port()}/notify"])

@@ -14,7 +14,7 @@ from homelab_hub.server.services import build_services, close_services
 from homelab_hub.tools.cameras import CameraListInput, CameraSnapshotInput, camera_list, camera_snapshot
 from homelab_hub.tools.registry import Identity, ToolContext
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.conftest import free_port, wait_until
+from tests.support import free_port, wait_until
 
 READER = {"open_timeout_s": 3, "stall_timeout_s": 3, "backoff_initial_s": 0.1, "backoff_max_s": 0.3}
 

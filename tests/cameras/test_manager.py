@@ -17,7 +17,7 @@ from homelab_hub.config import SupervisorConfig
 from homelab_hub.errors import NotFound, Unavailable
 from homelab_hub.server.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip, write_not_video
-from tests.conftest import free_port, wait_until
+from tests.support import free_port, wait_until
 
 READER = {"open_timeout_s": 3, "stall_timeout_s": 3, "backoff_initial_s": 0.1, "backoff_max_s": 0.3}
 BOX = (20, 30, 60, 40)

@@ -23,8 +23,8 @@ from homelab_hub.config import HubConfig
 from homelab_hub.notify.config import MqttConfig
 from homelab_hub.notify.mqtt import MqttPublisher
 from homelab_hub.store import Database, migrate
-from tests.conftest import free_port, port_open, require
 from tests.fakes.ollama_vision import FakeOllamaVision
+from tests.support import free_port, port_open, require
 
 
 class Listener:

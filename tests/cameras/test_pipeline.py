@@ -16,8 +16,8 @@ from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, ZoneConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.store import Database
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.conftest import free_port
 from tests.fakes.ollama_vision import FakeOllamaVision
+from tests.support import free_port
 
 REGION_ZONE = [(0.5, 0.5), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0)]
 

@@ -11,7 +11,7 @@ import pytest
 
 from homelab_hub.cameras.reader import FrameReader, ReaderConfig, redact_url
 from tests.cameras.clips import ClipSpec, write_clip, write_not_video
-from tests.conftest import free_port, wait_until
+from tests.support import free_port, wait_until
 
 FAST = ReaderConfig(open_timeout_s=3, stall_timeout_s=3, backoff_initial_s=0.1, backoff_max_s=0.3)
 

@@ -12,8 +12,8 @@ import pytest
 from homelab_hub.cameras.settings import VisionConfig
 from homelab_hub.cameras.vision import VisionClassifier
 from homelab_hub.errors import InvalidInput, Unavailable, UpstreamError
-from tests.conftest import free_port
 from tests.fakes.ollama_vision import FakeOllamaVision
+from tests.support import free_port
 
 
 def yard(with_object: bool) -> np.ndarray:

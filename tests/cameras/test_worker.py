@@ -13,7 +13,7 @@ from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.server.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 READER = {"open_timeout_s": 3, "stall_timeout_s": 3, "backoff_initial_s": 0.1, "backoff_max_s": 0.3}
 

@@ -16,8 +16,8 @@ from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.server.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.conftest import require, wait_until
 from tests.fakes.rtsp_server import RTSPCamera, gst_rtsp_available
+from tests.support import require, wait_until
 
 STALL_S = 2.0
 

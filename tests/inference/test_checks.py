@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from homelab_hub.inference.checks import inference_host_check, ollama_model_check
-from tests.conftest import free_port
+from tests.support import free_port
 
 
 def test_an_installed_model_passes_and_a_missing_one_lists_what_is_there(ollama):

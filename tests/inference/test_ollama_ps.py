@@ -100,7 +100,7 @@ def test_a_host_that_times_out_and_one_that_answers_garbage_are_reported_with_th
 
 
 def test_a_host_with_nothing_listening_is_down(make_engine):
-    from tests.conftest import free_port
+    from tests.support import free_port
 
     snapshot = make_engine({"spark": f"http://127.0.0.1:{free_port()}"}).snapshot()
     assert snapshot.ollama[0].state == "down"

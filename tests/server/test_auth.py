@@ -87,8 +87,8 @@ def test_without_tokens_everyone_local_acts_as_local_admin(hub):
 
 def test_the_hub_refuses_to_listen_beyond_loopback_without_tokens(tmp_path):
     from homelab_hub.errors import ConfigError
-    from tests.conftest import free_port
     from tests.hubclient import RunningHub, hub_config
+    from tests.support import free_port
 
     config = hub_config(tmp_path, free_port(), {"server": {"host": "0.0.0.0"}})
     hub = RunningHub(config)

@@ -5,7 +5,7 @@ import subprocess
 
 import pytest
 
-from tests.conftest import node_bin, require
+from tests.support import node_bin, require
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import time
 
 import httpx
 
-from tests.conftest import free_port, wait_until
+from tests.support import free_port, wait_until
 
 
 def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(tmp_path):

@@ -5,7 +5,7 @@ import time
 
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.server.supervisor import Supervisor
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 
 class Crasher:

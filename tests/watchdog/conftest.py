@@ -14,7 +14,7 @@ import psutil
 import pytest
 
 from homelab_hub.watchdog.config import WatchdogConfig
-from tests.conftest import wait_until
+from tests.support import wait_until
 
 DAEMON = Path(__file__).resolve().parents[1] / "fakes" / "daemon.py"
 STANDINS = Path(__file__).resolve().parents[1] / "fakes" / "claude_standin"

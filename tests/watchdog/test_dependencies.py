@@ -7,9 +7,9 @@ import importlib.util
 from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.watchdog.checks import check_services
 from homelab_hub.watchdog.engine import Watchdog
-from tests.conftest import free_port, require
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.receiver import NotificationReceiver
+from tests.support import free_port, require
 from tests.watchdog.conftest import wait_until, watchdog_config
 
 

@@ -13,8 +13,8 @@ from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.watchdog.claude import ClaudeRunner
 from homelab_hub.watchdog.config import ClaudeTierConfig
 from homelab_hub.watchdog.engine import Watchdog
-from tests.conftest import node_bin, require
 from tests.fakes.receiver import NotificationReceiver
+from tests.support import node_bin, require
 from tests.watchdog.conftest import STANDINS, wait_until, watchdog_config
 
 

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import PipelineDeps
+from homelab_hub.health import ComponentHealth
 
 if TYPE_CHECKING:
     from homelab_hub.config import HubConfig
@@ -17,7 +18,6 @@ log = logging.getLogger(__name__)
 
 def build(services: Services) -> None:
     """Create the camera manager (one supervised worker per enabled camera) and its health check."""
-    from homelab_hub.server.services import ComponentHealth
 
     deps = PipelineDeps.from_config(services.config, services.db, services.notifier)
     try:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homelab_hub.health import ComponentHealth
 from homelab_hub.inference.engine import InferenceEngine
 from homelab_hub.inference.worker import InferenceProbeWorker
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import ComponentHealth, Services
+    from homelab_hub.server.services import Services
 
 
 def build(services: Services) -> None:
@@ -24,7 +25,6 @@ def build(services: Services) -> None:
 
 
 def _health(engine: InferenceEngine) -> ComponentHealth:
-    from homelab_hub.server.services import ComponentHealth
 
     if not engine.host_names:
         return ComponentHealth(state="disabled", detail="no inference hosts configured")

@@ -4,17 +4,17 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homelab_hub.health import ComponentHealth
 from homelab_hub.memory.quantizer import scan_backend
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.worker import IndexPersistWorker
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import ComponentHealth, Services
+    from homelab_hub.server.services import Services
 
 
 def build(services: Services) -> None:
     """Create the engine, register its workers and health check."""
-    from homelab_hub.server.services import ComponentHealth
 
     config = services.config.memory
     if not config.enabled:
@@ -36,7 +36,6 @@ def build(services: Services) -> None:
 
 
 def _health(service: MemoryService) -> ComponentHealth:
-    from homelab_hub.server.services import ComponentHealth
 
     if service.error:
         return ComponentHealth(state="down", detail=service.error)

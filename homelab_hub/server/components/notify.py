@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homelab_hub.health import ComponentHealth
 from homelab_hub.notify.bus import NotificationBus
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import ComponentHealth, Services
+    from homelab_hub.server.services import Services
 
 
 def build(services: Services) -> None:
@@ -18,7 +19,6 @@ def build(services: Services) -> None:
 
 
 def _health(bus: NotificationBus) -> ComponentHealth:
-    from homelab_hub.server.services import ComponentHealth
 
     data = {"apprise_targets": len(bus.urls), "mqtt": bus.mqtt is not None}
     if bus.mqtt is None:

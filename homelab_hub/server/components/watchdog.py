@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from homelab_hub.health import ComponentHealth
 from homelab_hub.watchdog.engine import Watchdog, WatchdogWorker
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import ComponentHealth, Services
+    from homelab_hub.server.services import Services
 
 
 def build(services: Services) -> None:
@@ -24,7 +25,6 @@ def build(services: Services) -> None:
 
 
 def _health(services: Services) -> ComponentHealth:
-    from homelab_hub.server.services import ComponentHealth
 
     watchdog: Watchdog = services.watchdog
     if not services.config.watchdog.enabled:

@@ -1,0 +1,91 @@
+"""One redaction for everything that leaves the process: answers, health, metrics, logs,
+incidents and error messages.
+
+Two entry points:
+
+- `redact_url` for a value known to be a URL (a camera stream, an Ollama host, a webhook):
+  the userinfo password (``user:pw@``, ``:pw@``) and secret-looking query parameters
+  (``password=``, ``token=``, ``api_key=``…, common on Reolink RTMP URLs) become ``***``.
+- `redact_text` for free text that may carry secrets (log lines, process command lines,
+  exception messages): every URL in it as above, plus ``--api-key=…`` / ``--password …``
+  style flags, ``password=…`` assignments and ``Authorization: Bearer …`` headers.
+
+Redaction keeps the shape (scheme, host, port, user name, parameter names) so an operator can
+still tell which camera or host a line is about.
+"""
+
+from __future__ import annotations
+
+import re
+
+MASK = "***"
+
+# Parameter and flag names that carry secrets, matched case-insensitively as a whole name or
+# with a prefix/suffix such as ``x-api-key``, ``db_password``, ``access_token``.
+_SECRET_WORDS = (
+    r"pass(?:word|wd|phrase)?|pwd|secret|token|api[_-]?key|apikey|key|auth|credentials?|"
+    r"signature|sig|session(?:id)?|cookie"
+)
+_SECRET_NAME = re.compile(rf"^(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?$", re.IGNORECASE)
+
+# scheme://[user][:password]@host — the password may be empty-user (rtsp://:pw@cam).
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?P<pw>[^/@\s?#]*)@")
+# A userinfo without a password (rtsp://token@host) is often a bare token: mask it too when it
+# looks like one (long and not a plain name).
+_BARE_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[A-Za-z0-9_\-.~%]{20,})@")
+_QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&#\s;]+)=(?P<value>[^&#\s;]*)")
+# --api-key=VALUE, --api-key VALUE, -p VALUE is too ambiguous to touch.
+_FLAG = re.compile(
+    rf"(?P<flag>--?(?:[\w-]*[_-])?(?:{_SECRET_WORDS})(?:[_-][\w-]*)?)(?P<sep>=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)",
+    re.IGNORECASE,
+)
+# password=VALUE, "api_key": "VALUE", TOKEN: VALUE in logs and environment dumps.
+_ASSIGN = re.compile(
+    rf"(?P<name>\b(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?)(?P<q>[\"']?)(?P<sep>\s*[=:]\s*)"
+    rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}}]+)",
+    re.IGNORECASE,
+)
+_BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
+_HUB_TOKEN = re.compile(r"\bhh_[A-Za-z0-9_-]{16,}")
+
+
+def is_secret_name(name: str) -> bool:
+    """True for a parameter, flag or variable name that usually carries a secret."""
+    return bool(_SECRET_NAME.match(name.strip().lstrip("-")))
+
+
+def redact_url(url: str | None) -> str:
+    """The URL with its password and secret query parameters masked. '' for None."""
+    if not url:
+        return ""
+    text = _USERINFO.sub(lambda m: f"{m['scheme']}{m['user']}:{MASK}@", url)
+    text = _BARE_USER.sub(lambda m: f"{m['scheme']}{MASK}@", text)
+    return _QUERY_PARAM.sub(_mask_param, text)
+
+
+def redact_text(text: str | None) -> str:
+    """Free text with every secret this module recognises masked. '' for None."""
+    if not text:
+        return ""
+    out = redact_url(text)
+    out = _FLAG.sub(lambda m: f"{m['flag']}{m['sep']}{MASK}", out)
+    out = _ASSIGN.sub(_mask_assign, out)
+    out = _BEARER.sub(lambda m: f"{m['scheme']} {MASK}", out)
+    return _HUB_TOKEN.sub(MASK, out)
+
+
+def _mask_param(m: re.Match[str]) -> str:
+    if m["value"] and m["value"] != MASK and is_secret_name(m["name"]):
+        return f"{m['sep']}{m['name']}={MASK}"
+    return m.group(0)
+
+
+def _mask_assign(m: re.Match[str]) -> str:
+    value = m["value"]
+    if value.strip("\"'") in ("", MASK):
+        return m.group(0)
+    quote = value[0] if value[:1] in ("'", '"') else ""
+    return f"{m['name']}{m['q']}{m['sep']}{quote}{MASK}{quote}"
+
+
+__all__ = ["MASK", "is_secret_name", "redact_text", "redact_url"]
