@@ -8,6 +8,7 @@ start with its key path, the value and what was expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import tomllib
 from pathlib import Path
@@ -17,14 +18,29 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from homelab_hub.cameras.config import CameraConfig, VisionConfig
-from homelab_hub.errors import ConfigError
+from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.notify.config import NotifyConfig
 from homelab_hub.watchdog.config import WatchdogConfig
 
 ENV_PREFIX = "HOMELAB_HUB_"
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
+
+
+def is_loopback(host: str) -> bool:
+    """True for the name ``localhost`` and any loopback address (127.0.0.0/8, ::1, and IPv4
+    loopback mapped into IPv6), with or without IPv6 brackets. The one loopback test of the
+    hub: binding, client addresses, Host and Origin headers all use it."""
+    name = host.strip().removeprefix("[").removesuffix("]").lower()
+    if name == "localhost":
+        return True
+    try:
+        address = ipaddress.ip_address(name)
+    except ValueError:
+        return False
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        return address.ipv4_mapped.is_loopback
+    return address.is_loopback
 
 
 class Section(BaseModel):
@@ -52,7 +68,22 @@ class ServerConfig(Section):
         2 * 1024 * 1024, ge=1024, description="Largest request body accepted; bigger bodies get 413."
     )
     data_dir: Path = Field(
-        Path("data"), description="Directory for the SQLite database, indexes, images and logs."
+        Path("data"),
+        description="Directory for the SQLite database, indexes, images and logs (created 0700, files 0600).",
+    )
+    max_connections: int = Field(
+        1000,
+        ge=8,
+        description="Open client connections kept at most; at the limit a new connection evicts the oldest one "
+        "still sending its headers (slowloris). Capped at half the process's file-descriptor limit.",
+    )
+    header_timeout_s: float = Field(
+        10.0,
+        gt=0,
+        description="A connection that has not sent a whole request head within this time is closed.",
+    )
+    body_timeout_s: float = Field(
+        30.0, gt=0, description="A request body that stalls this long between chunks is answered 408."
     )
 
 
@@ -126,7 +157,7 @@ class HubConfig(BaseSettings):
 
     @property
     def is_loopback(self) -> bool:
-        return self.server.host in LOOPBACK_HOSTS
+        return is_loopback(self.server.host)
 
 
 def find_config_file(explicit: str | os.PathLike[str] | None = None) -> Path | None:
@@ -162,18 +193,14 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 
 def format_validation_error(exc: ValidationError, *, source: str) -> str:
     lines = [f"invalid configuration ({source}):"]
-    for err in exc.errors():
-        path = ".".join(str(p) for p in err["loc"]) or "(root)"
-        value = err.get("input")
-        shown = repr(value)
-        if len(shown) > 80:
-            shown = shown[:77] + "..."
-        if err["type"] == "extra_forbidden":
+    for p in problems(exc, width=80):
+        path = p.path or "(root)"
+        if p.kind == "extra_forbidden":
             lines.append(
-                f"  {path}: unknown setting (value {shown}); check the spelling against `homelab-hub init`"
+                f"  {path}: unknown setting (value {p.shown}); check the spelling against `homelab-hub init`"
             )
         else:
-            lines.append(f"  {path}: got {shown}; expected {err['msg'].removeprefix('Value error, ')}")
+            lines.append(f"  {path}: got {p.shown}; expected {p.message.removeprefix('Value error, ')}")
     return "\n".join(lines)
 
 

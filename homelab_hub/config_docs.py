@@ -163,8 +163,7 @@ def settings_markdown() -> str:
 
 
 def tools_markdown() -> str:
-    from homelab_hub.resources.registry import all_resources
-    from homelab_hub.tools.registry import all_tools
+    from homelab_hub.server.components import all_resources, all_tools
 
     rows = ["| tool | token | REST | what it does |", "|---|---|---|---|"]
     for t in all_tools():

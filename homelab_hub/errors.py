@@ -7,7 +7,13 @@ and a message that is safe to show (no stack trace, no secrets). MCP turns it in
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+from pydantic import ValidationError
+
+from homelab_hub.redact import redact_text
 
 
 class HubError(Exception):
@@ -16,16 +22,18 @@ class HubError(Exception):
     status: int = 500
     code: str = "internal_error"
 
-    def __init__(self, message: str, *, details: dict[str, Any] | None = None) -> None:
+    def __init__(self, message: str) -> None:
         super().__init__(message)
         self.message = message
-        self.details = details or {}
 
-    def to_dict(self) -> dict[str, Any]:
-        body: dict[str, Any] = {"code": self.code, "message": self.message}
-        if self.details:
-            body["details"] = self.details
-        return body
+    def to_dict(self) -> dict[str, str]:
+        """The ``error`` object of the envelope. The message passes through redaction: an
+        error that quotes a URL or a command line must not carry its secret out."""
+        return {"code": self.code, "message": redact_text(self.message)}
+
+    def envelope(self) -> bytes:
+        """The whole JSON error body every HTTP surface answers: ``{"ok": false, "error": …}``."""
+        return json.dumps({"ok": False, "error": self.to_dict()}, ensure_ascii=False).encode()
 
 
 class InvalidInput(HubError):
@@ -91,3 +99,23 @@ class ConfigError(HubError):
 
     status = 500
     code = "config_error"
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One field pydantic refused, in words a reader can act on."""
+
+    path: str
+    kind: str  # pydantic's error type: missing, extra_forbidden, int_parsing, ...
+    message: str
+    shown: str  # the refused value, repr'd and cut to ``width``
+
+
+def problems(exc: ValidationError, *, width: int = 60) -> Iterator[Problem]:
+    """The errors of a ValidationError, shared by config loading and tool arguments."""
+    for err in exc.errors():
+        shown = repr(err.get("input"))
+        if len(shown) > width:
+            shown = shown[: width - 3] + "..."
+        path = ".".join(str(p) for p in err["loc"])
+        yield Problem(path=path, kind=err["type"], message=err["msg"], shown=shown)

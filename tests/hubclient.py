@@ -16,11 +16,11 @@ import uvicorn
 from mcp.client.session import ClientSession
 from mcp.client.sse import sse_client
 from mcp.client.streamable_http import streamable_http_client
-from mcp.shared._httpx_utils import create_mcp_http_client
 
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.server.app import create_app
 from homelab_hub.server.auth import TokenStore
+from homelab_hub.server.serving import uvicorn_config
 
 
 @contextlib.asynccontextmanager
@@ -30,7 +30,10 @@ async def mcp_session(
     """An initialized MCP client session to the hub over ``http`` (Streamable HTTP) or ``sse``."""
     headers = {"Authorization": f"Bearer {token}"} if token else {}
     if transport == "http":
-        async with create_mcp_http_client(headers=headers) as http:
+        # The SDK's own defaults for its HTTP client: follow redirects, a 30 s timeout with a
+        # 5-minute read timeout for long-lived streams.
+        timeout = httpx.Timeout(30.0, read=300.0)
+        async with httpx.AsyncClient(headers=headers, timeout=timeout, follow_redirects=True) as http:
             async with streamable_http_client(f"{base_url}/mcp", http_client=http) as streams:
                 async with ClientSession(streams[0], streams[1]) as session:
                     await session.initialize()
@@ -49,11 +52,8 @@ class RunningHub:
         self.config = config
         self.app = create_app(config)
         self.url = f"http://127.0.0.1:{config.server.port}"
-        self._server = uvicorn.Server(
-            uvicorn.Config(
-                self.app, host="127.0.0.1", port=config.server.port, log_level="warning", lifespan="on"
-            )
-        )
+        # The same uvicorn settings as `homelab-hub serve` (guarded protocol, limits).
+        self._server = uvicorn.Server(uvicorn_config(self.app, config, host="127.0.0.1", log_level="warning"))
         self._thread = threading.Thread(target=self._run, name="test-hub", daemon=True)
 
     def _run(self) -> None:

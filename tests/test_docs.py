@@ -3,7 +3,7 @@
 from pathlib import Path
 
 from homelab_hub.config_docs import iter_settings, rendered_readme
-from homelab_hub.tools.registry import all_tools
+from homelab_hub.server.components import all_tools
 
 README = Path(__file__).resolve().parent.parent / "README.md"
 

@@ -25,7 +25,7 @@ from homelab_hub.cameras.worker import CameraRuntime, CameraWorker
 from homelab_hub.errors import NotFound, Unavailable
 
 if TYPE_CHECKING:
-    from homelab_hub.server.supervisor import Supervisor
+    from homelab_hub.supervisor import Supervisor
 
 log = logging.getLogger(__name__)
 

@@ -2,19 +2,23 @@
 
 A `ResourceSpec` has either a fixed ``uri`` (``hub://status``) or a ``uri_template`` with
 ``{name}`` parameters (``memory://{id}``). The handler gets the caller's context and the
-template parameters and returns text (JSON is fine) or bytes.
+template parameters and returns text (JSON is fine) or bytes. Each component lists its
+resources (server/components/); they are read through the same dispatch as tools.
 """
 
 from __future__ import annotations
 
-import importlib
 import re
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
-from homelab_hub.tools.registry import ToolContext
+from homelab_hub.errors import InvalidInput
+from homelab_hub.tools.registry import Role, ToolContext, as_async
 
 ResourceHandler = Callable[[ToolContext, dict[str, str]], "str | bytes | Awaitable[str | bytes]"]
+AsyncResourceHandler = Callable[[ToolContext, dict[str, str]], Awaitable["str | bytes"]]
+# Ids in URIs are database ids: a number beyond a signed 64-bit integer is no id at all.
+MAX_ID = 2**63 - 1
 
 
 @dataclass(frozen=True)
@@ -25,6 +29,11 @@ class ResourceSpec:
     uri: str | None = None
     uri_template: str | None = None
     mime_type: str = "application/json"
+    permission: Role = "agent"
+    call: AsyncResourceHandler = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "call", as_async(self.handler))
 
     def match(self, uri: str) -> dict[str, str] | None:
         if self.uri is not None:
@@ -40,18 +49,11 @@ def _template_regex(template: str) -> re.Pattern[str]:
     return re.compile(pattern)
 
 
-RESOURCE_MODULES = (
-    "homelab_hub.resources.hub",
-    "homelab_hub.resources.memory",
-    "homelab_hub.resources.watchdog",
-)
-
-
-def all_resources() -> list[ResourceSpec]:
-    specs: list[ResourceSpec] = []
-    for module in RESOURCE_MODULES:
-        specs.extend(importlib.import_module(module).RESOURCES)
-    return specs
+def id_param(uri: str, raw: str) -> int:
+    """A URI's numeric id. Raises InvalidInput for anything but a positive 64-bit integer."""
+    if not (raw.isascii() and raw.isdigit() and len(raw) <= 19 and 0 < int(raw) <= MAX_ID):
+        raise InvalidInput(f"{uri}: the id must be a positive integer below 2^63, got {raw[:40]!r}")
+    return int(raw)
 
 
 def find_resource(specs: list[ResourceSpec], uri: str) -> tuple[ResourceSpec, dict[str, str]] | None:
@@ -62,4 +64,4 @@ def find_resource(specs: list[ResourceSpec], uri: str) -> tuple[ResourceSpec, di
     return None
 
 
-__all__ = ["ResourceSpec", "all_resources", "find_resource"]
+__all__ = ["ResourceSpec", "find_resource", "id_param"]

@@ -8,7 +8,7 @@ import contextlib
 import logging
 import signal
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
 import anyio.to_thread
@@ -22,15 +22,15 @@ from starlette.routing import Route
 
 from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
-from homelab_hub.errors import ConfigError, HubError, NotFound, Unavailable
-from homelab_hub.resources.registry import all_resources
-from homelab_hub.server.auth import TokenCache, TokenStore
+from homelab_hub.errors import HubError, NotFound, Unavailable
+from homelab_hub.metrics import REGISTRY
+from homelab_hub.server.auth import IDENTITY_KEY, TokenCache, TokenStore
+from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
 from homelab_hub.server.mcp import MCPBinding
-from homelab_hub.server.metrics import REGISTRY
 from homelab_hub.server.rest import RestMirror, error_response
 from homelab_hub.server.services import Services, build_services, close_services, reload_services
-from homelab_hub.tools.registry import all_tools
+from homelab_hub.server.serving import check_bind
 
 log = logging.getLogger(__name__)
 
@@ -39,15 +39,21 @@ class HubApp:
     """Holds what the routes need once the lifespan has started them."""
 
     def __init__(
-        self, config: HubConfig, *, services: Services | None = None, config_path: str | None = None
+        self,
+        config: HubConfig,
+        *,
+        services: Services | None = None,
+        config_path: str | None = None,
+        components: Sequence[Component] = COMPONENTS,
     ) -> None:
         self.config = config
         self.config_path = config_path
+        self.components = services.components if services is not None else components
         self._services = services
         self._owns_services = services is None
-        self.tokens: TokenCache | None = None
-        self.tools = all_tools()
-        self.resources = all_resources()
+        self.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
+        self.tools = all_tools(self.components)
+        self.resources = all_resources(self.components)
         self.mcp = MCPBinding(
             self.tools, self.resources, self.services, max_body_bytes=config.server.max_body_bytes
         )
@@ -62,17 +68,14 @@ class HubApp:
     @contextlib.asynccontextmanager
     async def lifespan(self, app: Starlette) -> AsyncIterator[None]:
         if self._services is None:
-            self._services = await anyio.to_thread.run_sync(build_services, self.config)
+            self._services = await anyio.to_thread.run_sync(
+                lambda: build_services(self.config, components=self.components)
+            )
         services = self._services
-        assert self.tokens is not None
         self.tokens.store = TokenStore(services.db)
         await anyio.to_thread.run_sync(self.tokens.refresh)
-        if not self.config.is_loopback and not self.tokens.any_live:
-            raise ConfigError(
-                f"refusing to listen on {self.config.server.host}: no API tokens exist. Create one with "
-                "`homelab-hub token create NAME`, or bind to 127.0.0.1."
-            )
-        if not self.tokens.any_live:
+        check_bind(self.config, self.tokens.required)
+        if not self.tokens.required:
             log.warning(
                 "NO API TOKENS: serving loopback clients only, every caller acts as agent 'local' (admin). "
                 "Create tokens with `homelab-hub token create NAME` to require authentication."
@@ -106,7 +109,6 @@ class HubApp:
         return reloaded
 
     async def _refresh_tokens(self) -> None:
-        assert self.tokens is not None
         while True:
             await asyncio.sleep(self.tokens.refresh_s)
             try:
@@ -116,19 +118,25 @@ class HubApp:
 
     # -- plain routes -------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
+        """200 with component states, or 503 with reasons. Without a credential (once tokens
+        exist) it says states only: details name hosts, cameras and paths."""
+        auth = "tokens" if self.tokens.required else "none (loopback only)"
         if self._services is None:
             return JSONResponse(
-                {"status": "starting", "version": __version__, "components": {}}, status_code=503
+                {"status": "starting", "version": __version__, "auth": auth, "components": {}},
+                status_code=503,
             )
         health = await anyio.to_thread.run_sync(self._services.health)
-        bad = {k: v.detail for k, v in health.items() if v.state in ("down",) or v.state == "degraded"}
-        body: dict[str, Any] = {
-            "status": "degraded" if bad else "ok",
-            "version": __version__,
-            "components": {k: v.model_dump() for k, v in health.items()},
-        }
-        if bad:
-            body["reasons"] = bad
+        bad = {k: v.detail for k, v in health.items() if v.state in ("down", "degraded")}
+        body: dict[str, Any] = {"status": "degraded" if bad else "ok", "version": __version__, "auth": auth}
+        if IDENTITY_KEY in request.scope.get("state", {}):
+            body["components"] = {k: v.model_dump() for k, v in health.items()}
+            if bad:
+                body["reasons"] = bad
+        else:
+            body["components"] = {k: {"state": v.state} for k, v in health.items()}
+            if bad:
+                body["reasons"] = {k: "details need a token" for k in bad}
         return JSONResponse(body, status_code=503 if bad else 200)
 
     async def metrics(self, request: Request) -> Response:
@@ -136,12 +144,15 @@ class HubApp:
 
 
 def create_app(
-    config: HubConfig, *, services: Services | None = None, config_path: str | None = None
+    config: HubConfig,
+    *,
+    services: Services | None = None,
+    config_path: str | None = None,
+    components: Sequence[Component] = COMPONENTS,
 ) -> Starlette:
     """Build the ASGI app. Pass ``services`` to reuse ones built elsewhere (tests);
-    ``config_path`` is re-read on SIGHUP."""
-    hub = HubApp(config, services=services, config_path=config_path)
-    hub.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
+    ``config_path`` is re-read on SIGHUP; ``components`` defaults to every component."""
+    hub = HubApp(config, services=services, config_path=config_path, components=components)
     routes = [
         Route("/api/health", hub.health, methods=["GET"]),
         Route("/metrics", hub.metrics, methods=["GET"]),
@@ -155,6 +166,7 @@ def create_app(
             allowed_hosts=config.server.allowed_hosts,
             allowed_origins=config.server.allowed_origins,
             max_body_bytes=config.server.max_body_bytes,
+            body_timeout_s=config.server.body_timeout_s,
         )
     ]
     app = Starlette(
@@ -178,7 +190,7 @@ async def _http_error(request: Request, exc: Exception) -> Response:
         return error_response(NotFound(f"no route {request.method} {request.url.path}"))
     err = HubError(exc.detail or "HTTP error")
     err.status, err.code = exc.status_code, "http_error"
-    return error_response(err)
+    return error_response(err, dict(exc.headers or {}))
 
 
 async def _unexpected(request: Request, exc: Exception) -> Response:

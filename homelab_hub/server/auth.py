@@ -1,26 +1,39 @@
 """Bearer tokens: each maps to an agent name and a role (agent or admin).
 
-Only a SHA-256 hash of each token is stored. With no live token the hub serves loopback
-only, everyone acting as agent ``local`` (an admin: it is the operator's own machine); as
-soon as one token exists, every call to /mcp, /sse and /api (health aside) needs one.
+Only a SHA-256 hash of each token is stored. A hub that starts with no live token serves
+loopback only, everyone acting as agent ``local`` (an admin: it is the operator's own
+machine); as soon as one token exists, every call to /mcp, /sse and /api (health aside)
+needs one, for the rest of the process's life (see `TokenCache`).
 """
 
 from __future__ import annotations
 
 import hashlib
-import hmac
 import re
 import secrets
 import time
 from dataclasses import dataclass
+from typing import Any
 
-from homelab_hub.errors import Conflict, InvalidInput, NotFound
+from starlette.requests import HTTPConnection
+
+from homelab_hub.errors import Conflict, InvalidInput, NotFound, Unauthorized
 from homelab_hub.store import Database
 from homelab_hub.tools.registry import Identity, Role
 
 LOCAL_IDENTITY = Identity(agent="local", role="admin")
+IDENTITY_KEY = "hub_identity"
 TOKEN_PREFIX = "hh_"
 _NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+
+
+def identity_of(scope_or_conn: Any) -> Identity:
+    """The identity the guard attached to this request. Raises Unauthorized."""
+    scope = scope_or_conn.scope if isinstance(scope_or_conn, HTTPConnection) else scope_or_conn
+    identity = (scope or {}).get("state", {}).get(IDENTITY_KEY) if scope else None
+    if not isinstance(identity, Identity):
+        raise Unauthorized("no credential on this request")
+    return identity
 
 
 @dataclass(frozen=True)
@@ -78,55 +91,49 @@ class TokenStore:
     def any_live(self) -> bool:
         return self.db.query_one("SELECT id FROM api_tokens WHERE revoked_at IS NULL LIMIT 1") is not None
 
-    def verify(self, token: str) -> Identity | None:
-        """The identity behind a token, or None. Compares hashes in constant time."""
-        if not token or len(token) > 256:
-            return None
-        digest = _hash(token)
-        row = self.db.query_one(
-            "SELECT id, name, role, token_hash FROM api_tokens WHERE token_hash = ? AND revoked_at IS NULL",
-            (digest,),
-        )
-        if row is None or not hmac.compare_digest(row["token_hash"], digest):
-            return None
-        return Identity(agent=row["name"], role="admin" if row["role"] == "admin" else "agent")
+    def live(self) -> dict[str, Identity]:
+        """Every live token's hash with the identity it maps to."""
+        rows = self.db.query("SELECT name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL")
+        return {r["token_hash"]: _identity(r["name"], r["role"]) for r in rows}
+
+
+def _identity(name: str, role: str) -> Identity:
+    return Identity(agent=name, role="admin" if role == "admin" else "agent")
 
 
 class TokenCache:
     """Live token hashes held in memory, so checking a request never touches the database
     on the event loop. Refreshed every ``refresh_s`` from the database (tokens created or
     revoked by the CLI or another hub take effect within that time) and at once after a
-    change made through this process."""
+    change made through this process.
+
+    Whether tokens are required at all is decided once and only ever tightened: it is set at
+    start when a live token exists, or the first time a refresh sees one. Revoking the last
+    token leaves the hub requiring tokens (every request then gets 401) until it is restarted;
+    it never turns a running hub back into the open, tokenless mode.
+    """
 
     def __init__(self, store: TokenStore | None, refresh_s: float = 2.0) -> None:
         self.store = store
         self.refresh_s = refresh_s
         self._by_hash: dict[str, Identity] = {}
-        self._loaded_at = 0.0
+        self._required = False
 
     def refresh(self) -> None:
         if self.store is None:
             return
-        rows = self.store.db.query("SELECT name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL")
-        self._by_hash = {
-            r["token_hash"]: Identity(agent=r["name"], role="admin" if r["role"] == "admin" else "agent")
-            for r in rows
-        }
-        self._loaded_at = time.monotonic()
-
-    def stale(self) -> bool:
-        return time.monotonic() - self._loaded_at > self.refresh_s
+        self._by_hash = self.store.live()
+        if self._by_hash:
+            self._required = True
 
     @property
-    def any_live(self) -> bool:
-        return bool(self._by_hash)
+    def required(self) -> bool:
+        """True once any live token has been seen by this process (never reset)."""
+        return self._required
 
     def verify(self, token: str) -> Identity | None:
+        """The identity behind a token, or None. The hash is looked up in a dict: what an
+        attacker could time is the SHA-256 of their own guess, not a comparison with a secret."""
         if not token or len(token) > 256:
             return None
-        digest = _hash(token)
-        for known, identity in self._by_hash.items():
-            # Compare against every live hash so timing does not depend on which one matched.
-            if hmac.compare_digest(known, digest):
-                return identity
-        return None
+        return self._by_hash.get(_hash(token))

@@ -4,8 +4,8 @@ subcommands each area registers from ``server/cli_<area>.py``."""
 from __future__ import annotations
 
 import argparse
-import importlib
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from pathlib import Path
@@ -14,12 +14,7 @@ from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
 from homelab_hub.server.auth import TokenStore
-
-AREA_MODULES = (
-    "homelab_hub.server.cli_memory",
-    "homelab_hub.server.cli_camera",
-    "homelab_hub.server.cli_watchdog",
-)
+from homelab_hub.server.components import COMPONENTS
 
 
 def _config_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -82,18 +77,16 @@ def build_parser() -> argparse.ArgumentParser:
     setup.add_argument("--name", default="homelab-hub", help="MCP server name in Claude Code")
     setup.set_defaults(func=cmd_claude_setup)
 
-    for module_name in AREA_MODULES:
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name != module_name:
-                raise
-            continue
-        module.register(sub)
+    for component in COMPONENTS:
+        if component.register_cli is not None:
+            component.register_cli(sub)
     return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    # Everything the hub writes (database, logs, indexes, images, a config with secrets) is
+    # for its owner only: 0600 files, 0700 directories.
+    os.umask(0o077)
     parser = build_parser()
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
@@ -114,6 +107,7 @@ def cmd_serve(args: argparse.Namespace) -> int:
 
     from homelab_hub.server.app import create_app
     from homelab_hub.server.logs import setup_logging
+    from homelab_hub.server.serving import check_bind, uvicorn_config
 
     overrides: dict[str, object] = {}
     if args.host:
@@ -122,20 +116,23 @@ def cmd_serve(args: argparse.Namespace) -> int:
         overrides["port"] = args.port
     config = load_config(args.config, **({"server": overrides} if overrides else {}))
     setup_logging(config)
-    if not config.is_loopback and not _token_store(args, config).any_live():
-        print(
-            f"homelab-hub: refusing to listen on {config.server.host}: no API tokens exist.\n"
-            "  Create one with `homelab-hub token create NAME`, or bind to 127.0.0.1.",
-            file=sys.stderr,
-        )
-        return 1
+    check_bind(config, _token_store(args, config).any_live())
+    _private_dir(config.server.data_dir)
     app = create_app(config, config_path=args.config)
-    server = uvicorn.Server(
-        uvicorn.Config(app, host=config.server.host, port=config.server.port, log_config=None, lifespan="on")
-    )
+    server = uvicorn.Server(uvicorn_config(app, config))
     server.run()
     # uvicorn reports a failed start (lifespan error) through its exit flag.
     return 0 if server.started else 1
+
+
+def _private_dir(path: Path) -> None:
+    """The data directory, created 0700 (and tightened to it if it was more open)."""
+    path.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if path.stat().st_mode & 0o077:
+        try:
+            path.chmod(0o700)
+        except OSError:  # not ours: the operator chose its mode
+            pass
 
 
 def cmd_init(args: argparse.Namespace) -> int:

@@ -1,49 +1,104 @@
 """The hub's front door, one ASGI middleware for every route:
 
-1. Host and Origin checked against the allowed lists (DNS-rebinding guard).
-2. Request bodies over ``server.max_body_bytes`` answered 413 (declared or streamed).
-3. Bearer token required on /mcp, /sse, /messages and /api (health and the OpenAPI document
-   aside) whenever a token exists; the identity it maps to is put on the scope. Without any
-   token only loopback clients are served, as agent ``local``.
+1. Host and Origin parsed strictly and checked against the allowed lists (DNS-rebinding
+   guard); a request repeating Host, Origin or Authorization is refused.
+2. Request bodies over ``server.max_body_bytes`` answered 413 (declared or streamed), a body
+   that stalls longer than ``server.body_timeout_s`` between chunks answered 408.
+3. A credential on the request is always judged: an unknown or revoked bearer token is 401,
+   whatever mode the hub is in. Without one, /mcp, /sse, /messages, /api and /metrics
+   (health and the OpenAPI document aside) need a token once the hub requires tokens
+   (`TokenCache.required`); before that, only loopback clients are served, as agent ``local``.
+   The identity is put on the scope, for the tools and for the MCP SDK's session-owner check.
 """
 
 from __future__ import annotations
 
 import fnmatch
-import json
 import logging
+import re
 from typing import Any
 
+import anyio
+from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
+from mcp.server.auth.provider import AccessToken
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from homelab_hub.errors import Forbidden, HubError, PayloadTooLarge, Unauthorized
-from homelab_hub.server.auth import LOCAL_IDENTITY, TokenCache
-from homelab_hub.server.mcp import IDENTITY_KEY
-from homelab_hub.server.metrics import HTTP_REQUESTS
+from homelab_hub.config import is_loopback
+from homelab_hub.errors import Forbidden, HubError, InvalidInput, PayloadTooLarge, Unauthorized
+from homelab_hub.metrics import HTTP_REQUESTS
+from homelab_hub.server.auth import IDENTITY_KEY, LOCAL_IDENTITY, TokenCache
+from homelab_hub.tools.registry import Identity
 
 log = logging.getLogger(__name__)
 
-LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "[::1]", "::1")
-LOOPBACK_CLIENTS = ("127.0.0.1", "::1", "localhost")
 PUBLIC_PATHS = ("/api/health", "/api/openapi.json")
 PROTECTED_PREFIXES = ("/mcp", "/sse", "/messages", "/api/", "/metrics")
+# Headers whose meaning is ambiguous when repeated: which one did the guard check, which one
+# does the app read? Refused rather than guessed.
+SINGLE_HEADERS = ("host", "origin", "authorization")
+
+# RFC 3986 reg-name characters (no userinfo '@', no path) and a numeric port.
+_REG_NAME = re.compile(r"^[A-Za-z0-9._~!$&'()*+,;=%-]+$")
+_PORT = re.compile(r"^[0-9]{1,5}$")
 
 
 class _BodyTooLarge(Exception):
     pass
 
 
+class _BodyTimeout(Exception):
+    pass
+
+
+class RequestTimeout(HubError):
+    status = 408
+    code = "request_timeout"
+
+
+def parse_host(value: str) -> tuple[str, int | None] | None:
+    """``host[:port]`` as sent in a Host header (or an Origin's authority), or None when it is
+    not one: ``localhost:80@evil.com`` and ``127.0.0.1:evil.com`` are not hosts."""
+    value = value.strip()
+    if not value:
+        return None
+    if value.startswith("["):
+        end = value.find("]")
+        if end < 0:
+            return None
+        name, rest = value[: end + 1], value[end + 1 :]
+        if not re.fullmatch(r"\[[0-9A-Fa-f:.]+\]", name):
+            return None
+    else:
+        name, sep, rest = value.partition(":")
+        rest = sep + rest
+        if not _REG_NAME.match(name):
+            return None
+    if not rest:
+        return name.lower(), None
+    if not rest.startswith(":") or not _PORT.match(rest[1:]) or not 0 < int(rest[1:]) < 65536:
+        return None
+    return name.lower(), int(rest[1:])
+
+
 def host_allowed(host: str, patterns: list[str]) -> bool:
-    name = host.rsplit(":", 1)[0] if not host.endswith("]") else host
-    if name in LOOPBACK_HOSTS or host in LOOPBACK_HOSTS:
+    parsed = parse_host(host)
+    if parsed is None:
+        return False
+    name, port = parsed
+    if is_loopback(name):
         return True
-    return any(fnmatch.fnmatchcase(host, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
+    full = f"{name}:{port}" if port is not None else name
+    return any(fnmatch.fnmatchcase(full, p) or fnmatch.fnmatchcase(name, p) for p in patterns)
 
 
 def origin_allowed(origin: str, patterns: list[str]) -> bool:
-    for scheme in ("http://", "https://"):
-        if origin.startswith(scheme) and host_allowed(origin[len(scheme) :], []):
+    scheme, sep, authority = origin.partition("://")
+    if sep and scheme in ("http", "https") and "/" not in authority:
+        parsed = parse_host(authority)
+        if parsed is not None and is_loopback(parsed[0]):
             return True
+        if parsed is None:
+            return False
     return any(fnmatch.fnmatchcase(origin, p) for p in patterns)
 
 
@@ -56,23 +111,25 @@ class HubGuard:
         allowed_hosts: list[str],
         allowed_origins: list[str],
         max_body_bytes: int,
+        body_timeout_s: float = 30.0,
     ) -> None:
         self.app = app
         self.tokens = tokens
         self.allowed_hosts = allowed_hosts
         self.allowed_origins = allowed_origins
         self.max_body_bytes = max_body_bytes
+        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            try:
+                headers = _headers(scope)
+                self._check_origin_and_host(headers)
+                self._authenticate(scope, headers)
+            except HubError:
+                await send({"type": "websocket.close", "code": 4401})
+                return
         if scope["type"] != "http":
-            if scope["type"] == "websocket":
-                try:
-                    headers = _headers(scope)
-                    self._check_origin_and_host(headers)
-                    self._authenticate(scope, headers)
-                except HubError:
-                    await send({"type": "websocket.close", "code": 4401})
-                    return
             await self.app(scope, receive, send)
             return
         status_seen: dict[str, int] = {}
@@ -91,25 +148,37 @@ class HubGuard:
         except _BodyTooLarge:
             if "status" not in status_seen:
                 await self._reply(send_wrapper, PayloadTooLarge(self._too_large_message()))
+        except _BodyTimeout:
+            if "status" not in status_seen:
+                await self._reply(
+                    send_wrapper,
+                    RequestTimeout(
+                        f"the request body stalled for more than {self.body_timeout_s:g} s "
+                        "(server.body_timeout_s)"
+                    ),
+                )
         except HubError as exc:
             if "status" not in status_seen:
-                headers = {"WWW-Authenticate": 'Bearer realm="homelab-hub"'} if exc.status == 401 else {}
-                await self._reply(send_wrapper, exc, headers)
+                extra = {"WWW-Authenticate": 'Bearer realm="homelab-hub"'} if exc.status == 401 else {}
+                await self._reply(send_wrapper, exc, extra)
         finally:
             HTTP_REQUESTS.labels(_route_class(scope["path"]), str(status_seen.get("status", 0))).inc()
 
     # -- checks ---------------------------------------------------------------------------
-    def _check_origin_and_host(self, headers: dict[str, str]) -> None:
-        host = headers.get("host", "")
+    def _check_origin_and_host(self, headers: dict[str, list[str]]) -> None:
+        for name in SINGLE_HEADERS:
+            if len(headers.get(name, ())) > 1:
+                raise InvalidInput(f"the {name.title()} header appears more than once; send it once")
+        host = _one(headers, "host")
         if not host_allowed(host, self.allowed_hosts):
             raise Forbidden(f"Host {host!r} is not allowed; add it to server.allowed_hosts")
-        origin = headers.get("origin")
+        origin = _one(headers, "origin")
         if origin and not origin_allowed(origin, self.allowed_origins):
             raise Forbidden(f"Origin {origin!r} is not allowed; add it to server.allowed_origins")
 
-    def _check_declared_length(self, headers: dict[str, str]) -> None:
-        length = headers.get("content-length")
-        if length is not None:
+    def _check_declared_length(self, headers: dict[str, list[str]]) -> None:
+        length = _one(headers, "content-length")
+        if length:
             try:
                 too_big = int(length) > self.max_body_bytes
             except ValueError:
@@ -120,44 +189,63 @@ class HubGuard:
     def _too_large_message(self) -> str:
         return f"request body is larger than the limit of {self.max_body_bytes} bytes (server.max_body_bytes)"
 
-    def _authenticate(self, scope: Scope, headers: dict[str, str]) -> None:
+    def _authenticate(self, scope: Scope, headers: dict[str, list[str]]) -> None:
         path = scope["path"]
-        if path in PUBLIC_PATHS or not path.startswith(PROTECTED_PREFIXES):
-            return
-        state = scope.setdefault("state", {})
-        header = headers.get("authorization", "")
+        public = path in PUBLIC_PATHS or not path.startswith(PROTECTED_PREFIXES)
+        header = _one(headers, "authorization")
         cache = self.tokens
-        if cache is None or not cache.any_live:
-            client = (scope.get("client") or ("", 0))[0]
-            if client not in LOOPBACK_CLIENTS:
-                raise Unauthorized("this hub has no API tokens and serves loopback clients only")
-            state[IDENTITY_KEY] = LOCAL_IDENTITY
+        if header:
+            # A credential is judged by itself, in every mode and on every path: a revoked
+            # token or garbage is refused even where a request without one would be served.
+            scheme, _, token = header.partition(" ")
+            identity = (
+                cache.verify(token.strip()) if cache is not None and scheme.lower() == "bearer" else None
+            )
+            if identity is None:
+                raise Unauthorized("invalid or revoked token")
+            attach_identity(scope, identity)
             return
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
+        tokens_required = cache is not None and cache.required
+        loopback = is_loopback((scope.get("client") or ("", 0))[0])
+        if not tokens_required and loopback:
+            attach_identity(scope, LOCAL_IDENTITY)
+            return
+        if public:
+            return  # served anonymously (health answers states only)
+        if tokens_required:
             raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
-        identity = cache.verify(token.strip())
-        if identity is None:
-            raise Unauthorized("invalid or revoked token")
-        state[IDENTITY_KEY] = identity
+        raise Unauthorized("this hub has no API tokens and serves loopback clients only")
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
         limit = self.max_body_bytes
+        timeout = self.body_timeout_s
+        body_done = False
 
         async def wrapped() -> Message:
-            nonlocal seen
-            message = await receive()
+            nonlocal seen, body_done
+            if body_done:
+                # After the body, receive() waits for the disconnect (SSE streams sit here for
+                # hours): no timeout.
+                return await receive()
+            try:
+                with anyio.fail_after(timeout):
+                    message = await receive()
+            except TimeoutError:
+                raise _BodyTimeout() from None
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise _BodyTooLarge()
+                body_done = not message.get("more_body", False)
+            else:
+                body_done = True
             return message
 
         return wrapped
 
     async def _reply(self, send: Send, exc: HubError, headers: dict[str, str] | None = None) -> None:
-        body = json.dumps({"ok": False, "error": exc.to_dict()}).encode()
+        body = exc.envelope()
         raw_headers: list[Any] = [
             (b"content-type", b"application/json"),
             (b"content-length", str(len(body)).encode()),
@@ -167,12 +255,30 @@ class HubGuard:
         await send({"type": "http.response.body", "body": body})
 
 
-def _headers(scope: Scope) -> dict[str, str]:
-    return {k.decode("latin-1").lower(): v.decode("latin-1") for k, v in scope.get("headers", [])}
+def attach_identity(scope: Any, identity: Identity) -> None:
+    """Put the caller's identity on the ASGI scope: in ``state`` for the hub's own handlers,
+    and as ``scope["user"]`` for the MCP SDK, whose transports bind each session to the user
+    that opened it (another agent using or deleting it is answered as for a missing session)."""
+    scope.setdefault("state", {})[IDENTITY_KEY] = identity
+    scope["user"] = AuthenticatedUser(
+        AccessToken(token="", client_id=f"{identity.role}:{identity.agent}", scopes=[identity.role])
+    )
+
+
+def _headers(scope: Scope) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in scope.get("headers", []):
+        out.setdefault(k.decode("latin-1").lower(), []).append(v.decode("latin-1"))
+    return out
+
+
+def _one(headers: dict[str, list[str]], name: str) -> str:
+    values = headers.get(name)
+    return values[0] if values else ""
 
 
 def _route_class(path: str) -> str:
-    for prefix in ("/api/tools", "/api/health", "/api", "/mcp", "/sse", "/messages", "/metrics"):
+    for prefix in ("/api/tools", "/api/health", "/api", "/mcp", "/sse", "/messages", "/metrics", "/ws"):
         if path.startswith(prefix):
             return prefix
     return "other"

@@ -1,22 +1,24 @@
 """The MCP binding: every ToolSpec and ResourceSpec served over Streamable HTTP (/mcp)
 and SSE (/sse + /messages/), both from one low-level MCP server.
 
-The caller's identity is put on the ASGI scope by the auth middleware (server/app.py) for
-every HTTP request, including each SSE message POST, and read back here per message.
+The caller's identity is put on the ASGI scope by the guard for every HTTP request,
+including each SSE message POST, and read back here per message. The guard also sets
+``scope["user"]``, which the SDK's transports use to bind each session to the agent that
+opened it: another agent's requests on that session are answered as for a missing session.
 """
 
 from __future__ import annotations
 
 import base64
-import inspect
 import json
 import logging
+import re
 from collections.abc import Callable
 from contextlib import AbstractAsyncContextManager
 from typing import Any
 
-import anyio.to_thread
 import mcp.types as mt
+from mcp.server.context import ServerRequestContext
 from mcp.server.lowlevel import Server
 from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
@@ -28,11 +30,12 @@ from starlette.responses import Response
 from starlette.routing import Mount, Route
 
 from homelab_hub import __version__
-from homelab_hub.errors import HubError, NotFound, Unauthorized
+from homelab_hub.errors import Forbidden, HubError, InvalidInput, NotFound
 from homelab_hub.resources.registry import ResourceSpec, find_resource
-from homelab_hub.server.dispatch import invoke
+from homelab_hub.server.auth import identity_of
+from homelab_hub.server.dispatch import invoke, read
 from homelab_hub.server.services import Services
-from homelab_hub.tools.registry import Identity, ToolContext, ToolImage, ToolSpec
+from homelab_hub.tools.registry import ToolContext, ToolImage, ToolSpec
 
 log = logging.getLogger(__name__)
 
@@ -40,18 +43,50 @@ INSTRUCTIONS = (
     "homelab-hub operates this home lab. Search memory (memory_search) before reading files or "
     "exploring code; save what you learn as self-contained facts (memory_save)."
 )
-IDENTITY_KEY = "hub_identity"
 # Host/Origin checks are done once, for every route, by the hub's own middleware.
 _NO_SDK_SECURITY = TransportSecuritySettings(enable_dns_rebinding_protection=False)
+Ctx = ServerRequestContext[Any, Any]
 
 
-def identity_of(scope_or_request: Any) -> Identity:
-    """The identity the auth middleware attached to this HTTP request. Raises Unauthorized."""
-    scope = scope_or_request.scope if isinstance(scope_or_request, Request) else scope_or_request
-    identity = (scope or {}).get("state", {}).get(IDENTITY_KEY) if scope else None
-    if not isinstance(identity, Identity):
-        raise Unauthorized("no credential on this request")
-    return identity
+class _NoSessionIds(logging.Filter):
+    """The SDK logs session ids (at INFO when a session opens); a session id is a bearer
+    credential for that session, so it never reaches the log."""
+
+    _ID = re.compile(r"\b[0-9a-f]{32}\b|\b[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\b")
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = record.getMessage()
+        cleaned = self._ID.sub("<session>", message)
+        if cleaned != message:
+            record.msg, record.args = cleaned, None
+        return True
+
+
+for _name in ("mcp.server.streamable_http_manager", "mcp.server.streamable_http", "mcp.server.sse"):
+    logging.getLogger(_name).addFilter(_NoSessionIds())
+
+
+def tool_error(exc: HubError) -> mt.CallToolResult:
+    """A refused tool call as MCP sees it: an error result the model can read, with the code."""
+    message = exc.to_dict()["message"]
+    return mt.CallToolResult(
+        content=[mt.TextContent(type="text", text=f"{exc.code}: {message}")], is_error=True
+    )
+
+
+def resource_error(exc: HubError) -> MCPError:
+    """A refused resource read: JSON-RPC error codes by kind, the hub's code in the message."""
+    if isinstance(exc, NotFound):
+        code = RESOURCE_NOT_FOUND
+    elif isinstance(exc, InvalidInput | Forbidden):
+        code = mt.INVALID_PARAMS
+    else:
+        code = mt.INTERNAL_ERROR
+    return MCPError(code=code, message=f"{exc.code}: {exc.to_dict()['message']}")
+
+
+# The MCP specification's code for an unknown resource (resources section, "Error Handling").
+RESOURCE_NOT_FOUND = -32002
 
 
 def tool_schema(spec: ToolSpec) -> dict[str, Any]:
@@ -102,10 +137,6 @@ def split_images(result: BaseModel) -> tuple[dict[str, Any], list[mt.ImageConten
     return data, images
 
 
-def _error_result(message: str) -> mt.CallToolResult:
-    return mt.CallToolResult(content=[mt.TextContent(type="text", text=message)], is_error=True)
-
-
 class MCPBinding:
     """Owns the low-level server, the Streamable HTTP session manager and the SSE transport."""
 
@@ -118,6 +149,18 @@ class MCPBinding:
         max_body_bytes: int,
     ) -> None:
         self.tools = {t.name: t for t in tools}
+        # The listing never changes while the process runs: built once, not per request.
+        self._tools_result = mt.ListToolsResult(
+            tools=[
+                mt.Tool(
+                    name=spec.name,
+                    description=spec.description,
+                    input_schema=tool_schema(spec),
+                    annotations=mt.ToolAnnotations(read_only_hint=spec.read_only),
+                )
+                for spec in tools
+            ]
+        )
         self.resources = resources
         self.get_services = get_services
         self.server: Server[Any] = Server(
@@ -157,37 +200,28 @@ class MCPBinding:
         return self.session_manager.run()
 
     # -- handlers ---------------------------------------------------------------------
-    def _ctx(self, request: Any) -> ToolContext:
-        return ToolContext(services=self.get_services(), identity=identity_of(request), transport="mcp")
+    def _ctx(self, ctx: Ctx) -> ToolContext:
+        return ToolContext(services=self.get_services(), identity=identity_of(ctx.request), transport="mcp")
 
-    async def _list_tools(self, ctx: Any, params: Any) -> mt.ListToolsResult:
-        return mt.ListToolsResult(
-            tools=[
-                mt.Tool(
-                    name=spec.name,
-                    description=spec.description,
-                    input_schema=tool_schema(spec),
-                    annotations=mt.ToolAnnotations(read_only_hint=spec.read_only),
-                )
-                for spec in self.tools.values()
-            ]
-        )
+    async def _list_tools(self, ctx: Ctx, params: mt.PaginatedRequestParams | None) -> mt.ListToolsResult:
+        return self._tools_result
 
-    async def _call_tool(self, ctx: Any, params: mt.CallToolRequestParams) -> mt.CallToolResult:
-        spec = self.tools.get(params.name)
-        if spec is None:
-            return _error_result(f"unknown tool {params.name!r}; available: {', '.join(sorted(self.tools))}")
+    async def _call_tool(self, ctx: Ctx, params: mt.CallToolRequestParams) -> mt.CallToolResult:
         try:
-            tool_ctx = self._ctx(ctx.request)
-            result = await invoke(spec, tool_ctx, params.arguments or {})
+            spec = self.tools.get(params.name)
+            if spec is None:
+                raise NotFound(f"unknown tool {params.name!r}; available: {', '.join(sorted(self.tools))}")
+            result = await invoke(spec, self._ctx(ctx), params.arguments or {})
         except HubError as exc:
-            return _error_result(f"{exc.code}: {exc.message}")
+            return tool_error(exc)
         data, images = split_images(result)
         content: list[Any] = [mt.TextContent(type="text", text=json.dumps(data, ensure_ascii=False))]
         content.extend(images)
         return mt.CallToolResult(content=content, structured_content=data)
 
-    async def _list_resources(self, ctx: Any, params: Any) -> mt.ListResourcesResult:
+    async def _list_resources(
+        self, ctx: Ctx, params: mt.PaginatedRequestParams | None
+    ) -> mt.ListResourcesResult:
         return mt.ListResourcesResult(
             resources=[
                 mt.Resource(name=r.name, uri=r.uri, description=r.description, mime_type=r.mime_type)
@@ -196,7 +230,9 @@ class MCPBinding:
             ]
         )
 
-    async def _list_templates(self, ctx: Any, params: Any) -> mt.ListResourceTemplatesResult:
+    async def _list_templates(
+        self, ctx: Ctx, params: mt.PaginatedRequestParams | None
+    ) -> mt.ListResourceTemplatesResult:
         return mt.ListResourceTemplatesResult(
             resource_templates=[
                 mt.ResourceTemplate(
@@ -207,23 +243,16 @@ class MCPBinding:
             ]
         )
 
-    async def _read_resource(self, ctx: Any, params: mt.ReadResourceRequestParams) -> mt.ReadResourceResult:
+    async def _read_resource(self, ctx: Ctx, params: mt.ReadResourceRequestParams) -> mt.ReadResourceResult:
         uri = str(params.uri)
         try:
             found = find_resource(self.resources, uri)
             if found is None:
-                raise NotFound(f"no resource {uri!r}")
+                raise NotFound(f"no resource {uri[:200]!r}")
             spec, args = found
-            tool_ctx = self._ctx(ctx.request)
-            if inspect.iscoroutinefunction(spec.handler):
-                body = await spec.handler(tool_ctx, args)
-            else:
-                body = await anyio.to_thread.run_sync(spec.handler, tool_ctx, args)
+            body = await read(spec, self._ctx(ctx), uri, args)
         except HubError as exc:
-            raise MCPError(code=mt.INVALID_PARAMS, message=f"{exc.code}: {exc.message}") from exc
-        except Exception as exc:
-            log.exception("resource %s failed", uri)
-            raise MCPError(code=mt.INTERNAL_ERROR, message=f"resource {uri!r} failed unexpectedly") from exc
+            raise resource_error(exc) from exc
         if isinstance(body, bytes):
             blob = base64.b64encode(body).decode("ascii")
             return mt.ReadResourceResult(
@@ -234,4 +263,4 @@ class MCPBinding:
         )
 
 
-__all__ = ["MCPBinding", "identity_of", "split_images", "tool_schema"]
+__all__ = ["MCPBinding", "resource_error", "split_images", "tool_error", "tool_schema"]

@@ -15,8 +15,9 @@ from starlette.routing import Route
 
 from homelab_hub import __version__
 from homelab_hub.errors import HubError, InvalidInput, NotFound
+from homelab_hub.server.auth import identity_of
 from homelab_hub.server.dispatch import invoke
-from homelab_hub.server.mcp import identity_of, tool_schema
+from homelab_hub.server.mcp import tool_schema
 from homelab_hub.server.services import Services
 from homelab_hub.tools.registry import ToolContext, ToolSpec
 
@@ -33,15 +34,14 @@ ERROR_SCHEMA: dict[str, Any] = {
             "properties": {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
-                "details": {"type": "object"},
             },
         },
     },
 }
 
 
-def error_response(exc: HubError, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"ok": False, "error": exc.to_dict()}, status_code=exc.status, headers=headers)
+def error_response(exc: HubError, headers: dict[str, str] | None = None) -> Response:
+    return Response(exc.envelope(), status_code=exc.status, headers=headers, media_type="application/json")
 
 
 async def read_json(request: Request) -> Any:
@@ -53,6 +53,8 @@ async def read_json(request: Request) -> Any:
         return json.loads(raw)
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise InvalidInput(f"request body is not valid JSON: {exc}") from exc
+    except RecursionError:
+        raise InvalidInput("request body is nested too deeply to be a tool's arguments") from None
 
 
 class RestMirror:

@@ -9,6 +9,7 @@ caller sees a clear 503 instead of a stack trace; integrity errors become `Confl
 from __future__ import annotations
 
 import logging
+import os
 import sqlite3
 import threading
 import time
@@ -20,6 +21,7 @@ from typing import Any, Literal
 from urllib.parse import parse_qs, unquote, urlparse
 
 from homelab_hub.errors import ConfigError, Conflict, StorageUnavailable
+from homelab_hub.redact import redact_url
 
 log = logging.getLogger(__name__)
 
@@ -90,8 +92,9 @@ class Database:
                     f"storage.url: {url!r} is not a usable SQLite URL; expected sqlite:///relative/path.db "
                     "or sqlite:////absolute/path.db (in-memory databases cannot be shared between threads)"
                 )
-            Path(path).expanduser().parent.mkdir(parents=True, exist_ok=True)
-            return cls(url, dialect="sqlite", connect_args={"path": str(Path(path).expanduser())})
+            file = Path(path).expanduser()
+            _private_file(file)
+            return cls(url, dialect="sqlite", connect_args={"path": str(file)})
         if scheme in ("mysql", "mysql+pymysql", "mariadb", "mariadb+pymysql"):
             query = {k: v[-1] for k, v in parse_qs(parsed.query).items()}
             args: dict[str, Any] = {
@@ -272,13 +275,19 @@ class Database:
                 pass
 
 
-def redact_url(url: str) -> str:
-    """The URL with any password replaced, for logs and health output."""
-    parsed = urlparse(url)
-    if parsed.password:
-        netloc = parsed.netloc.replace(f":{parsed.password}@", ":***@")
-        return parsed._replace(netloc=netloc).geturl()
-    return url
+def _private_file(file: Path) -> None:
+    """Create the database file readable by its owner only (0600, in a 0700 directory when the
+    hub creates it): it holds token hashes, memories and incidents. SQLite gives its -wal and
+    -shm files the database file's permissions."""
+    if not file.parent.exists():
+        file.parent.mkdir(parents=True, mode=0o700, exist_ok=True)
+    if not file.exists():
+        os.close(os.open(file, os.O_CREAT | os.O_WRONLY, 0o600))
+    elif file.stat().st_mode & 0o077:
+        try:
+            os.chmod(file, 0o600)
+        except OSError:  # someone else's file: leave it, the operator chose its mode
+            pass
 
 
 def _short(exc: BaseException) -> str:

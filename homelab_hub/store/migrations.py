@@ -1,14 +1,13 @@
 """Numbered schema migrations, per component, run at start on SQLite and MySQL alike.
 
 Each engine owns its tables and lists its migrations in its own ``schema.py`` as
-``MIGRATIONS``; `ALL_COMPONENT_SCHEMAS` names those modules. Versions are numbered per
-component, so two engines never fight over a number. Applied migrations are recorded in
-``schema_migrations``; a second hub starting at the same time waits on a lock.
+``MIGRATIONS``; its component entry (server/components/) hands them in. Versions are
+numbered per component, so two engines never fight over a number. Applied migrations are
+recorded in ``schema_migrations``; a second hub starting at the same time waits on a lock.
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
 import time
 from collections.abc import Iterable, Iterator
@@ -18,15 +17,6 @@ from dataclasses import dataclass
 from homelab_hub.store.db import Database
 
 log = logging.getLogger(__name__)
-
-# Modules exposing MIGRATIONS: list[Migration]. Order matters only across components
-# whose tables reference each other.
-ALL_COMPONENT_SCHEMAS = (
-    "homelab_hub.store.core_schema",
-    "homelab_hub.memory.schema",
-    "homelab_hub.cameras.schema",
-    "homelab_hub.watchdog.schema",
-)
 
 
 @dataclass(frozen=True)
@@ -41,14 +31,6 @@ class Migration:
         return self.sqlite if dialect == "sqlite" else self.mysql
 
 
-def all_migrations() -> list[Migration]:
-    found: list[Migration] = []
-    for name in ALL_COMPONENT_SCHEMAS:
-        module = importlib.import_module(name)
-        found.extend(getattr(module, "MIGRATIONS", []))
-    return found
-
-
 _LEDGER = {
     "sqlite": "CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, version INTEGER NOT NULL, "
     "description TEXT NOT NULL, applied_at REAL NOT NULL, PRIMARY KEY (component, version))",
@@ -59,11 +41,19 @@ _LEDGER = {
 
 
 def migrate(db: Database, migrations: Iterable[Migration] | None = None) -> list[Migration]:
-    """Apply every migration not yet recorded; returns those applied now.
+    """Apply every migration not yet recorded (by default every component's); returns those
+    applied now. Components run in the order given, each one's migrations by version.
 
     Raises StorageUnavailable when the database cannot be reached.
     """
-    pending_all = list(all_migrations() if migrations is None else migrations)
+    if migrations is None:
+        # The component list sits above the store (it names tools and engines); imported
+        # here, on use, so the store stays importable on its own.
+        from homelab_hub.server.components import all_migrations
+
+        migrations = all_migrations()
+    pending_all = list(migrations)
+    rank = {name: i for i, name in enumerate(dict.fromkeys(m.component for m in pending_all))}
     db.execute(_LEDGER[db.dialect])
     applied: list[Migration] = []
     with _migration_lock(db):
@@ -71,7 +61,7 @@ def migrate(db: Database, migrations: Iterable[Migration] | None = None) -> list
             (r["component"], int(r["version"]))
             for r in db.query("SELECT component, version FROM schema_migrations")
         }
-        for m in sorted(pending_all, key=_order):
+        for m in sorted(pending_all, key=lambda m: (rank[m.component], m.version)):
             if (m.component, m.version) in done:
                 continue
             log.info("migration %s/%d: %s", m.component, m.version, m.description)
@@ -85,11 +75,6 @@ def migrate(db: Database, migrations: Iterable[Migration] | None = None) -> list
             )
             applied.append(m)
     return applied
-
-
-def _order(m: Migration) -> tuple[int, str, int]:
-    rank = {"core": 0, "memory": 1, "cameras": 2, "watchdog": 3}
-    return (rank.get(m.component, 99), m.component, m.version)
 
 
 @contextmanager

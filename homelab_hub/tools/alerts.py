@@ -105,5 +105,6 @@ TOOLS = [
         input_model=AlertsRecentInput,
         output_model=AlertsRecentOutput,
         handler=alerts_recent,
+        read_only=True,
     )
 ]

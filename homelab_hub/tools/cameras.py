@@ -106,6 +106,7 @@ TOOLS = [
         input_model=CameraListInput,
         output_model=CameraList,
         handler=camera_list,
+        read_only=True,
     ),
     ToolSpec(
         name="camera_snapshot",
@@ -113,5 +114,6 @@ TOOLS = [
         input_model=CameraSnapshotInput,
         output_model=CameraSnapshot,
         handler=camera_snapshot,
+        read_only=True,
     ),
 ]

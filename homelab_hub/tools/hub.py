@@ -70,5 +70,6 @@ TOOLS = [
         input_model=HubStatusInput,
         output_model=HubStatus,
         handler=hub_status,
+        read_only=True,
     )
 ]

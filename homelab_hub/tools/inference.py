@@ -78,6 +78,7 @@ TOOLS = [
         input_model=OllamaPsInput,
         output_model=OllamaPs,
         handler=ollama_ps,
+        read_only=True,
     ),
     ToolSpec(
         name="ollama_set_context",

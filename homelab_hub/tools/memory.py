@@ -225,6 +225,7 @@ TOOLS = [
         input_model=MemorySearchInput,
         output_model=MemorySearchOutput,
         handler=memory_search,
+        read_only=True,
         rest_aliases=("/api/search",),
     ),
     ToolSpec(
@@ -242,6 +243,7 @@ TOOLS = [
         input_model=MemoryListInput,
         output_model=MemoryListOutput,
         handler=memory_list,
+        read_only=True,
     ),
     ToolSpec(
         name="memory_update",
@@ -265,5 +267,6 @@ TOOLS = [
         input_model=MemoryStatsInput,
         output_model=MemoryStatsOutput,
         handler=memory_stats_tool,
+        read_only=True,
     ),
 ]

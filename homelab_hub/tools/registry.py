@@ -1,14 +1,17 @@
 """One definition per tool: a `ToolSpec` binds name, description, input and output models,
-handler and permission. The MCP binding, the REST mirror and the OpenAPI document are all
-generated from these specs (server/mcp.py, server/rest.py)."""
+handler, whether it writes and the permission it needs. The MCP binding, the REST mirror, the
+OpenAPI document and the README table are all generated from these specs. Each component
+lists its tools (server/components/)."""
 
 from __future__ import annotations
 
 import base64
+import inspect
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
+import anyio.to_thread
 from pydantic import BaseModel, ConfigDict, Field
 
 from homelab_hub.errors import Forbidden
@@ -52,7 +55,8 @@ class ToolContext:
 
 
 class ToolInput(BaseModel):
-    """Base of tool input models: unknown fields are rejected, strings are stripped."""
+    """Base of tool input models: unknown fields are rejected; strings are kept as sent
+    (memory content and zone names are matched exactly)."""
 
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=False)
 
@@ -73,6 +77,19 @@ class ToolImage(BaseModel):
 
 
 Handler = Callable[[ToolContext, Any], "BaseModel | Awaitable[BaseModel]"]
+AsyncHandler = Callable[[ToolContext, Any], Awaitable[BaseModel]]
+
+
+def as_async(handler: Callable[..., Any]) -> Callable[..., Awaitable[Any]]:
+    """Decided once, at definition: ``async def`` handlers run on the event loop as they are,
+    plain functions (which may block) in a worker thread."""
+    if inspect.iscoroutinefunction(handler):
+        return handler
+
+    async def in_thread(*args: Any) -> Any:
+        return await anyio.to_thread.run_sync(handler, *args)
+
+    return in_thread
 
 
 @dataclass(frozen=True)
@@ -82,7 +99,8 @@ class ToolSpec:
     The handler takes ``(ctx, args)`` with ``args`` an instance of ``input_model`` and returns
     an ``output_model`` instance. Plain functions run in a worker thread (they may block);
     ``async def`` handlers run on the event loop and must not block. Raise `HubError`
-    subclasses for anything the caller should read.
+    subclasses for anything the caller should read. ``read_only`` has no default: a tool that
+    changes anything must say so, and MCP clients are told.
     """
 
     name: str
@@ -90,36 +108,14 @@ class ToolSpec:
     input_model: type[BaseModel]
     output_model: type[BaseModel]
     handler: Handler
+    read_only: bool
     permission: Role = "agent"
-    read_only: bool = True
     rest_aliases: tuple[str, ...] = field(default=())
+    call: AsyncHandler = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "call", as_async(self.handler))
 
     def check_permission(self, identity: Identity) -> None:
         if self.permission == "admin":
             identity.require_admin(f"tool {self.name!r}")
-
-
-def all_tools() -> list[ToolSpec]:
-    """Every tool of the hub, in a stable order. Each tools module exports TOOLS."""
-    import importlib
-
-    specs: list[ToolSpec] = []
-    for module in TOOL_MODULES:
-        specs.extend(importlib.import_module(module).TOOLS)
-    names = [s.name for s in specs]
-    dupes = {n for n in names if names.count(n) > 1}
-    if dupes:
-        raise RuntimeError(f"duplicate tool names: {sorted(dupes)}")
-    return specs
-
-
-TOOL_MODULES = (
-    "homelab_hub.tools.hub",
-    "homelab_hub.tools.memory",
-    "homelab_hub.tools.cameras",
-    "homelab_hub.tools.zones",
-    "homelab_hub.tools.alerts",
-    "homelab_hub.tools.watchdog",
-    "homelab_hub.tools.services",
-    "homelab_hub.tools.inference",
-)

@@ -79,5 +79,6 @@ TOOLS = [
         input_model=WatchdogStatusInput,
         output_model=WatchdogStatus,
         handler=watchdog_status,
+        read_only=True,
     )
 ]

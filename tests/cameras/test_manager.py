@@ -15,7 +15,7 @@ from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.errors import NotFound, Unavailable
-from homelab_hub.server.supervisor import Supervisor
+from homelab_hub.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip, write_not_video
 from tests.support import free_port, wait_until
 

@@ -11,7 +11,7 @@ from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.config import SupervisorConfig
-from homelab_hub.server.supervisor import Supervisor
+from homelab_hub.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip
 from tests.support import wait_until
 

@@ -6,6 +6,7 @@ import pytest
 
 from homelab_hub.config import load_config
 from homelab_hub.errors import Forbidden
+from homelab_hub.server.components import all_tools
 from homelab_hub.server.services import build_services, close_services
 from homelab_hub.tools.inference import (
     BenchInput,
@@ -15,7 +16,7 @@ from homelab_hub.tools.inference import (
     ollama_ps,
     ollama_set_context,
 )
-from homelab_hub.tools.registry import Identity, ToolContext, all_tools
+from homelab_hub.tools.registry import Identity, ToolContext
 from tests.inference.conftest import inference_config
 
 

@@ -5,8 +5,8 @@ import json
 
 import pytest
 
+from homelab_hub.server.components import all_tools
 from homelab_hub.server.mcp import tool_schema
-from homelab_hub.tools.registry import all_tools
 
 # Keys whose values legitimately differ between two calls made a moment apart.
 VOLATILE = {

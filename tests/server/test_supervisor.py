@@ -4,7 +4,7 @@ import threading
 import time
 
 from homelab_hub.config import SupervisorConfig
-from homelab_hub.server.supervisor import Supervisor
+from homelab_hub.supervisor import Supervisor
 from tests.support import wait_until
 
 

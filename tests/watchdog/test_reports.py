@@ -6,7 +6,7 @@ import threading
 
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.notify.apprise import AppriseNotifier
-from homelab_hub.server.supervisor import Supervisor
+from homelab_hub.supervisor import Supervisor
 from homelab_hub.watchdog.engine import Watchdog
 from tests.fakes.receiver import NotificationReceiver
 from tests.watchdog.conftest import wait_until, watchdog_config

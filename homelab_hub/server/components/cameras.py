@@ -5,9 +5,15 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING
 
+from homelab_hub.cameras import schema
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import PipelineDeps
 from homelab_hub.health import ComponentHealth
+from homelab_hub.server import cli_camera
+from homelab_hub.server.components.base import Component
+from homelab_hub.tools import alerts as alerts_tools
+from homelab_hub.tools import cameras as cameras_tools
+from homelab_hub.tools import zones as zones_tools
 
 if TYPE_CHECKING:
     from homelab_hub.config import HubConfig
@@ -17,8 +23,7 @@ log = logging.getLogger(__name__)
 
 
 def build(services: Services) -> None:
-    """Create the camera manager (one supervised worker per enabled camera) and its health check."""
-
+    """Create the camera manager (one supervised worker per enabled camera)."""
     deps = PipelineDeps.from_config(services.config, services.db, services.notifier)
     try:
         manager = CameraManager(services.config.cameras, deps=deps, supervisor=services.supervisor)
@@ -26,25 +31,29 @@ def build(services: Services) -> None:
         deps.close()
         raise
     services.cameras = manager
+    if not services.config.cameras:
+        services.off["cameras"] = "no cameras are configured; add a [cameras.NAME] section with url = '…'"
 
-    def health() -> ComponentHealth:
-        state, detail, data = manager.health()
-        current = manager.deps
-        if current is not None and services.config.cameras:
-            vision = current.vision_health()
-            data = {**data, "vision": vision}
-            # Motion is still recorded (as unverified) while the model is away: degraded, not down.
-            if vision.get("consecutive_failures", 0) >= 3 and state == "ok":
-                state, detail = "degraded", f"vision model failing: {vision.get('last_error')}"
-        return ComponentHealth(state=state, detail=detail, data=data)
 
-    services.health_checks["cameras"] = health
+def health(services: Services) -> ComponentHealth:
+    manager = services.cameras
+    if manager is None:
+        return ComponentHealth(state="disabled", detail="the cameras engine is not running")
+    state, detail, data = manager.health()
+    current = manager.deps
+    if current is not None and services.config.cameras:
+        vision = current.vision_health()
+        data = {**data, "vision": vision}
+        # Motion is still recorded (as unverified) while the model is away: degraded, not down.
+        if vision.get("consecutive_failures", 0) >= 3 and state == "ok":
+            state, detail = "degraded", f"vision model failing: {vision.get('last_error')}"
+    return ComponentHealth(state=state, detail=detail, data=data)
 
 
 def reload(services: Services, config: HubConfig) -> None:
     """Apply a changed config (SIGHUP): only cameras whose section changed are restarted, unless
     the shared [vision] or [notify] settings changed, which rebuilds every camera's pipeline."""
-    manager: CameraManager | None = services.cameras
+    manager = services.cameras
     if manager is None:
         return
     old = services.config
@@ -69,3 +78,17 @@ def close(services: Services) -> None:
     if manager.deps is not None:
         manager.deps.close()
     services.cameras = None
+
+
+COMPONENT = Component(
+    name="cameras",
+    config_section="cameras",
+    migrations=schema.MIGRATIONS,
+    tools=[*cameras_tools.TOOLS, *zones_tools.TOOLS, *alerts_tools.TOOLS],
+    resources=(),
+    register_cli=cli_camera.register,
+    build=build,
+    close=close,
+    reload=reload,
+    health=health,
+)

@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING
 from homelab_hub.health import ComponentHealth
 from homelab_hub.inference.engine import InferenceEngine
 from homelab_hub.inference.worker import InferenceProbeWorker
+from homelab_hub.server.components.base import Component
+from homelab_hub.tools import inference as inference_tools
 
 if TYPE_CHECKING:
     from homelab_hub.server.services import Services
@@ -21,12 +23,11 @@ def build(services: Services) -> None:
         services.supervisor.add(
             probe.name, lambda: InferenceProbeWorker(engine), heartbeat_timeout=probe.heartbeat_timeout
         )
-    services.health_checks["inference"] = lambda: _health(engine)
 
 
-def _health(engine: InferenceEngine) -> ComponentHealth:
-
-    if not engine.host_names:
+def health(services: Services) -> ComponentHealth:
+    engine = services.inference
+    if engine is None or not engine.host_names:
         return ComponentHealth(state="disabled", detail="no inference hosts configured")
     probe = engine.last_probe
     if not probe:
@@ -45,3 +46,13 @@ def close(services: Services) -> None:
     """Release the hosts' connections (the supervisor has already stopped the probe worker)."""
     if services.inference is not None:
         services.inference.close()
+
+
+COMPONENT = Component(
+    name="inference",
+    config_section="inference",
+    tools=inference_tools.TOOLS,
+    build=build,
+    close=close,
+    health=health,
+)

@@ -5,22 +5,24 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
+from homelab_hub.memory import schema
 from homelab_hub.memory.quantizer import scan_backend
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.worker import IndexPersistWorker
+from homelab_hub.resources import memory as memory_resources
+from homelab_hub.server import cli_memory
+from homelab_hub.server.components.base import Component
+from homelab_hub.tools import memory as memory_tools
 
 if TYPE_CHECKING:
     from homelab_hub.server.services import Services
 
 
 def build(services: Services) -> None:
-    """Create the engine, register its workers and health check."""
-
+    """Create the engine and register its workers."""
     config = services.config.memory
     if not config.enabled:
-        services.health_checks["memory"] = lambda: ComponentHealth(
-            state="disabled", detail="memory.enabled = false"
-        )
+        services.off["memory"] = "semantic memory is disabled on this hub (memory.enabled = false)"
         return
     index_dir = config.index_dir or (services.config.server.data_dir / "memory")
     service = MemoryService(services.db, config, index_dir)
@@ -32,11 +34,12 @@ def build(services: Services) -> None:
         lambda: IndexPersistWorker(service, config.persist_interval_s),
         heartbeat_timeout=worker.heartbeat_timeout,
     )
-    services.health_checks["memory"] = lambda: _health(service)
 
 
-def _health(service: MemoryService) -> ComponentHealth:
-
+def health(services: Services) -> ComponentHealth:
+    service = services.memory
+    if service is None:
+        return ComponentHealth(state="disabled", detail="memory.enabled = false")
     if service.error:
         return ComponentHealth(state="down", detail=service.error)
     if not service.ready:
@@ -61,7 +64,20 @@ def _health(service: MemoryService) -> ComponentHealth:
 def close(services: Services) -> None:
     """Write the index one last time."""
     service = services.memory
-    if isinstance(service, MemoryService):
+    if service is not None:
         service.close()
         if service.ready:
             service.persist()
+
+
+COMPONENT = Component(
+    name="memory",
+    config_section="memory",
+    migrations=schema.MIGRATIONS,
+    tools=memory_tools.TOOLS,
+    resources=memory_resources.RESOURCES,
+    register_cli=cli_memory.register,
+    build=build,
+    close=close,
+    health=health,
+)

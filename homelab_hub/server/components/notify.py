@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
 from homelab_hub.notify.bus import NotificationBus
+from homelab_hub.server.components.base import Component
 
 if TYPE_CHECKING:
     from homelab_hub.server.services import Services
@@ -15,11 +16,12 @@ def build(services: Services) -> None:
     bus = NotificationBus(services.config.notify)
     bus.start()
     services.notifier = bus
-    services.health_checks["notify"] = lambda: _health(bus)
 
 
-def _health(bus: NotificationBus) -> ComponentHealth:
-
+def health(services: Services) -> ComponentHealth:
+    bus = services.notifier
+    if bus is None:
+        return ComponentHealth(state="disabled", detail="notifications are not running")
     data = {"apprise_targets": len(bus.urls), "mqtt": bus.mqtt is not None}
     if bus.mqtt is None:
         return ComponentHealth(state="ok" if bus.urls else "disabled", detail="apprise only", data=data)
@@ -30,5 +32,8 @@ def _health(bus: NotificationBus) -> ComponentHealth:
 
 
 def close(services: Services) -> None:
-    if isinstance(services.notifier, NotificationBus):
+    if services.notifier is not None:
         services.notifier.stop()
+
+
+COMPONENT = Component(name="notify", config_section="notify", build=build, close=close, health=health)

@@ -19,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-from homelab_hub.server.metrics import WORKER_RESTARTS, WORKER_UP
+from homelab_hub.metrics import WORKER_RESTARTS, WORKER_UP
 from homelab_hub.workers import Worker, WorkerContext
 
 if TYPE_CHECKING:
