@@ -83,7 +83,7 @@ class ServerConfig(Section):
         description="A connection that has not sent a whole request head within this time is closed.",
     )
     body_timeout_s: float = Field(
-        30.0, gt=0, description="A request body that stalls this long between chunks is answered 408."
+        30.0, gt=0, description="A connection whose request body makes no progress for this long is closed."
     )
 
 

@@ -166,7 +166,6 @@ def create_app(
             allowed_hosts=config.server.allowed_hosts,
             allowed_origins=config.server.allowed_origins,
             max_body_bytes=config.server.max_body_bytes,
-            body_timeout_s=config.server.body_timeout_s,
         )
     ]
     app = Starlette(

@@ -2,8 +2,8 @@
 
 1. Host and Origin parsed strictly and checked against the allowed lists (DNS-rebinding
    guard); a request repeating Host, Origin or Authorization is refused.
-2. Request bodies over ``server.max_body_bytes`` answered 413 (declared or streamed), a body
-   that stalls longer than ``server.body_timeout_s`` between chunks answered 408.
+2. Request bodies over ``server.max_body_bytes`` answered 413 (declared or streamed). Stalled
+   heads and bodies are the listener's to drop (server/serving.py).
 3. A credential on the request is always judged: an unknown or revoked bearer token is 401,
    whatever mode the hub is in. Without one, /mcp, /sse, /messages, /api and /metrics
    (health and the OpenAPI document aside) need a token once the hub requires tokens
@@ -18,7 +18,6 @@ import logging
 import re
 from typing import Any
 
-import anyio
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
 from mcp.server.auth.provider import AccessToken
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -44,15 +43,6 @@ _PORT = re.compile(r"^[0-9]{1,5}$")
 
 class _BodyTooLarge(Exception):
     pass
-
-
-class _BodyTimeout(Exception):
-    pass
-
-
-class RequestTimeout(HubError):
-    status = 408
-    code = "request_timeout"
 
 
 def parse_host(value: str) -> tuple[str, int | None] | None:
@@ -111,14 +101,12 @@ class HubGuard:
         allowed_hosts: list[str],
         allowed_origins: list[str],
         max_body_bytes: int,
-        body_timeout_s: float = 30.0,
     ) -> None:
         self.app = app
         self.tokens = tokens
         self.allowed_hosts = allowed_hosts
         self.allowed_origins = allowed_origins
         self.max_body_bytes = max_body_bytes
-        self.body_timeout_s = body_timeout_s
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
@@ -148,15 +136,6 @@ class HubGuard:
         except _BodyTooLarge:
             if "status" not in status_seen:
                 await self._reply(send_wrapper, PayloadTooLarge(self._too_large_message()))
-        except _BodyTimeout:
-            if "status" not in status_seen:
-                await self._reply(
-                    send_wrapper,
-                    RequestTimeout(
-                        f"the request body stalled for more than {self.body_timeout_s:g} s "
-                        "(server.body_timeout_s)"
-                    ),
-                )
         except HubError as exc:
             if "status" not in status_seen:
                 extra = {"WWW-Authenticate": 'Bearer realm="homelab-hub"'} if exc.status == 401 else {}
@@ -219,27 +198,14 @@ class HubGuard:
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
         limit = self.max_body_bytes
-        timeout = self.body_timeout_s
-        body_done = False
 
         async def wrapped() -> Message:
-            nonlocal seen, body_done
-            if body_done:
-                # After the body, receive() waits for the disconnect (SSE streams sit here for
-                # hours): no timeout.
-                return await receive()
-            try:
-                with anyio.fail_after(timeout):
-                    message = await receive()
-            except TimeoutError:
-                raise _BodyTimeout() from None
+            nonlocal seen
+            message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > limit:
                     raise _BodyTooLarge()
-                body_done = not message.get("more_body", False)
-            else:
-                body_done = True
             return message
 
         return wrapped
