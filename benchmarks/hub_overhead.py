@@ -189,7 +189,9 @@ def main() -> None:
         f"  same, SDK client        p50 {statistics.median(mcp) * ms:7.3f} ms   p99 {pct(mcp, 0.99) * ms:7.3f} ms"
     )
     per = {k: v / len(bare) * ms for k, v in cpu.items()}
-    print(f"hub CPU per request: bare {per['bare']:.3f} ms, REST {per['rest']:.3f} ms, MCP {per['mcp']:.3f} ms")
+    print(
+        f"hub CPU per request: bare {per['bare']:.3f} ms, REST {per['rest']:.3f} ms, MCP {per['mcp']:.3f} ms"
+    )
     for label, values, key, target in (("REST", rest, "rest", 1.5), ("MCP tools/call", raw, "mcp", 2.0)):
         ratio50 = statistics.median(values) / statistics.median(bare)
         ratio99 = pct(values, 0.99) / pct(bare, 0.99)

@@ -25,6 +25,8 @@ from mcp.server.sse import SseServerTransport
 from mcp.server.streamable_http_manager import StreamableHTTPASGIApp, StreamableHTTPSessionManager
 from mcp.server.transport_security import TransportSecuritySettings
 from mcp.shared.exceptions import MCPError
+from mcp_types import DEFAULT_NEGOTIATED_VERSION
+from mcp_types.methods import serialize_server_result
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 from pydantic import BaseModel
 from starlette.requests import Request
@@ -36,7 +38,7 @@ from homelab_hub import __version__
 from homelab_hub.errors import Forbidden, HubError, InvalidInput, NotFound
 from homelab_hub.resources.registry import ResourceSpec, find_resource
 from homelab_hub.server.auth import IDENTITY_KEY, identity_of
-from homelab_hub.server.dispatch import invoke, read
+from homelab_hub.server.dispatch import check_value, invoke, read
 from homelab_hub.server.services import Services
 from homelab_hub.tools.registry import ToolContext, ToolImage, ToolSpec
 
@@ -208,7 +210,7 @@ class MCPBinding:
             Route("/mcp", endpoint=streamable),
             Route("/mcp/", endpoint=streamable),
             Route("/sse", endpoint=sse_endpoint, methods=["GET"]),
-            Mount("/messages/", app=self.sse.handle_post_message),
+            Mount("/messages/", app=CheckedMessages(self.sse.handle_post_message)),
         ]
 
     def lifespan(self) -> AbstractAsyncContextManager[None]:
@@ -357,11 +359,11 @@ class DirectToolCalls:
         except ValueError:
             return None  # the SDK answers malformed params with its own JSON-RPC error
         result = await self.binding.call_tool(scope, params)
-        response = {
-            "jsonrpc": "2.0",
-            "id": message["id"],
-            "result": result.model_dump(by_alias=True, mode="json", exclude_none=True),
-        }
+        dumped = result.model_dump(by_alias=True, mode="json", exclude_none=True)
+        # The SDK shapes every result to the negotiated protocol version's schema (dropping
+        # fields that version lacks); so does this path, with the SDK types' own function.
+        shaped = serialize_server_result("tools/call", version or DEFAULT_NEGOTIATED_VERSION, dumped)
+        response = {"jsonrpc": "2.0", "id": message["id"], "result": shaped}
         return json.dumps(response, ensure_ascii=False, separators=(",", ":")).encode()
 
     def _watch(self, send: Send, method: str, sid: str, principal: object) -> Send:
@@ -380,7 +382,9 @@ class DirectToolCalls:
                 if key.lower() == b"mcp-session-id":
                     self._forget_idle(now)
                     self.sessions[value.decode("latin-1")] = (principal, now)
-        elif sid in self.sessions:
+        elif sid in self.sessions and self.sessions[sid][0] == principal:
+            # Only the owner's requests say anything about the session: the SDK answers
+            # another agent 404 as if the session did not exist, but it does.
             if method == "DELETE" and status < 300 or status == 404:
                 del self.sessions[sid]
             elif status < 400:
@@ -390,6 +394,41 @@ class DirectToolCalls:
         # Sessions the SDK has surely closed by now (their clients never came back).
         for sid in [s for s, (_, seen) in self.sessions.items() if now - seen > SESSION_IDLE_S]:
             del self.sessions[sid]
+
+
+class CheckedMessages:
+    """The SSE transport's message endpoint, behind a parse the hub does first: a body that is
+    not JSON, or carries what no tool takes (see dispatch.check_value), is answered with the
+    hub's 400 envelope instead of reaching the SDK, which logs a traceback for it."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope["method"] != "POST":
+            await self.app(scope, receive, send)
+            return
+        body = await _read_body(receive)
+        try:
+            check_value(_parse(body), "message")
+        except InvalidInput as exc:
+            payload = exc.envelope()
+            headers = [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ]
+            await send({"type": "http.response.start", "status": 400, "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
+        await self.app(scope, _replay(body, receive), send)
+
+
+def _parse(body: bytes) -> Any:
+    """Raises InvalidInput for a body that is not JSON (or nests past the parser's depth)."""
+    try:
+        return json.loads(body)
+    except (ValueError, RecursionError):
+        raise InvalidInput("the message is not valid JSON") from None
 
 
 def _principal(scope: Scope) -> object:
