@@ -85,6 +85,17 @@ def hub_factory(tmp_path, monkeypatch):
 
 
 @pytest.fixture
+def local_hub(tmp_path, monkeypatch):
+    """A hub with default settings, reached in-process (no socket): for REST-only tests."""
+    from tests.hubclient import InProcessHub, hub_config
+
+    monkeypatch.delenv("HOMELAB_HUB_CONFIG", raising=False)
+    hub = InProcessHub(hub_config(tmp_path / "local", free_port()))
+    yield hub
+    hub.stop()
+
+
+@pytest.fixture
 def hub(hub_factory):
     """A running hub with default settings and no tokens (loopback, agent 'local')."""
     return hub_factory()

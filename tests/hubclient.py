@@ -6,7 +6,7 @@ from __future__ import annotations
 import contextlib
 import threading
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +20,7 @@ from mcp.client.streamable_http import streamable_http_client
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.server.app import create_app
 from homelab_hub.server.auth import TokenStore
+from homelab_hub.server.components import COMPONENTS, Component
 from homelab_hub.server.serving import uvicorn_config
 
 
@@ -141,3 +142,43 @@ def hub_config(tmp_path: Path, port: int, overrides: dict[str, Any] | None = Non
         else:
             base[key] = value
     return load_config(None, **base)
+
+
+class InProcessHub:
+    """The same app as `RunningHub`, reached in-process through httpx's ASGI transport: no
+    socket, no uvicorn thread. For REST-only tests; transports, browsers and crashes need the
+    real server. The app and its lifespan run on an event loop in a portal thread, so the
+    tests stay synchronous."""
+
+    def __init__(self, config: HubConfig, components: Sequence[Component] = COMPONENTS) -> None:
+        from anyio.from_thread import start_blocking_portal
+
+        self.config = config
+        self.app = create_app(config, components=components)
+        self.url = "http://127.0.0.1"
+        self._portal_cm = start_blocking_portal()
+        self._portal = self._portal_cm.__enter__()
+        self._lifespan = self._portal.wrap_async_context_manager(self.app.router.lifespan_context(self.app))
+        self._lifespan.__enter__()
+        transport = httpx.ASGITransport(app=self.app, client=("127.0.0.1", 40000))
+        self._client = httpx.AsyncClient(transport=transport, base_url=self.url, timeout=120)
+
+    def stop(self) -> None:
+        self._portal.call(self._client.aclose)
+        self._lifespan.__exit__(None, None, None)
+        self._portal_cm.__exit__(None, None, None)
+
+    services = RunningHub.services
+    create_token = RunningHub.create_token
+    revoke_token = RunningHub.revoke_token
+    _headers = RunningHub._headers
+
+    def post(self, path: str, json: Any = None, token: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {**self._headers(token), **kw.pop("headers", {})}
+        return self._portal.call(lambda: self._client.post(path, json=json, headers=headers, **kw))
+
+    def get(self, path: str, token: str | None = None, **kw: Any) -> httpx.Response:
+        headers = {**self._headers(token), **kw.pop("headers", {})}
+        return self._portal.call(lambda: self._client.get(path, headers=headers, **kw))
+
+    rest = RunningHub.rest

@@ -1,11 +1,18 @@
-"""Tokens, identity and the Host/Origin guard."""
+"""Tokens, identity and the Host/Origin guard. Run in-process (`local_hub`) but for the
+MCP transports and the refusal to start, which need the real server."""
 
 import pytest
 
 
 @pytest.fixture
-def secured(hub):
+def secured(local_hub):
     """A hub with tokens: one agent, one admin."""
+    return local_hub, local_hub.create_token("agent-a"), local_hub.create_token("boss", admin=True)
+
+
+@pytest.fixture
+def secured_server(hub):
+    """The same, on a real server (for the MCP transports)."""
     return hub, hub.create_token("agent-a"), hub.create_token("boss", admin=True)
 
 
@@ -47,8 +54,8 @@ def test_identity_comes_from_the_token_not_the_request(secured):
     assert refused.status_code == 400
 
 
-def test_mcp_over_both_transports_acts_as_the_token_agent(secured):
-    hub, token, _ = secured
+def test_mcp_over_both_transports_acts_as_the_token_agent(secured_server):
+    hub, token, _ = secured_server
     for transport in ("http", "sse"):
         result = hub.mcp_call("hub_status", token=token, transport=transport)
         assert result.structured_content["agent"] == "agent-a"
@@ -59,18 +66,21 @@ def test_health_needs_no_token(secured):
     assert hub.get("/api/health").status_code == 200
 
 
-def test_a_foreign_host_header_is_refused(hub):
+def test_a_foreign_host_header_is_refused(local_hub):
+    hub = local_hub
     response = hub.post("/api/tools/hub_status", json={}, headers={"Host": "attacker.example:8042"})
     assert response.status_code == 403
     assert "Host" in response.json()["error"]["message"]
 
 
-def test_a_foreign_origin_is_refused(hub):
+def test_a_foreign_origin_is_refused(local_hub):
+    hub = local_hub
     response = hub.post("/mcp", json={}, headers={"Origin": "http://evil.example"})
     assert response.status_code == 403
 
 
-def test_a_loopback_origin_is_accepted(hub):
+def test_a_loopback_origin_is_accepted(local_hub):
+    hub = local_hub
     response = hub.post("/api/tools/hub_status", json={}, headers={"Origin": "http://localhost:3000"})
     assert response.status_code == 200
 
@@ -80,7 +90,8 @@ def test_configured_hosts_are_accepted(hub_factory):
     assert hub.post("/api/tools/hub_status", json={}, headers={"Host": "hub.lan:8042"}).status_code == 200
 
 
-def test_without_tokens_everyone_local_acts_as_local_admin(hub):
+def test_without_tokens_everyone_local_acts_as_local_admin(local_hub):
+    hub = local_hub
     body = hub.rest("hub_status").json()
     assert (body["agent"], body["role"]) == ("local", "admin")
 
@@ -98,7 +109,8 @@ def test_the_hub_refuses_to_listen_beyond_loopback_without_tokens(tmp_path):
     assert ConfigError  # the lifespan raised ConfigError; uvicorn reports a failed start
 
 
-def test_tokens_are_stored_only_as_hashes(hub):
+def test_tokens_are_stored_only_as_hashes(local_hub):
+    hub = local_hub
     token = hub.create_token("claude")
     rows = hub.services.db.query("SELECT token_hash FROM api_tokens")
     assert all(token not in r["token_hash"] for r in rows)

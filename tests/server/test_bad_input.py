@@ -1,4 +1,5 @@
-"""Malformed requests get the one error envelope, and the hub keeps serving."""
+"""Malformed requests get the one error envelope, and the hub keeps serving. REST-only
+checks run in-process (`local_hub`); body streaming and MCP need the real server (`hub`)."""
 
 import httpx
 
@@ -11,32 +12,32 @@ def _envelope(response):
     return body["error"]
 
 
-def test_malformed_json_gets_400_envelope(hub):
-    response = httpx.post(f"{hub.url}/api/tools/hub_status", content=b"{not json", timeout=10)
+def test_malformed_json_gets_400_envelope(local_hub):
+    response = local_hub.post("/api/tools/hub_status", content=b"{not json")
     assert response.status_code == 400
     assert "JSON" in _envelope(response)["message"]
 
 
-def test_a_non_object_body_gets_400(hub):
-    response = hub.post("/api/tools/hub_status", json=[1, 2])
+def test_a_non_object_body_gets_400(local_hub):
+    response = local_hub.post("/api/tools/hub_status", json=[1, 2])
     assert response.status_code == 400
     assert "JSON object" in _envelope(response)["message"]
 
 
-def test_unknown_fields_are_named_in_the_error(hub):
-    response = hub.rest("hub_status", {"bogus": 1})
+def test_unknown_fields_are_named_in_the_error(local_hub):
+    response = local_hub.rest("hub_status", {"bogus": 1})
     assert response.status_code == 400
     assert "bogus" in _envelope(response)["message"]
 
 
-def test_unknown_tool_gets_404_listing_the_real_ones(hub):
-    response = hub.rest("no_such_tool")
+def test_unknown_tool_gets_404_listing_the_real_ones(local_hub):
+    response = local_hub.rest("no_such_tool")
     assert response.status_code == 404
     assert "hub_status" in _envelope(response)["message"]
 
 
-def test_unknown_route_gets_the_envelope(hub):
-    response = hub.get("/api/nothing-here")
+def test_unknown_route_gets_the_envelope(local_hub):
+    response = local_hub.get("/api/nothing-here")
     assert response.status_code == 404
     _envelope(response)
 

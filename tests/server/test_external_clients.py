@@ -52,6 +52,8 @@ def test_mcp_inspector_cli_without_a_token_fails(secured):
         timeout=120,
     )
     assert out.returncode != 0
+    # The Inspector read the 401 and its WWW-Authenticate as "this server wants a login".
+    assert '"code":"auth_required"' in out.stderr
 
 
 def test_claude_code_reports_the_hub_connected_over_both_transports(secured, tmp_path):

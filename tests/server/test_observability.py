@@ -8,7 +8,8 @@ from homelab_hub.server.logs import setup_logging
 
 def test_health_reports_components_and_turns_503_when_storage_is_down(hub):
     body = hub.get("/api/health").json()
-    assert body["status"] == "ok" and body["components"]["storage"]["state"] == "ok"
+    assert body["status"] == "ok"
+    assert body["components"]["storage"]["state"] == "ok"
     hub.services.db.close()  # the database goes away
     response = hub.get("/api/health")
     assert response.status_code == 503
@@ -32,7 +33,8 @@ def test_a_restart_appends_to_the_log_instead_of_wiping_it(tmp_path):
     setup_logging(config)  # a restart
     logging.getLogger("test").warning("after restart")
     text = log_file.read_text()
-    assert "before restart: evidence" in text and "after restart" in text
+    assert "before restart: evidence" in text
+    assert "after restart" in text
 
 
 def test_logs_rotate_at_the_configured_size(tmp_path):

@@ -4,7 +4,6 @@ import os
 import signal
 import subprocess
 import sys
-import time
 
 import httpx
 
@@ -25,15 +24,15 @@ def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(
         stderr=subprocess.DEVNULL,
     )
     try:
-        deadline = time.monotonic() + 120
-        while True:
+
+        def up() -> bool:
+            assert proc.poll() is None, "the hub exited while starting"
             try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code in (200, 503):
-                    break
+                return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code in (200, 503)
             except httpx.HTTPError:
-                pass
-            assert time.monotonic() < deadline and proc.poll() is None, "hub did not start"
-            time.sleep(0.2)
+                return False
+
+        wait_until(up, timeout=120, what="the hub to start")
         log = tmp_path / "hub.log"
         config.write_text(config.read_text() + "[memory]\nbogus_setting = 1\n")
         proc.send_signal(signal.SIGHUP)
