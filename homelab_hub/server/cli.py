@@ -19,6 +19,7 @@ AREA_MODULES = (
     "homelab_hub.server.cli_memory",
     "homelab_hub.server.cli_camera",
     "homelab_hub.server.cli_watchdog",
+    "homelab_hub.server.cli_inference",
 )
 
 
