@@ -84,7 +84,7 @@ def run_ollama(
 def run_llama(
     host: LlamaServerHost, model: str | None, prompt_tokens: int, max_tokens: int, timeout: float
 ) -> BenchResult:
-    props = host.props(model)
+    props = host.props(model, autoload=True)  # measuring a router's model may load it
     if props.get("role") == "router" and not model:
         raise InvalidInput(f"host {host.name!r} is a llama-server router: name the model to measure")
     settings = props.get("default_generation_settings")

@@ -106,8 +106,9 @@ class LlamaServerHost:
         status = expect_dict(data, f"{self.name} /health", "status")["status"]
         return "loading" if status == "loading" else "ok"
 
-    def props(self, model: str | None = None) -> dict[str, Any]:
-        params = {"model": model, "autoload": "false"} if model else None
+    def props(self, model: str | None = None, *, autoload: bool = False) -> dict[str, Any]:
+        """/props (a router's model with ``model``; ``autoload`` lets the router load it first)."""
+        params = {"model": model, "autoload": "true" if autoload else "false"} if model else None
         return expect_dict(self.client.request("GET", "/props", params=params), f"{self.name} /props")
 
     def router_models(self) -> list[dict[str, Any]]:
@@ -139,7 +140,12 @@ class LlamaServerHost:
         if state == "loading":
             out.notes.append("model still loading; context and slots appear once it is ready")
             return out
-        props = self.props()
+        try:
+            props = self.props()
+        except HostBadResponse as exc:
+            if "HTTP 400" not in exc.message:
+                raise
+            props = {"role": "router"}  # a router that wants ?model= even on /props
         out.build = redact_text(_str(props.get("build_info")) or "") or None
         if props.get("role") == "router" or "default_generation_settings" not in props:
             out.mode = "router"

@@ -209,7 +209,7 @@ class OllamaHost:
         version_text = self.version()
         running = self.running()
         weights = self._weights_by_name() if running else {}
-        log, log_note = self.read_server_log() if running or self.log_spec.configured else (None, "")
+        log, log_note = self.read_server_log()
         version = OllamaVersion.parse(version_text)
         env = {k: redact_text(v) for k, v in (log.env if log else {}).items() if k in SHOWN_ENV}
         models = [self._loaded_model(m, weights, log, log_note, version, settings) for m in running]
@@ -242,8 +242,7 @@ class OllamaHost:
     ) -> LoadedModel:
         name = redact_text(str(raw["name"]))
         size, size_vram = _int(raw.get("size")), _int(raw.get("size_vram"))
-        details = raw.get("details") if isinstance(raw.get("details"), dict) else {}
-        assert isinstance(details, dict)
+        details: dict[str, Any] = raw["details"] if isinstance(raw.get("details"), dict) else {}
         facts: ShowFacts | None = None
         findings: list[Finding] = []
         try:
@@ -260,12 +259,15 @@ class OllamaHost:
         loads = log.loads_of(facts.blob) if log and facts else []
         load = loads[-1] if loads else None
         context, context_from = _int(raw.get("context_length")) or None, "api/ps"
+        stale = load is not None and context is not None and load.context not in (None, context)
+        if stale:
+            load = None  # the log's newest load of this model is not the one in memory
         if context is None and load is not None and load.context:
             context, context_from = load.context, "server log"
         parallel = (load.parallel if load else None) or (log.env_int("OLLAMA_NUM_PARALLEL") if log else None)
         kv = self.kv_estimate(arch, context, _kv_type(load, log), parallel) if arch and context else None
         weight = weights.get(_full(name)) or None
-        memory = self._memory(size, weight, kv, load, log, log_note)
+        memory = self._memory(size, weight, kv, load, log, log_note, stale)
         expires_at, expires_in = _expiry(raw.get("expires_at"))
         findings += model_findings(
             ModelFacts(name, version, size, size_vram, weight, kv, memory, expires_in),
@@ -316,10 +318,15 @@ class OllamaHost:
         load: LoadRecord | None,
         log: OllamaLog | None,
         log_note: str,
+        stale: bool = False,
     ) -> MemoryBreakdown:
         if load is not None and load.measured and log is not None:
             return measured(load, size, log.source)
-        if log is not None:
+        if stale and log is not None:
+            why = (
+                f"the newest load of this model in the server log ({log.source}) is not the one /api/ps shows"
+            )
+        elif log is not None:
             why = f"the server log ({log.source}) shows no load of this model since the server started"
         elif log_note:
             why = f"the server log could not be read ({log_note})"
