@@ -182,3 +182,15 @@ def test_a_restart_forgets_earlier_loads_and_discovery_runners_are_not_loads():
     assert log.loads == []
     assert log.default_context == 32768
     assert log.total_vram == round(23.4 * 1024**3)
+
+
+def test_a_log_load_that_does_not_match_what_is_in_memory_is_not_taken_as_measured(seed_case, make_engine):
+    blob = next(iter(seed_case.loaded))
+    seed_case.loaded[blob]["context_length"] = 8192  # reloaded since, and the log tail missed it
+    _, m = _model(make_engine({"spark": {"url": seed_case.url, "log_file": seed_case.log_path}}))
+    assert m.memory.source == "estimate"
+    assert m.memory.basis == (
+        f"estimate: the newest load of this model in the server log (file {seed_case.log_path}) is not the one "
+        "/api/ps shows"
+    )
+    assert m.context_length == 8192
