@@ -1,11 +1,14 @@
 """ollama_ps across many hosts, some of them hung: the concurrent fan-out vs asking the same
-hosts one after another (the baseline), measured in the same run against the stand-ins.
+hosts one after another (the baseline), measured in the same run against the stand-ins; then
+the cost of measured memory: one host read with its server log (a --log-lines tail, mostly
+request lines as a busy Ollama writes them) vs the same host without a log (the baseline).
 
     python benchmarks/inference_ps.py [--hosts 8] [--hung 2] [--latency-ms 20] [--rounds 5] [--timeout 1.0]
+                                      [--log-lines 20000]
 
 Each healthy stand-in answers after --latency-ms (a LAN round trip plus Ollama reading GGUF
-metadata for /api/show). Target: the answer takes about one host's time, or one timeout
-when hosts hang, instead of the sum over hosts.
+metadata for /api/show). Targets: the answer takes about one host's time, or one timeout when
+hosts hang, instead of the sum over hosts; reading the log adds a fraction of one host's time.
 """
 
 from __future__ import annotations
@@ -35,6 +38,7 @@ def main() -> None:
     parser.add_argument("--latency-ms", type=float, default=20.0, help="answer delay of each healthy request")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--timeout", type=float, default=1.0, help="per-request timeout_s")
+    parser.add_argument("--log-lines", type=int, default=20_000, help="server log lines read per look")
     args = parser.parse_args()
 
     with ExitStack() as stack:
@@ -58,6 +62,7 @@ def main() -> None:
             )
             _compare(engine, title, args)
             engine.close()
+        _log_cost(ollamas[0], args)
 
 
 def _add_latency(server: FakeHTTPServer, delay_s: float) -> None:
@@ -86,6 +91,36 @@ def _compare(engine: InferenceEngine, title: str, args: argparse.Namespace) -> N
     print(
         f"{title}: {args.hosts} Ollama hosts (2 models each) + 1 llama-server, "
         f"{args.latency_ms:g} ms per request, timeout {args.timeout:g} s"
+    )
+    for label, median in results.items():
+        print(f"  {label:<24} median {median * 1000:8.1f} ms   ratio to baseline {median / base:5.2f}")
+
+
+def _log_cost(ollama: FakeOllama, args: argparse.Namespace) -> None:
+    # A busy server's log is mostly request lines between the load lines that matter.
+    filler = '[GIN] 2026/03/30 - 17:02:11 | 200 |  1.204s |  10.0.0.5 | POST     "/v1/chat/completions"'
+    ollama._write([filler] * args.log_lines)
+    ollama.load("qwen2.5vl:7b", context=131_072)
+    results = {}
+    for label, host in (
+        ("without a log (baseline)", {"url": ollama.url}),
+        ("with the server log", {"url": ollama.url, "log_file": ollama.log_path}),
+    ):
+        config = InferenceConfig(
+            ollama={"spark": host}, timeout_s=args.timeout, log_tail_lines=args.log_lines
+        )
+        engine = InferenceEngine(config)
+        times = []
+        for _ in range(args.rounds):
+            start = time.perf_counter()
+            snapshot = engine.snapshot()
+            times.append(time.perf_counter() - start)
+        engine.close()
+        assert snapshot.ollama[0].models, "the stand-in lost its models"
+        results[label] = statistics.median(times)
+    base = results["without a log (baseline)"]
+    print(
+        f"measured memory: 1 Ollama host, {args.log_lines:,}-line server log, {args.latency_ms:g} ms per request"
     )
     for label, median in results.items():
         print(f"  {label:<24} median {median * 1000:8.1f} ms   ratio to baseline {median / base:5.2f}")

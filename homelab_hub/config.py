@@ -22,6 +22,7 @@ from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.notify.config import NotifyConfig
+from homelab_hub.redact import redact_text
 from homelab_hub.watchdog.config import WatchdogConfig
 
 ENV_PREFIX = "HOMELAB_HUB_"
@@ -193,6 +194,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
 
 def format_validation_error(exc: ValidationError, *, source: str) -> str:
     lines = [f"invalid configuration ({source}):"]
+    # A refused value may be a URL with a password in it: the message is redacted.
     for p in problems(exc, width=80):
         path = p.path or "(root)"
         if p.kind == "extra_forbidden":
@@ -201,7 +203,7 @@ def format_validation_error(exc: ValidationError, *, source: str) -> str:
             )
         else:
             lines.append(f"  {path}: got {p.shown}; expected {p.message.removeprefix('Value error, ')}")
-    return "\n".join(lines)
+    return redact_text("\n".join(lines))
 
 
 def _deep_update(base: dict[str, Any], extra: dict[str, Any]) -> None:

@@ -33,16 +33,19 @@ _USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\
 # A userinfo without a password (rtsp://token@host) is often a bare token: mask it too when it
 # looks like one (long and not a plain name).
 _BARE_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[A-Za-z0-9_\-.~%]{20,})@")
-_QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&#\s;]+)=(?P<value>[^&#\s;]*)")
-# --api-key=VALUE, --api-key VALUE, -p VALUE is too ambiguous to touch.
+# A value ends where the URL would in running text too: ')' or a quote after a URL is the
+# sentence's, not the password's.
+_QUERY_PARAM = re.compile(r"(?P<sep>[?&;])(?P<name>[^=&#\s;]+)=(?P<value>[^&#\s;)\]'\"<>,]*)")
+# --api-key=VALUE, --api-key VALUE (a flag starts a word: "4,096-token context" is no flag);
+# -p VALUE is too ambiguous to touch.
 _FLAG = re.compile(
-    rf"(?P<flag>--?(?:[\w-]*[_-])?(?:{_SECRET_WORDS})(?:[_-][\w-]*)?)(?P<sep>=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|\S+)",
+    rf"(?<![^\s\"'])(?P<flag>--?(?:[\w-]*[_-])?(?:{_SECRET_WORDS})(?:[_-][\w-]*)?)(?P<sep>=|\s+)(?P<value>\"[^\"]*\"|'[^']*'|[^\s\"']+)",
     re.IGNORECASE,
 )
 # password=VALUE, "api_key": "VALUE", TOKEN: VALUE in logs and environment dumps.
 _ASSIGN = re.compile(
     rf"(?P<name>\b(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?)(?P<q>[\"']?)(?P<sep>\s*[=:]\s*)"
-    rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}}]+)",
+    rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}})\]<>]+)",
     re.IGNORECASE,
 )
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)

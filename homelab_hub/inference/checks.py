@@ -11,6 +11,7 @@ from typing import Literal
 from homelab_hub.errors import HubError
 from homelab_hub.inference.http import HostClient, expect_dict
 from homelab_hub.inference.ollama import same_model
+from homelab_hub.redact import redact_text
 
 HostKind = Literal["ollama", "llama_cpp"]
 
@@ -18,27 +19,29 @@ HostKind = Literal["ollama", "llama_cpp"]
 def inference_host_check(
     base_url: str, *, kind: HostKind = "ollama", timeout: float = 5.0
 ) -> tuple[bool, str]:
-    """Ollama answers /api/version, llama-server answers /health with status ok."""
+    """Ollama answers /api/version, llama-server answers /health with status ok. The detail
+    never shows a password or secret query parameter of ``base_url``."""
     client = HostClient(kind, base_url, timeout)
     try:
-        return _host_check(client, base_url, kind)
+        return _host_check(client, kind)
     finally:
         client.close()
 
 
-def _host_check(client: HostClient, base_url: str, kind: HostKind) -> tuple[bool, str]:
+def _host_check(client: HostClient, kind: HostKind) -> tuple[bool, str]:
     try:
         if kind == "ollama":
-            data = expect_dict(client.request("GET", "/api/version"), f"{base_url}/api/version", "version")
-            return True, f"Ollama {data['version']} answers at {client.url}"
-        data = expect_dict(client.request("GET", "/health"), f"{base_url}/health", "status")
+            where = client.shown("/api/version")
+            data = expect_dict(client.request("GET", "/api/version"), where, "version")
+            return True, f"Ollama {redact_text(str(data['version']))} answers at {client.url}"
+        data = expect_dict(client.request("GET", "/health"), client.shown("/health"), "status")
         if data["status"] != "ok":
-            return False, f"llama-server at {client.url} reports status {data['status']!r}"
+            return False, f"llama-server at {client.url} reports status {redact_text(str(data['status']))!r}"
         return True, f"llama-server answers at {client.url}"
     except HubError as exc:
         return False, exc.message
     except Exception as exc:  # a check reports, never raises
-        return False, f"{client.url}: {type(exc).__name__}: {exc}"
+        return False, f"{client.url}: {redact_text(f'{type(exc).__name__}: {exc}')}"
 
 
 def ollama_model_check(
@@ -57,9 +60,10 @@ def _model_check(client: HostClient, model: str, require_loaded: bool) -> tuple[
     path = "/api/ps" if require_loaded else "/api/tags"
     what = "loaded" if require_loaded else "installed"
     try:
-        models = expect_dict(client.request("GET", path), f"{client.url}{path}", "models")["models"]
+        where = client.shown(path)
+        models = expect_dict(client.request("GET", path), where, "models")["models"]
         if not isinstance(models, list):
-            return False, f"{client.url}{path}: 'models' is not a list"
+            return False, f"{where}: 'models' is not a list"
         for m in models:
             if isinstance(m, dict) and same_model(str(m.get("name") or m.get("model") or ""), model):
                 size, vram = m.get("size") or 0, m.get("size_vram")
@@ -67,9 +71,9 @@ def _model_check(client: HostClient, model: str, require_loaded: bool) -> tuple[
                 if require_loaded and isinstance(size, int) and isinstance(vram, int) and size > 0:
                     where = f", {size / 1e9:.1f} GB, {100 * vram / size:.0f}% GPU"
                 return True, f"{model} {what} on {client.url}{where}"
-        names = ", ".join(str(m.get("name")) for m in models if isinstance(m, dict)) or "none"
+        names = redact_text(", ".join(str(m.get("name")) for m in models if isinstance(m, dict))) or "none"
         return False, f"{model} not {what} on {client.url} ({what}: {names})"
     except HubError as exc:
         return False, exc.message
     except Exception as exc:  # a check reports, never raises
-        return False, f"{client.url}: {type(exc).__name__}: {exc}"
+        return False, f"{client.url}: {redact_text(f'{type(exc).__name__}: {exc}')}"

@@ -1,52 +1,75 @@
 """The inference engine: the configured hosts, asked concurrently so one slow host never
-stalls the answer, a derived-model fix for oversized contexts, and a short benchmark."""
+stalls the answer, a derived-model fix for oversized contexts, and a short benchmark.
+
+Every URL and error text it returns or logs has passed through `homelab_hub.redact`.
+"""
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-import uuid
+from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 from homelab_hub.errors import HubError, InvalidInput, NotFound
-from homelab_hub.inference.checks import HostKind, inference_host_check
+from homelab_hub.inference import bench as _bench
 from homelab_hub.inference.config import InferenceConfig
+from homelab_hub.inference.context import reload_finding
 from homelab_hub.inference.findings import GB, derived_model_name
 from homelab_hub.inference.http import HostBadResponse
 from homelab_hub.inference.kv_cache import kv_cache_bytes
 from homelab_hub.inference.llama_server import LlamaServerHost
-from homelab_hub.inference.ollama import OllamaHost, same_model
-from homelab_hub.inference.report import (
-    BenchResult,
-    DerivedModel,
-    InferenceSnapshot,
-    LlamaServerReport,
-    OllamaHostReport,
-)
+from homelab_hub.inference.ollama import OllamaHost, ReportSettings, same_model
+from homelab_hub.inference.report import BenchResult, DerivedModel, OllamaHostReport
+from homelab_hub.inference.report_llama import InferenceSnapshot, LlamaServerReport
+from homelab_hub.inference.versions import OllamaVersion
+from homelab_hub.redact import redact_text
+
+log = logging.getLogger(__name__)
 
 A = TypeVar("A")
 T = TypeVar("T")
-MAX_BENCH_PROMPT_TOKENS = 32768
-MAX_BENCH_TOKENS = 4096
-# Common one-token English words: a prompt of N of them is close to N tokens on any tokenizer.
-_WORDS = "the cat sat on a mat and the dog ran to the park while it was warm".split()
+MAX_BENCH_PROMPT_TOKENS = _bench.MAX_BENCH_PROMPT_TOKENS
+MAX_BENCH_TOKENS = _bench.MAX_BENCH_TOKENS
+# Below 256 tokens a model cannot hold a system prompt; the upper bound is far above any
+# trained context shipped today (the model's own trained context is checked as well).
+MIN_NUM_CTX = 256
+MAX_NUM_CTX = 16_777_216
+MAX_NAME = 200
+Report = OllamaHostReport | LlamaServerReport
 
 
 class InferenceEngine:
     def __init__(self, config: InferenceConfig) -> None:
         self.config = config
         self.ollama = {
-            name: OllamaHost(name, cfg, timeout=config.timeout_s, workload_ctx=config.workload_ctx)
+            name: OllamaHost(
+                name,
+                cfg,
+                timeout=config.timeout_s,
+                workload_ctx=config.workload_ctx,
+                log_lines=config.log_tail_lines,
+            )
             for name, cfg in config.ollama.items()
         }
         self.llama_cpp = {
             name: LlamaServerHost(name, cfg, timeout=config.timeout_s)
             for name, cfg in config.llama_cpp.items()
         }
-        self._probe_lock = threading.Lock()
+        self._lock = threading.Lock()
         self._last_probe: dict[str, tuple[bool, str]] = {}
+        self._last_snapshot: tuple[float, InferenceSnapshot] | None = None
+        # (host, model) -> recent (monotonic time, context) observations, for reloads the probe sees.
+        self._contexts: dict[tuple[str, str], deque[tuple[float, int]]] = {}
+        self._settings = ReportSettings(
+            oversized_factor=config.oversized_ctx_factor,
+            keep_alive_warn_h=config.keep_alive_warn_h,
+            reload_window_s=config.reload_window_s,
+            reload_warn_count=config.reload_warn_count,
+        )
 
     def close(self) -> None:
         """Release the hosts' pooled connections."""
@@ -65,35 +88,47 @@ class InferenceEngine:
 
     def snapshot(self, host: str | None = None) -> InferenceSnapshot:
         """Every host's state (or one named host). Raises NotFound for an unknown host."""
-        ollama = self.ollama
-        llama = self.llama_cpp
+        hosts = self._hosts
         if host is not None:
             self._require_host(host)
-            ollama = {k: v for k, v in ollama.items() if k == host}
-            llama = {k: v for k, v in llama.items() if k == host}
-        hosts: list[OllamaHost | LlamaServerHost] = [*ollama.values(), *llama.values()]
+            hosts = [h for h in hosts if h.name == host]
         reports = _concurrently(self._report, hosts)
-        o = [r for r in reports if isinstance(r, OllamaHostReport)]
-        lc = [r for r in reports if isinstance(r, LlamaServerReport)]
-        return InferenceSnapshot(summary=_summary(o, lc), ollama=o, llama_cpp=lc)
+        ollama = [r for r in reports if isinstance(r, OllamaHostReport)]
+        llama = [r for r in reports if isinstance(r, LlamaServerReport)]
+        self._note_contexts(ollama)
+        return InferenceSnapshot(summary=_summary(ollama, llama), ollama=ollama, llama_cpp=llama)
 
-    def _report(self, host: OllamaHost | LlamaServerHost) -> OllamaHostReport | LlamaServerReport:
-        return self._ollama_report(host) if isinstance(host, OllamaHost) else self._llama_report(host)
-
-    def _ollama_report(self, host: OllamaHost) -> OllamaHostReport:
+    def _report(self, host: OllamaHost | LlamaServerHost) -> Report:
         try:
-            return host.report(
-                oversized_factor=self.config.oversized_ctx_factor,
-                keep_alive_warn_h=self.config.keep_alive_warn_h,
-            )
+            return host.report(self._settings) if isinstance(host, OllamaHost) else host.report()
         except HubError as exc:
-            return OllamaHostReport(host=host.name, url=host.url, state=_state(exc), error=exc.message)
+            cls = OllamaHostReport if isinstance(host, OllamaHost) else LlamaServerReport
+            return cls(host=host.name, url=host.url, state=_state(exc), error=redact_text(exc.message))
 
-    def _llama_report(self, host: LlamaServerHost) -> LlamaServerReport:
-        try:
-            return host.report()
-        except HubError as exc:
-            return LlamaServerReport(host=host.name, url=host.url, state=_state(exc), error=exc.message)
+    def _note_contexts(self, reports: list[OllamaHostReport]) -> None:
+        """Record each loaded context; flag models whose context keeps changing between looks."""
+        now, window = time.monotonic(), self.config.reload_window_s
+        with self._lock:
+            for report in reports:
+                version = OllamaVersion.parse(report.version)
+                for model in report.models:
+                    if model.context_length is None:
+                        continue
+                    seen = self._contexts.setdefault((report.host, model.name), deque(maxlen=64))
+                    if not seen or seen[-1][1] != model.context_length:
+                        seen.append((now, model.context_length))
+                    while seen and now - seen[0][0] > window:
+                        seen.popleft()
+                    contexts = [c for _, c in seen]
+                    logged = any(f.kind == "context_reloads" for f in model.findings)
+                    if (
+                        len(contexts) >= self.config.reload_warn_count
+                        and len(set(contexts)) >= 2
+                        and not logged
+                    ):
+                        model.findings.append(
+                            reload_finding(model.name, version, contexts, window, "seen by the hub's probe")
+                        )
 
     # --- ollama_set_context ---
 
@@ -106,21 +141,28 @@ class InferenceEngine:
         and HostTimeout/HostDown/HostBadResponse when the host fails.
         """
         model = model.strip()
-        if not model:
-            raise InvalidInput("model is empty; give an installed model such as 'qwen2.5vl:7b'")
-        if num_ctx <= 0:
-            raise InvalidInput(f"num_ctx must be a positive number of tokens such as 4096, got {num_ctx}")
+        if not model or len(model) > MAX_NAME:
+            raise InvalidInput(
+                f"model must be 1..{MAX_NAME} characters, such as 'qwen2.5vl:7b', got {model[:40]!r}"
+            )
+        if not MIN_NUM_CTX <= num_ctx <= MAX_NUM_CTX:
+            raise InvalidInput(
+                f"num_ctx must be {MIN_NUM_CTX}..{MAX_NUM_CTX:,} tokens, such as 4096, got {num_ctx}"
+            )
         target = self._ollama_host_for(model, host)
         arch = target.architecture(model)
         if num_ctx > arch.trained_context:
             raise InvalidInput(
                 f"num_ctx {num_ctx:,} is above {model}'s trained context of {arch.trained_context:,} tokens; "
-                f"pick a value between 1 and {arch.trained_context:,}"
+                f"pick a value between {MIN_NUM_CTX} and {arch.trained_context:,}"
             )
         new_name = (name or "").strip() or derived_model_name(model, num_ctx)
-        if same_model(new_name, model) or any(c.isspace() for c in new_name):
-            raise InvalidInput(f"name {new_name!r} must differ from {model!r} and contain no spaces")
-        status = target.create(new_name, model, num_ctx, timeout=self.config.bench_timeout_s)
+        if len(new_name) > MAX_NAME or same_model(new_name, model) or any(c.isspace() for c in new_name):
+            raise InvalidInput(
+                f"name {new_name[:40]!r} must differ from {model!r}, contain no spaces and be at most {MAX_NAME} characters"
+            )
+        version = OllamaVersion.parse(target.version())
+        status = target.create(new_name, model, num_ctx, timeout=self.config.bench_timeout_s, version=version)
         kv_type, parallel = target.config.kv_cache_type, target.config.num_parallel
         kv = kv_cache_bytes(arch, num_ctx, kv_cache_type=kv_type, parallel=parallel)
         kv_trained = kv_cache_bytes(arch, arch.trained_context, kv_cache_type=kv_type, parallel=parallel)
@@ -133,8 +175,8 @@ class InferenceEngine:
             kv_cache_gb=round(kv / GB, 2),
             kv_cache_at_trained_gb=round(kv_trained / GB, 2),
             status=status,
-            next_step=f"Use '{new_name}' instead of '{model}' in your clients; '{model}' keeps its memory until it "
-            f"unloads (keep_alive, or `ollama stop {model}` on {target.name}).",
+            next_step=f"Use '{new_name}' instead of '{model}' in every client (those on /v1 and on /api alike); "
+            f"'{model}' keeps its memory until it unloads (keep_alive, or `ollama stop {model}` on {target.name}).",
         )
 
     def _ollama_host_for(self, model: str, host: str | None) -> OllamaHost:
@@ -168,54 +210,66 @@ class InferenceEngine:
     ) -> BenchResult:
         """One short generation; speeds come from the server's own counters.
 
-        Raises NotFound (unknown host or model), InvalidInput (sizes out of range, no model for
-        an Ollama host), HostTimeout/HostDown/HostBadResponse when the host fails.
+        Raises NotFound (unknown host or model), InvalidInput (sizes out of range or above the
+        loaded context, no model for an Ollama host or a router), HostTimeout/HostDown/
+        HostBadResponse when the host fails.
         """
         self._require_host(host)
-        if not 1 <= prompt_tokens <= MAX_BENCH_PROMPT_TOKENS:
-            raise InvalidInput(f"prompt_tokens must be 1..{MAX_BENCH_PROMPT_TOKENS}, got {prompt_tokens}")
-        if not 1 <= max_tokens <= MAX_BENCH_TOKENS:
-            raise InvalidInput(f"max_tokens must be 1..{MAX_BENCH_TOKENS}, got {max_tokens}")
-        # A fresh prefix defeats the server's prompt cache, so prefill is really measured.
-        prompt = f"{uuid.uuid4().hex[:8]} " + " ".join(
-            _WORDS[i % len(_WORDS)] for i in range(prompt_tokens - 1)
-        )
-        started = time.monotonic()
+        _bench.check_sizes(prompt_tokens, max_tokens)
+        timeout = self.config.bench_timeout_s
         if host in self.ollama:
             if not model:
                 raise InvalidInput(
                     f"host {host!r} is an Ollama host: name the model to measure, e.g. 'llama3.1:8b'"
                 )
-            data = self.ollama[host].generate(model, prompt, max_tokens, timeout=self.config.bench_timeout_s)
-            return _ollama_bench(host, model, data, time.monotonic() - started)
-        server = self.llama_cpp[host]
-        data = server.completion(prompt, max_tokens, timeout=self.config.bench_timeout_s)
-        return _llama_bench(host, model, data, time.monotonic() - started)
+            return _bench.run_ollama(self.ollama[host], model, prompt_tokens, max_tokens, timeout)
+        return _bench.run_llama(self.llama_cpp[host], model, prompt_tokens, max_tokens, timeout)
 
-    # --- health ---
+    # --- the probe: health and /metrics read its last results ---
 
     def probe(self) -> dict[str, tuple[bool, str]]:
-        """Ask every host whether it answers; the result backs /api/health."""
-        timeout = self.config.timeout_s
-
-        def check(host: OllamaHost | LlamaServerHost) -> tuple[str, tuple[bool, str]]:
-            kind: HostKind = "ollama" if isinstance(host, OllamaHost) else "llama_cpp"
-            return host.name, inference_host_check(host.url, kind=kind, timeout=timeout)
-
-        results = dict(_concurrently(check, self._hosts))
-        with self._probe_lock:
-            self._last_probe = results
+        """Read every host once; the result backs /api/health and the /metrics gauges."""
+        started = time.time()
+        snapshot = self.snapshot()
+        reports: list[Report] = [*snapshot.ollama, *snapshot.llama_cpp]
+        results = {r.host: _probe_result(r) for r in reports}
+        with self._lock:
+            before, self._last_probe = self._last_probe, results
+            self._last_snapshot = (started, snapshot)
+        for name, (ok, detail) in sorted(results.items()):
+            if name not in before or before[name][0] != ok:
+                log.log(
+                    logging.INFO if ok else logging.WARNING,
+                    "inference host %s %s: %s",
+                    name,
+                    "up" if ok else "down",
+                    detail,
+                )
         return results
 
     @property
     def last_probe(self) -> dict[str, tuple[bool, str]]:
-        with self._probe_lock:
+        with self._lock:
             return dict(self._last_probe)
+
+    @property
+    def last_snapshot(self) -> tuple[float, InferenceSnapshot] | None:
+        """When the probe last read the hosts (epoch seconds) and what it saw."""
+        with self._lock:
+            return self._last_snapshot
 
     def _require_host(self, host: str) -> None:
         if host not in self.ollama and host not in self.llama_cpp:
             known = ", ".join(self.host_names) or "none configured"
             raise NotFound(f"unknown inference host {host!r}; known hosts: {known}")
+
+
+def _probe_result(report: Report) -> tuple[bool, str]:
+    if report.state != "ok":
+        return False, report.error or f"{report.host} is {report.state}"
+    if isinstance(report, OllamaHostReport):
+        return True, f"Ollama {report.version} answers at {report.url}, {len(report.models)} model(s) loaded"
+    return True, f"llama-server answers at {report.url}, {len(report.models)} model(s)"
 
 
 def _has_model(host: OllamaHost, model: str) -> bool:
@@ -252,50 +306,10 @@ def _summary(ollama: list[OllamaHostReport], llama: list[LlamaServerReport]) -> 
         )
     if llama:
         bad = [f"{r.host} {r.state}" for r in llama if r.state != "ok"]
-        findings = sum(len(r.findings) for r in llama)
+        findings = sum(len(m.findings) for r in llama for m in r.models)
         parts.append(
             f"{len(llama)} llama-server(s)"
             + (f" ({', '.join(bad)})" if bad else "")
             + f", {findings} finding(s)"
         )
     return "; ".join(parts)
-
-
-def _rate(count: Any, seconds: float) -> float | None:
-    return round(count / seconds, 2) if isinstance(count, (int, float)) and seconds > 0 else None
-
-
-def _ollama_bench(host: str, model: str, data: dict[str, Any], wall: float) -> BenchResult:
-    ns = 1e9  # Ollama reports durations in nanoseconds
-    prompt_n, gen_n = int(data.get("prompt_eval_count") or 0), int(data.get("eval_count") or 0)
-    load_s = float(data.get("load_duration") or 0) / ns
-    note = f"the call loaded the model first ({load_s:.1f} s, not in the speeds)" if load_s > 1 else ""
-    return BenchResult(
-        host=host,
-        kind="ollama",
-        model=model,
-        prompt_tokens=prompt_n,
-        prompt_tokens_per_s=_rate(prompt_n, float(data.get("prompt_eval_duration") or 0) / ns),
-        generated_tokens=gen_n,
-        generation_tokens_per_s=_rate(gen_n, float(data.get("eval_duration") or 0) / ns),
-        load_s=round(load_s, 3),
-        total_s=round(wall, 3),
-        note=note,
-    )
-
-
-def _llama_bench(host: str, model: str | None, data: dict[str, Any], wall: float) -> BenchResult:
-    timings = data.get("timings")
-    if not isinstance(timings, dict):
-        raise HostBadResponse(f"{host} /completion answered without timings")
-    prompt_n, gen_n = int(timings.get("prompt_n") or 0), int(timings.get("predicted_n") or 0)
-    return BenchResult(
-        host=host,
-        kind="llama_cpp",
-        model=model or str(data.get("model") or data.get("generation_settings", {}).get("model") or "?"),
-        prompt_tokens=prompt_n,
-        prompt_tokens_per_s=_rate(prompt_n, float(timings.get("prompt_ms") or 0) / 1000),
-        generated_tokens=gen_n,
-        generation_tokens_per_s=_rate(gen_n, float(timings.get("predicted_ms") or 0) / 1000),
-        total_s=round(wall, 3),
-    )

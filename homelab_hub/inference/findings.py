@@ -1,14 +1,21 @@
-"""Plain-language findings about a loaded model, each naming its fix.
+"""Plain-language findings about a loaded Ollama model, each naming a fix for its version.
 
-The rules come from the seed's incident: a 6 GB vision model loaded at its declared
-131,072-token context held 70.8 GB, because Ollama allocates the whole KV cache at load,
-per-request ``num_ctx`` does not shrink a loaded model, and a pipeline calling every 5 s
-keeps it loaded forever. The fix that worked is a derived model with ``num_ctx`` baked in.
+The rules come from the seed's incident, corrected against today's Ollama: qwen2.5vl:7b (5.97 GB
+of weights) loaded at its 131,072-token trained context showed 70.8 GB in ``ollama ps``. The KV
+formula gives about 7 GiB for that context and one slot, not the 65 GB the seed attributed to the
+KV cache: the rest is compute graph, vision buffers, extra slots or Ollama's own estimate, which
+only the server log tells apart (`MemoryBreakdown`). The fix that works on every version is a
+derived model with ``num_ctx`` baked in; the host-wide default and the reload trap depend on the
+version (`advice`).
 """
 
 from __future__ import annotations
 
-from homelab_hub.inference.report import Finding, KvCacheEstimate
+from dataclasses import dataclass
+
+from homelab_hub.inference import advice
+from homelab_hub.inference.report import Finding, KvCacheEstimate, MemoryBreakdown
+from homelab_hub.inference.versions import OllamaVersion
 
 GB = 1e9
 
@@ -20,91 +27,155 @@ def derived_model_name(model: str, num_ctx: int) -> str:
     return f"{base}:{tag or 'latest'}-{suffix}"
 
 
-def model_findings(
-    *,
-    model: str,
-    size: int,
-    size_vram: int,
-    weights: int | None,
-    kv: KvCacheEstimate | None,
-    oversized_factor: float,
-    expires_in_s: float | None,
-    keep_alive_warn_h: float,
-) -> list[Finding]:
+@dataclass(frozen=True)
+class ModelFacts:
+    """What the findings look at for one loaded model."""
+
+    model: str
+    version: OllamaVersion
+    size: int
+    size_vram: int
+    weights: int | None
+    kv: KvCacheEstimate | None
+    memory: MemoryBreakdown | None
+    expires_in_s: float | None
+
+
+def model_findings(facts: ModelFacts, *, oversized_factor: float, keep_alive_warn_h: float) -> list[Finding]:
     out: list[Finding] = []
-    if kv is not None:
-        out.extend(_context_findings(model, weights, kv, oversized_factor))
-        if weights and size - weights > 2 * kv.at_loaded_gb * GB + GB:
-            beyond = (size - weights) / GB
-            out.append(
-                Finding(
-                    kind="memory_unexplained",
-                    message=f"{model} holds {beyond:.1f} GB beyond its {weights / GB:.1f} GB of weights, well above the "
-                    f"~{kv.at_loaded_gb:.1f} GB KV estimate for {kv.parallel} slot(s) at {kv.loaded_context:,} tokens.",
-                    fix="If the host runs with OLLAMA_NUM_PARALLEL > 1 (older Ollama picks up to 4 by itself), set "
-                    "num_parallel for this host in [inference.ollama.NAME]: every slot holds its own cache. Compute "
-                    "buffers also grow with the context, so a smaller num_ctx helps either way.",
-                )
-            )
-    if size > 0 and size_vram < size:
-        cpu_gb = (size - size_vram) / GB
-        share = 100 * (size - size_vram) / size
-        where = "entirely" if size_vram == 0 else f"{share:.0f}% ({cpu_gb:.1f} GB)"
-        kv_hint = f" (its KV cache alone is ~{kv.at_loaded_gb:.1f} GB)" if kv else ""
-        out.append(
-            Finding(
-                kind="cpu_offload",
-                message=f"{model} runs {where} from system RAM on the CPU; generation slows by up to an order of magnitude.",
-                fix=f"Free GPU memory so every layer fits: lower its context{kv_hint}, unload other models "
-                "(keep_alive 0 or `ollama stop`), or use a smaller quantisation.",
-            )
-        )
-    if expires_in_s is not None and expires_in_s > keep_alive_warn_h * 3600:
-        held = f"{size / GB:.1f} GB"
-        span = _duration(expires_in_s)
-        span = "forever" if span == "ever" else f"for {span}"
-        out.append(
-            Finding(
-                kind="never_unloads",
-                message=f"{model} stays loaded {span} (keep_alive -1 or a long OLLAMA_KEEP_ALIVE): "
-                f"its {held}, KV cache included, are held permanently.",
-                fix="If it need not stay resident, set OLLAMA_KEEP_ALIVE=5m on the host (or keep_alive per request); "
-                "if it must, give it a small context with ollama_set_context so the permanent cost is small.",
-            )
-        )
+    if facts.kv is not None:
+        out.extend(_context_findings(facts, oversized_factor))
+    if facts.memory is not None and facts.memory.source == "measured":
+        out.extend(_measured_findings(facts))
+    elif facts.kv is not None:
+        out.extend(_unexplained(facts, facts.kv))
+    out.extend(_cpu_offload(facts))
+    out.extend(_never_unloads(facts, keep_alive_warn_h))
     return out
 
 
-def _context_findings(model: str, weights: int | None, kv: KvCacheEstimate, factor: float) -> list[Finding]:
+def _kv_gb(facts: ModelFacts) -> tuple[float, str]:
+    """The KV cache size to quote, measured when the log had it."""
+    if facts.memory and facts.memory.source == "measured" and facts.memory.kv_cache_gb is not None:
+        return facts.memory.kv_cache_gb, "measured"
+    assert facts.kv is not None
+    return facts.kv.at_loaded_gb, "estimated"
+
+
+def _context_findings(facts: ModelFacts, factor: float) -> list[Finding]:
+    kv = facts.kv
+    assert kv is not None
     out: list[Finding] = []
+    model, version = facts.model, facts.version
     derived = derived_model_name(model, kv.sensible_context)
-    fix_ctx = (
-        f"ollama_set_context(model='{model}', num_ctx={kv.sensible_context}) creates '{derived}'; point your "
-        f"clients at it, and set OLLAMA_NUM_CTX={kv.sensible_context} on the host as a default. "
-        "A num_ctx in requests does not shrink a model that is already loaded."
-    )
+    kv_gb, how = _kv_gb(facts)
+    flash = facts.memory.flash_attention if facts.memory else None
     if kv.loaded_context >= factor * kv.sensible_context:
         ratio = kv.loaded_context / kv.sensible_context
         out.append(
             Finding(
                 kind="context_oversized",
-                message=f"{model} is loaded with a {kv.loaded_context:,}-token context, {ratio:.0f}× the "
-                f"{kv.sensible_context:,} its workload uses; its KV cache is ~{kv.at_loaded_gb:.1f} GB "
-                f"instead of ~{kv.at_sensible_gb:.1f} GB ({kv.saving_gb:.1f} GB wasted).",
-                fix=fix_ctx,
+                message=f"{model} is loaded with a {kv.loaded_context:,}-token context, {ratio:.0f}x the "
+                f"{kv.sensible_context:,} its workload uses; its KV cache is {kv_gb:.1f} GB ({how}) instead of "
+                f"~{kv.at_sensible_gb:.1f} GB at {kv.sensible_context:,} tokens.",
+                fix=" ".join(
+                    [
+                        advice.derived_fix(model, kv.sensible_context, derived),
+                        advice.host_default(version, kv.sensible_context),
+                        advice.REQUEST_NOTE,
+                    ]
+                ),
             )
         )
-    if weights and kv.at_loaded_gb * GB > weights:
+    if facts.weights and kv_gb * GB > facts.weights:
         out.append(
             Finding(
                 kind="kv_exceeds_weights",
-                message=f"{model}'s KV cache (~{kv.at_loaded_gb:.1f} GB at {kv.loaded_context:,} tokens) is larger "
-                f"than its weights ({weights / GB:.1f} GB): most of its memory is reserved context.",
-                fix=f"Lower the context: ollama_set_context(model='{model}', num_ctx={kv.sensible_context}); "
-                "or set OLLAMA_KV_CACHE_TYPE=q8_0 with OLLAMA_FLASH_ATTENTION=1 on the host to about halve the cache.",
+                message=f"{model}'s KV cache ({kv_gb:.1f} GB {how} at {kv.loaded_context:,} tokens) is larger than "
+                f"its weights ({facts.weights / GB:.1f} GB): most of its memory is reserved context.",
+                fix=f"Lower the context: {advice.derived_fix(model, kv.sensible_context, derived)} "
+                + advice.kv_quantisation(version, flash),
             )
         )
     return out
+
+
+def _measured_findings(facts: ModelFacts) -> list[Finding]:
+    mem = facts.memory
+    assert mem is not None
+    graph, weights, kv = mem.compute_graph_gb or 0.0, mem.weights_gb or 0.0, mem.kv_cache_gb or 0.0
+    if graph < 1.0 or graph < weights or graph < kv:
+        return []
+    context = f" at {facts.kv.loaded_context:,} tokens" if facts.kv else ""
+    lower = ""
+    if facts.kv is not None:
+        derived = derived_model_name(facts.model, facts.kv.sensible_context)
+        lower = advice.derived_fix(facts.model, facts.kv.sensible_context, derived) + " "
+    return [
+        Finding(
+            kind="compute_graph_large",
+            message=f"{facts.model}'s compute graph takes {graph:.1f} GB{context}, more than its weights "
+            f"({weights:.1f} GB) and its KV cache ({kv:.1f} GB) (measured, server log).",
+            fix="The graph grows with the context and batch: a smaller context shrinks it. "
+            + lower
+            + advice.flash_attention(facts.version, mem.flash_attention),
+        )
+    ]
+
+
+def _unexplained(facts: ModelFacts, kv: KvCacheEstimate) -> list[Finding]:
+    if not facts.weights or facts.size - facts.weights <= 2 * kv.at_loaded_gb * GB + GB:
+        return []
+    beyond = (facts.size - facts.weights) / GB
+    return [
+        Finding(
+            kind="memory_unexplained",
+            message=f"{facts.model} holds {beyond:.1f} GB beyond its {facts.weights / GB:.1f} GB model file, well "
+            f"above the ~{kv.at_loaded_gb:.1f} GB KV estimate for {kv.parallel} slot(s) at "
+            f"{kv.loaded_context:,} tokens (estimate: the server log was not read).",
+            fix="The rest is compute graph, vision buffers, extra slots or Ollama's own estimate; give the hub "
+            "the server log ([inference.ollama.NAME] log_file, log_journald_unit or log_docker_container) to "
+            "see the measured split. " + advice.parallel_slots(facts.version),
+        )
+    ]
+
+
+def _cpu_offload(facts: ModelFacts) -> list[Finding]:
+    if facts.size <= 0 or facts.size_vram >= facts.size:
+        return []
+    cpu_gb = (facts.size - facts.size_vram) / GB
+    share = 100 * (facts.size - facts.size_vram) / facts.size
+    where = "entirely" if facts.size_vram == 0 else f"{share:.0f}% ({cpu_gb:.1f} GB)"
+    mem = facts.memory
+    layers = ""
+    if mem and mem.layers_on_gpu is not None and mem.layers_total:
+        layers = f" ({mem.layers_on_gpu}/{mem.layers_total} layers on the GPU)"
+    kv_hint = f" (its KV cache alone is {_kv_gb(facts)[0]:.1f} GB)" if facts.kv else ""
+    return [
+        Finding(
+            kind="cpu_offload",
+            message=f"{facts.model} runs {where} from system RAM on the CPU{layers}; generation slows by up to an "
+            "order of magnitude.",
+            fix=f"Free GPU memory so every layer fits: lower its context{kv_hint}, unload other models "
+            "(keep_alive 0 or `ollama stop`), or use a smaller quantisation.",
+        )
+    ]
+
+
+def _never_unloads(facts: ModelFacts, keep_alive_warn_h: float) -> list[Finding]:
+    if facts.expires_in_s is None or facts.expires_in_s <= keep_alive_warn_h * 3600:
+        return []
+    span = _duration(facts.expires_in_s)
+    span = "forever" if span == "ever" else f"for {span}"
+    return [
+        Finding(
+            kind="never_unloads",
+            message=f"{facts.model} stays loaded {span} (keep_alive -1 or a long OLLAMA_KEEP_ALIVE): its "
+            f"{facts.size / GB:.1f} GB are held permanently.",
+            fix="If it need not stay resident, set OLLAMA_KEEP_ALIVE=5m on the host (or keep_alive per request); "
+            "if it must, give it a small context with ollama_set_context so the permanent cost is small.",
+        )
+    ]
 
 
 def _duration(seconds: float) -> str:

@@ -1,18 +1,44 @@
 """Blocking JSON-over-HTTP calls to inference hosts, with failures named for the reader.
 
 Every call has an explicit timeout; ``trust_env=False`` so a proxy variable in the service's
-environment never reroutes traffic meant for a host on the LAN.
+environment never reroutes traffic meant for a host on the LAN. A configured URL may carry
+``user:password@`` (sent as Basic auth) and query parameters such as ``?token=`` for a reverse
+proxy in front of the host (kept on every request); neither ever appears in a message: every
+URL and error text leaving this module goes through `homelab_hub.redact`.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 from typing import Any
 
 import httpx
 
 from homelab_hub.errors import NotFound, Unavailable, UpstreamError
+from homelab_hub.redact import redact_text, redact_url
+
+
+class _RedactRequestLines(logging.Filter):
+    """httpx logs every request as ``HTTP Request: GET <full URL>`` at INFO: with a host URL
+    carrying ``user:password@`` or ``?token=`` that line would put the secret in the hub's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        return True
+
+
+_redacting = threading.Lock()
+_redacted_loggers: set[str] = set()
+
+
+def _redact_http_logs() -> None:
+    with _redacting:
+        for name in ("httpx", "httpcore"):
+            if name not in _redacted_loggers:
+                logging.getLogger(name).addFilter(_RedactRequestLines())
+                _redacted_loggers.add(name)
 
 
 class HostTimeout(Unavailable):
@@ -42,8 +68,12 @@ class HostClient:
     """
 
     def __init__(self, name: str, url: str, timeout: float) -> None:
+        _redact_http_logs()
         self.name = name
-        self.url = url.rstrip("/")
+        self._base = httpx.URL(url)
+        self._prefix = self._base.path.rstrip("/")  # a reverse proxy may serve under a path
+        # What answers, health and logs show: the password and secret parameters masked.
+        self.url = redact_url(url.rstrip("/"))
         self.timeout = timeout
         self._lock = threading.Lock()
         self._client: httpx.Client | None = None
@@ -60,17 +90,35 @@ class HostClient:
         if client is not None:
             client.close()
 
+    def endpoint(self, path: str, params: dict[str, str] | None = None) -> httpx.URL:
+        """The base URL (credentials and query kept) with ``path`` appended and ``params`` merged."""
+        url = self._base.copy_with(path=self._prefix + path)
+        return url.copy_merge_params(params) if params else url
+
+    def shown(self, path: str, params: dict[str, str] | None = None) -> str:
+        return redact_url(str(self.endpoint(path, params)))
+
     def request(
-        self, method: str, path: str, *, body: Any = None, timeout: float | None = None, raw: bool = False
+        self,
+        method: str,
+        path: str,
+        *,
+        body: Any = None,
+        params: dict[str, str] | None = None,
+        timeout: float | None = None,
+        raw: bool = False,
     ) -> Any:
         limit = self.timeout if timeout is None else timeout
-        where = f"{self.name} ({self.url}{path})"
+        where = f"{self.name} ({self.shown(path, params)})"
         try:
-            reply = self._http().request(method, self.url + path, json=body, timeout=httpx.Timeout(limit))
+            reply = self._http().request(
+                method, self.endpoint(path, params), json=body, timeout=httpx.Timeout(limit)
+            )
         except httpx.TimeoutException as exc:
             raise HostTimeout(f"{where} did not answer within {limit:g} s") from exc
         except httpx.HTTPError as exc:
-            raise HostDown(f"{where} is unreachable: {type(exc).__name__}: {exc}") from exc
+            detail = redact_text(f"{type(exc).__name__}: {exc}")
+            raise HostDown(f"{where} is unreachable: {detail}") from exc
         if reply.status_code == 404:
             raise NotFound(f"{where}: {_error_text(reply)}")
         if reply.status_code >= 400:
@@ -92,12 +140,16 @@ def _parse_json(text: str, where: str) -> Any:
                 return json.loads(lines[-1])
             except ValueError:
                 pass
-        shown = text[:80].replace("\n", " ")
+        shown = redact_text(text[:80].replace("\n", " "))
         raise HostBadResponse(f"{where} answered malformed JSON: {shown!r}") from None
 
 
 def _error_text(reply: httpx.Response) -> str:
     """The error message Ollama ({"error": "..."}) or llama-server ({"error": {"message"}}) sent."""
+    return redact_text(_raw_error_text(reply))
+
+
+def _raw_error_text(reply: httpx.Response) -> str:
     try:
         data = reply.json()
     except ValueError:

@@ -5,8 +5,11 @@ per parallel slot:
 
     bytes = 2 (K and V) × layers × context × KV heads × head dim × bytes per element × slots
 
-Ollama (like llama.cpp) allocates all of it when the model loads, which is how the seed's 6 GB
-vision model held 70.8 GB at a 131,072-token context.
+Ollama (like llama.cpp) allocates all of it when the model loads. For the seed's qwen2.5vl:7b
+(28 layers, 4 KV heads of 128) that is 56 KiB per token: 7 GiB at its 131,072-token context with
+one f16 slot, not the 65 GB the seed attributed to the KV cache of its 70.8 GB. The rest of such
+a footprint is compute graph, vision buffers, extra slots or Ollama's own estimate; the server
+log's load lines tell which (`ollama_log`), this formula only sizes the cache.
 """
 
 from __future__ import annotations

@@ -1,14 +1,17 @@
 """An Ollama host: its API (/api/version, /api/ps, /api/tags, /api/show, /api/create,
-/api/generate) and the report ``ollama_ps`` shows for it."""
+/api/generate), its server log when the hub can read it, and the report ``ollama_ps`` shows."""
 
 from __future__ import annotations
 
+import re
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 from homelab_hub.errors import HubError, NotFound
 from homelab_hub.inference.config import OllamaHostConfig
-from homelab_hub.inference.findings import GB, duration_text, model_findings
+from homelab_hub.inference.context import ContextInputs, context_cause, reload_finding
+from homelab_hub.inference.findings import GB, ModelFacts, duration_text, model_findings
 from homelab_hub.inference.http import HostBadResponse, HostClient, expect_dict
 from homelab_hub.inference.kv_cache import (
     KV_BYTES_PER_ELEMENT,
@@ -16,12 +19,30 @@ from homelab_hub.inference.kv_cache import (
     architecture_from_model_info,
     kv_cache_bytes,
 )
+from homelab_hub.inference.log_source import LogSpec, LogUnavailable, read_log
+from homelab_hub.inference.memory import estimated, measured
+from homelab_hub.inference.ollama_log import LoadRecord, OllamaLog, parse_log
 from homelab_hub.inference.report import (
     Architecture,
     Finding,
     KvCacheEstimate,
     LoadedModel,
+    MemoryBreakdown,
     OllamaHostReport,
+)
+from homelab_hub.inference.versions import OllamaVersion
+from homelab_hub.redact import redact_text
+
+_NUM_CTX = re.compile(r"^\s*num_ctx\s+(\d+)\s*$", re.MULTILINE)
+_FROM_BLOB = re.compile(r"^FROM\s+\S*sha256[-:]([0-9a-f]{64})\s*$", re.MULTILINE)
+# The server config line names these; only they are shown (never OLLAMA_HOST or proxies).
+SHOWN_ENV = (
+    "OLLAMA_CONTEXT_LENGTH",
+    "OLLAMA_NUM_PARALLEL",
+    "OLLAMA_KV_CACHE_TYPE",
+    "OLLAMA_FLASH_ATTENTION",
+    "OLLAMA_KEEP_ALIVE",
+    "OLLAMA_MAX_LOADED_MODELS",
 )
 
 
@@ -34,14 +55,41 @@ def _full(name: str) -> str:
     return name if ":" in name else f"{name}:latest"
 
 
+@dataclass(frozen=True)
+class ShowFacts:
+    """What /api/show tells about an installed model."""
+
+    architecture: ModelArchitecture
+    modelfile_ctx: int | None
+    blob: str | None
+
+
+@dataclass(frozen=True)
+class ReportSettings:
+    oversized_factor: float
+    keep_alive_warn_h: float
+    reload_window_s: float
+    reload_warn_count: int
+
+
 class OllamaHost:
     """One configured Ollama host. Blocking; call from worker threads."""
 
-    def __init__(self, name: str, config: OllamaHostConfig, *, timeout: float, workload_ctx: int) -> None:
+    def __init__(
+        self,
+        name: str,
+        config: OllamaHostConfig,
+        *,
+        timeout: float,
+        workload_ctx: int,
+        log_lines: int = 20_000,
+    ) -> None:
         self.name = name
         self.config = config
         self.client = HostClient(name, config.url, timeout)
         self.workload_ctx = config.workload_ctx or workload_ctx
+        self.log_spec = LogSpec(config.log_file, config.log_journald_unit, config.log_docker_container)
+        self.log_lines = log_lines
 
     @property
     def url(self) -> str:
@@ -51,7 +99,7 @@ class OllamaHost:
 
     def version(self) -> str:
         data = expect_dict(self.client.request("GET", "/api/version"), f"{self.name} /api/version", "version")
-        return str(data["version"])
+        return redact_text(str(data["version"]))
 
     def running(self) -> list[dict[str, Any]]:
         return self._model_list("/api/ps")
@@ -61,25 +109,40 @@ class OllamaHost:
 
     def show(self, model: str) -> dict[str, Any]:
         try:
-            data = self.client.request("POST", "/api/show", body={"model": model})
+            data = self.client.request("POST", "/api/show", body={"model": model, "name": model})
         except NotFound as exc:
             raise NotFound(f"model {model!r} is not installed on Ollama host {self.name!r}") from exc
         return expect_dict(data, f"{self.name} /api/show {model}")
 
-    def architecture(self, model: str) -> ModelArchitecture:
-        info = self.show(model).get("model_info")
+    def facts(self, model: str) -> ShowFacts:
+        """Architecture, Modelfile num_ctx and model blob. Raises NotFound, HostBadResponse, UpstreamError."""
+        shown = self.show(model)
+        info = shown.get("model_info")
         if not isinstance(info, dict):
             raise HostBadResponse(f"{self.name} /api/show {model} has no model_info")
-        return architecture_from_model_info(info)
+        num_ctx = _NUM_CTX.search(str(shown.get("parameters") or ""))
+        blob = _FROM_BLOB.search(str(shown.get("modelfile") or ""))
+        return ShowFacts(
+            architecture=architecture_from_model_info(info),
+            modelfile_ctx=int(num_ctx[1]) if num_ctx else None,
+            blob=blob[1] if blob else None,
+        )
 
-    def create(self, name: str, from_model: str, num_ctx: int, timeout: float) -> str:
-        body = {"model": name, "from": from_model, "parameters": {"num_ctx": num_ctx}, "stream": False}
+    def architecture(self, model: str) -> ModelArchitecture:
+        return self.facts(model).architecture
+
+    def create(self, name: str, from_model: str, num_ctx: int, timeout: float, version: OllamaVersion) -> str:
+        if version.create_from:
+            body: dict[str, Any] = {"model": name, "from": from_model, "parameters": {"num_ctx": num_ctx}}
+        else:  # before 0.5.5 /api/create took a Modelfile text
+            body = {"name": name, "modelfile": f"FROM {from_model}\nPARAMETER num_ctx {num_ctx}\n"}
+        body["stream"] = False
         data = expect_dict(
             self.client.request("POST", "/api/create", body=body, timeout=timeout),
             f"{self.name} /api/create",
             "status",
         )
-        return str(data["status"])
+        return redact_text(str(data["status"]))
 
     def generate(self, model: str, prompt: str, max_tokens: int, timeout: float) -> dict[str, Any]:
         # No num_ctx here: a different num_ctx would make Ollama reload the model to measure it.
@@ -103,11 +166,29 @@ class OllamaHost:
             raise HostBadResponse(f"{where}: 'models' is not a list of models with names")
         return models
 
+    def read_server_log(self) -> tuple[OllamaLog | None, str]:
+        """The parsed server log, or None and why not ('' when none is configured)."""
+        if not self.log_spec.configured:
+            return None, ""
+        source = self.log_spec.describe()
+        try:
+            lines = read_log(self.log_spec, self.log_lines, self.client.timeout)
+        except LogUnavailable as exc:
+            return None, redact_text(f"{source}: {exc}")
+        return parse_log(lines, source), source
+
     # --- the report ---
 
-    def kv_estimate(self, arch: ModelArchitecture, loaded_context: int) -> KvCacheEstimate:
+    def kv_estimate(
+        self,
+        arch: ModelArchitecture,
+        loaded_context: int,
+        kv_type: str | None = None,
+        parallel: int | None = None,
+    ) -> KvCacheEstimate:
         sensible = min(self.workload_ctx, arch.trained_context or self.workload_ctx)
-        kv_type, parallel = self.config.kv_cache_type, self.config.num_parallel
+        kv_type = kv_type or self.config.kv_cache_type
+        parallel = parallel or self.config.num_parallel
         at_loaded = kv_cache_bytes(arch, loaded_context, kv_cache_type=kv_type, parallel=parallel)
         at_sensible = kv_cache_bytes(arch, sensible, kv_cache_type=kv_type, parallel=parallel)
         per_token = arch.kv_elements_per_token * KV_BYTES_PER_ELEMENT[kv_type] / 1024
@@ -122,34 +203,50 @@ class OllamaHost:
             saving_gb=_gb(max(0, at_loaded - at_sensible)),
         )
 
-    def report(self, *, oversized_factor: float, keep_alive_warn_h: float) -> OllamaHostReport:
-        """The host's loaded models with KV arithmetic and findings. Raises HostTimeout,
+    def report(self, settings: ReportSettings) -> OllamaHostReport:
+        """The host's loaded models with memory, context causes and findings. Raises HostTimeout,
         HostDown or HostBadResponse when the host itself cannot be read."""
-        version = self.version()
+        version_text = self.version()
         running = self.running()
         weights = self._weights_by_name() if running else {}
-        models = [self._loaded_model(m, weights, oversized_factor, keep_alive_warn_h) for m in running]
-        return OllamaHostReport(host=self.name, url=self.url, state="ok", version=version, models=models)
+        log, log_note = self.read_server_log()
+        version = OllamaVersion.parse(version_text)
+        env = {k: redact_text(v) for k, v in (log.env if log else {}).items() if k in SHOWN_ENV}
+        models = [self._loaded_model(m, weights, log, log_note, version, settings) for m in running]
+        return OllamaHostReport(
+            host=self.name,
+            url=self.url,
+            state="ok",
+            version=version_text,
+            log=log_note,
+            log_readable=log is not None,
+            default_context=log.default_context if log else None,
+            server_env=env,
+            models=models,
+        )
 
     def _weights_by_name(self) -> dict[str, int]:
         try:
             return {_full(str(m["name"])): int(m.get("size") or 0) for m in self.installed()}
         except (HubError, TypeError, ValueError):
-            return {}  # weights only sharpen one finding; the report stands without them
+            return {}  # weights only sharpen the estimate; the report stands without them
 
     def _loaded_model(
-        self, raw: dict[str, Any], weights: dict[str, int], factor: float, keep_alive_warn_h: float
+        self,
+        raw: dict[str, Any],
+        weights: dict[str, int],
+        log: OllamaLog | None,
+        log_note: str,
+        version: OllamaVersion,
+        settings: ReportSettings,
     ) -> LoadedModel:
-        name = str(raw["name"])
+        name = redact_text(str(raw["name"]))
         size, size_vram = _int(raw.get("size")), _int(raw.get("size_vram"))
-        details = raw.get("details")
-        details = details if isinstance(details, dict) else {}
-        context = _int(raw.get("context_length")) or None
-        expires_at, expires_in = _expiry(raw.get("expires_at"))
-        arch: ModelArchitecture | None = None
+        details: dict[str, Any] = raw["details"] if isinstance(raw.get("details"), dict) else {}
+        facts: ShowFacts | None = None
         findings: list[Finding] = []
         try:
-            arch = self.architecture(name)
+            facts = self.facts(name)
         except HubError as exc:
             findings.append(
                 Finding(
@@ -158,43 +255,127 @@ class OllamaHost:
                     fix="Check that /api/show answers for this model (Ollama 0.3 or later reports model_info).",
                 )
             )
+        arch = facts.architecture if facts else None
+        loads = log.loads_of(facts.blob) if log and facts else []
+        load = loads[-1] if loads else None
+        context, context_from = _int(raw.get("context_length")) or None, "api/ps"
+        stale = load is not None and context is not None and load.context not in (None, context)
+        if stale:
+            load = None  # the log's newest load of this model is not the one in memory
+        if context is None and load is not None and load.context:
+            context, context_from = load.context, "server log"
+        parallel = (load.parallel if load else None) or (log.env_int("OLLAMA_NUM_PARALLEL") if log else None)
+        kv = self.kv_estimate(arch, context, _kv_type(load, log), parallel) if arch and context else None
         weight = weights.get(_full(name)) or None
-        # Older Ollama versions omit context_length from /api/ps; nothing to compare then.
-        kv = self.kv_estimate(arch, context) if arch and context else None
+        memory = self._memory(size, weight, kv, load, log, log_note, stale)
+        expires_at, expires_in = _expiry(raw.get("expires_at"))
         findings += model_findings(
-            model=name,
-            size=size,
-            size_vram=size_vram,
-            weights=weight,
-            kv=kv,
-            oversized_factor=factor,
-            expires_in_s=expires_in,
-            keep_alive_warn_h=keep_alive_warn_h,
+            ModelFacts(name, version, size, size_vram, weight, kv, memory, expires_in),
+            oversized_factor=settings.oversized_factor,
+            keep_alive_warn_h=settings.keep_alive_warn_h,
         )
+        findings += _log_reloads(name, version, loads, settings)
+        cause = None
+        if context is not None:
+            cause = context_cause(
+                ContextInputs(
+                    model=name,
+                    version=version,
+                    loaded=context,
+                    trained=arch.trained_context if arch else None,
+                    modelfile_ctx=facts.modelfile_ctx if facts else None,
+                    env_ctx=log.env_int("OLLAMA_CONTEXT_LENGTH") if log else None,
+                    log_read=log is not None and bool(log.env),
+                    logged_default=log.default_context if log else None,
+                    total_vram=log.total_vram if log else None,
+                )
+            )
         return LoadedModel(
             name=name,
-            parameter_size=str(details.get("parameter_size") or ""),
-            quantization=str(details.get("quantization_level") or ""),
+            parameter_size=redact_text(str(details.get("parameter_size") or "")),
+            quantization=redact_text(str(details.get("quantization_level") or "")),
             size_gb=_gb(size),
             vram_gb=_gb(size_vram),
             cpu_percent=round(100 * (size - size_vram) / size, 1) if size and size_vram <= size else 0.0,
             weights_gb=_gb(weight) if weight else None,
             beyond_weights_gb=_gb(size - weight) if weight and size > weight else None,
             context_length=context,
+            context_from=context_from if context else None,
+            context_cause=cause,
             expires_at=expires_at,
             expires_in=duration_text(expires_in),
-            architecture=Architecture(
-                family=arch.family,
-                layers=arch.layers,
-                kv_heads=arch.kv_heads,
-                head_dim=arch.head_dim,
-                trained_context=arch.trained_context,
-            )
-            if arch
-            else None,
+            architecture=_architecture(arch),
             kv_cache=kv,
+            memory=memory,
             findings=findings,
         )
+
+    def _memory(
+        self,
+        size: int,
+        weight: int | None,
+        kv: KvCacheEstimate | None,
+        load: LoadRecord | None,
+        log: OllamaLog | None,
+        log_note: str,
+        stale: bool = False,
+    ) -> MemoryBreakdown:
+        if load is not None and load.measured and log is not None:
+            return measured(load, size, log.source)
+        if stale and log is not None:
+            why = (
+                f"the newest load of this model in the server log ({log.source}) is not the one /api/ps shows"
+            )
+        elif log is not None:
+            why = f"the server log ({log.source}) shows no load of this model since the server started"
+        elif log_note:
+            why = f"the server log could not be read ({log_note})"
+        else:
+            why = (
+                "no server log configured for this host ([inference.ollama.NAME] log_file, "
+                "log_journald_unit or log_docker_container)"
+            )
+        kv_bytes = round(kv.at_loaded_gb * GB) if kv else None
+        return estimated(size, weight, kv_bytes, why, load)
+
+
+def _kv_type(load: LoadRecord | None, log: OllamaLog | None) -> str | None:
+    """The KV element type this load really used: f16 unless flash attention ran with a quantised type."""
+    if load is not None and (load.flash_attention or "").lower() in ("disabled", "false"):
+        return "f16"
+    for value in (
+        (load.kv_cache_type if load else None),
+        (log.env.get("OLLAMA_KV_CACHE_TYPE") if log else None),
+    ):
+        if value and value in KV_BYTES_PER_ELEMENT:
+            return value
+    return None
+
+
+def _log_reloads(
+    name: str, version: OllamaVersion, loads: list[LoadRecord], s: ReportSettings
+) -> list[Finding]:
+    now = datetime.now(UTC)
+    contexts = [
+        load.context
+        for load in loads
+        if load.context and (load.at is None or (now - load.at).total_seconds() <= s.reload_window_s)
+    ]
+    if len(contexts) >= s.reload_warn_count and len(set(contexts)) >= 2:
+        return [reload_finding(name, version, contexts, s.reload_window_s, "server log")]
+    return []
+
+
+def _architecture(arch: ModelArchitecture | None) -> Architecture | None:
+    if arch is None:
+        return None
+    return Architecture(
+        family=arch.family,
+        layers=arch.layers,
+        kv_heads=arch.kv_heads,
+        head_dim=arch.head_dim,
+        trained_context=arch.trained_context,
+    )
 
 
 def _gb(n: int) -> float:
@@ -211,7 +392,7 @@ def _expiry(value: Any) -> tuple[str | None, float | None]:
     try:
         when = datetime.fromisoformat(value)
     except ValueError:
-        return value, None
+        return redact_text(value), None
     if when.year <= 1:  # Go's zero time: Ollama is still loading the model
         return None, None
     if when.tzinfo is None:

@@ -9,14 +9,24 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from homelab_hub.errors import Unavailable
-from homelab_hub.inference.engine import InferenceEngine
-from homelab_hub.inference.report import BenchResult, DerivedModel, InferenceSnapshot
+from homelab_hub.inference.engine import (
+    MAX_BENCH_PROMPT_TOKENS,
+    MAX_BENCH_TOKENS,
+    MAX_NAME,
+    MAX_NUM_CTX,
+    MIN_NUM_CTX,
+    InferenceEngine,
+)
+from homelab_hub.inference.report import BenchResult, DerivedModel
+from homelab_hub.inference.report_llama import InferenceSnapshot
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
+
+# Host names are config keys; 64 is far above any a lab uses.
+MAX_HOST = 64
 
 
 class OllamaPsInput(ToolInput):
-    host: str = Field(default="", description="One host name; default all.")
+    host: str = Field(default="", max_length=MAX_HOST, description="One host name; default all.")
 
 
 class OllamaPs(InferenceSnapshot, ToolOutput):
@@ -24,10 +34,14 @@ class OllamaPs(InferenceSnapshot, ToolOutput):
 
 
 class SetContextInput(ToolInput):
-    model: str = Field(..., description="Installed model, e.g. qwen2.5vl:7b.")
-    num_ctx: int = Field(..., description="Context tokens, e.g. 4096.")
-    host: str = Field(default="", description="Ollama host; default the one with the model.")
-    name: str = Field(default="", description="New name; default <model>-4k.")
+    model: str = Field(
+        ..., min_length=1, max_length=MAX_NAME, description="Installed model, e.g. qwen2.5vl:7b."
+    )
+    num_ctx: int = Field(..., ge=MIN_NUM_CTX, le=MAX_NUM_CTX, description="Context tokens, e.g. 4096.")
+    host: str = Field(
+        default="", max_length=MAX_HOST, description="Ollama host; default the one with the model."
+    )
+    name: str = Field(default="", max_length=MAX_NAME, description="New name; default <model>-4k.")
 
 
 class SetContextOutput(DerivedModel, ToolOutput):
@@ -35,10 +49,15 @@ class SetContextOutput(DerivedModel, ToolOutput):
 
 
 class BenchInput(ToolInput):
-    host: str = Field(..., description="Host name.")
-    model: str = Field(default="", description="Model (needed for Ollama).")
-    prompt_tokens: int = Field(default=512, description="Prompt length.")
-    max_tokens: int = Field(default=128, description="Tokens to generate.")
+    host: str = Field(..., min_length=1, max_length=MAX_HOST, description="Host name.")
+    model: str = Field(default="", max_length=MAX_NAME, description="Model (Ollama, llama-server router).")
+    prompt_tokens: int = Field(
+        default=512,
+        ge=1,
+        le=MAX_BENCH_PROMPT_TOKENS,
+        description="Prompt length; with max_tokens within the context.",
+    )
+    max_tokens: int = Field(default=128, ge=1, le=MAX_BENCH_TOKENS, description="Tokens to generate.")
 
 
 class BenchOutput(BenchResult, ToolOutput):
@@ -46,11 +65,7 @@ class BenchOutput(BenchResult, ToolOutput):
 
 
 def _engine(ctx: ToolContext) -> InferenceEngine:
-    engine = ctx.services.inference
-    if engine is None:
-        raise Unavailable("the inference engine is not running")
-    assert isinstance(engine, InferenceEngine)
-    return engine
+    return ctx.services.require(ctx.services.inference, "inference")
 
 
 def ollama_ps(ctx: ToolContext, args: OllamaPsInput) -> OllamaPs:
@@ -73,8 +88,8 @@ def inference_bench(ctx: ToolContext, args: BenchInput) -> BenchOutput:
 TOOLS = [
     ToolSpec(
         name="ollama_ps",
-        description="Models loaded on the Ollama and llama.cpp hosts: memory, CPU offload, context, "
-        "KV-cache size, and findings with fixes.",
+        description="Models loaded on the Ollama and llama.cpp hosts: memory (measured when the server log is "
+        "readable), context and why, KV cache, fixes.",
         input_model=OllamaPsInput,
         output_model=OllamaPs,
         handler=ollama_ps,
@@ -91,7 +106,8 @@ TOOLS = [
     ),
     ToolSpec(
         name="inference_bench",
-        description="One short generation on a host; prompt and generation tokens/s from the server's counters.",
+        description="One short generation on a host: prompt and generation tokens/s from the server's counters; "
+        "must fit the context.",
         input_model=BenchInput,
         output_model=BenchOutput,
         handler=inference_bench,

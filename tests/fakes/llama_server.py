@@ -1,146 +1,110 @@
 """A faithful stand-in for llama.cpp's ``llama-server``, on a real HTTP socket.
 
-Shapes follow the server README (tools/server/README.md): ``GET /health`` (``{"status":
+Shapes follow today's server README and code (tools/server): ``GET /health`` (``{"status":
 "ok"}``, or 503 with an OpenAI-style error while the model loads), ``GET /props``
-(``default_generation_settings.n_ctx`` is the per-slot context, ``total_slots`` is
-``--parallel``), ``GET /slots`` (501 under ``--no-slots``), ``GET /metrics`` (Prometheus text,
-501 unless ``--metrics``) and ``POST /completion`` with its ``timings`` block.
+(``default_generation_settings.n_ctx`` is what each slot reports, ``total_slots`` the slot
+count, ``build_info``), ``GET /slots`` (501 under ``--no-slots``; a slot that ran a task has
+``n_prompt_tokens`` and ``next_token`` as a list of one object), ``GET /metrics`` (Prometheus
+text, 501 unless ``--metrics``, without the removed ``kv_cache_usage_ratio`` and
+``kv_cache_tokens`` unless built as an old build) and ``POST /completion`` with ``timings``.
 
-The default instance is the seed's distributed setup: Qwen2.5-7B Q4_K_M on the Mac Studio
-with the DGX as an RPC backend, ``-c 4096``, reporting the seed's measured 318 tok/s prefill
-and 53 tok/s generation.
+Slots as the server sizes them: without ``-np`` (``parallel=None``) 4 slots share one unified
+KV pool and each reports the whole ``-c`` as its ``n_ctx``; with ``-np N`` (and no
+``--kv-unified``) each gets ``-c / N``. Router mode (``router={"id": {...}}``, a server started
+without ``-m``): ``GET /models`` lists models with a status, GET endpoints need ``?model=``
+(``/metrics`` answers 400 without it) and POSTs route by the body's ``model``.
+
+The default instance is the seed's distributed setup: Qwen2.5-7B Q4_K_M on the Mac Studio with
+the DGX as an RPC backend, ``-c 4096`` and no ``-np``, reporting the seed's measured 318 tok/s
+prefill and 53 tok/s generation.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
 from typing import Any
 
 from tests.fakes.http import FakeHTTPServer, Reply, Request
 from tests.fakes.ollama import no_delay
 
 MODEL_PATH = "/Users/lab/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
+BUILD = "b7079-b0f0dd3e5"
 PROMPT_TOKENS_PER_S = 318.0
 GENERATION_TOKENS_PER_S = 53.0
+AUTO_SLOTS = 4
+
+
+def _error(status: int, message: str, kind: str) -> Reply:
+    return Reply(status, {"error": {"code": status, "message": message, "type": kind}})
 
 
 def _not_supported(what: str) -> Reply:
-    return Reply(
-        501,
-        {
-            "error": {
-                "code": 501,
-                "message": f"This server does not support {what} endpoint.",
-                "type": "not_supported_error",
-            }
-        },
-    )
+    return _error(501, f"This server does not support {what} endpoint.", "not_supported_error")
 
 
-class FakeLlamaServer(FakeHTTPServer):
-    def __init__(
-        self,
-        *,
-        ctx_size: int = 4096,
-        parallel: int = 1,
-        slots: bool = True,
-        metrics: bool = True,
-        loading: bool = False,
-        busy_slots: int = 0,
-        deferred: int = 0,
-    ) -> None:
-        super().__init__()
-        no_delay(self)
-        self.reset(
-            ctx_size=ctx_size,
-            parallel=parallel,
-            slots=slots,
-            metrics=metrics,
-            loading=loading,
-            busy_slots=busy_slots,
-            deferred=deferred,
-        )
-        self.routes.update(
-            {
-                ("GET", "/health"): self._health,
-                ("GET", "/props"): self._props,
-                ("GET", "/slots"): self._slots,
-                ("GET", "/metrics"): self._metrics,
-                ("POST", "/completion"): self._completion,
-            }
-        )
+@dataclass
+class Instance:
+    """One loaded model: its flags and live slot state."""
 
-    def reset(
-        self,
-        *,
-        ctx_size: int = 4096,
-        parallel: int = 1,
-        slots: bool = True,
-        metrics: bool = True,
-        loading: bool = False,
-        busy_slots: int = 0,
-        deferred: int = 0,
-    ) -> None:
-        """Reconfigure as if restarted with other flags (-c, --parallel, --no-slots, --metrics)."""
-        self.ctx_size, self.parallel = ctx_size, parallel
-        self.slots_enabled, self.metrics_enabled = slots, metrics
-        self.loading, self.busy_slots, self.deferred = loading, busy_slots, deferred
-        self.prompt_tokens_total = 0
-        self.predicted_total = 0
-        self.requests.clear()
+    model_path: str = MODEL_PATH
+    ctx_size: int = 4096
+    parallel: int | None = None  # None: -np omitted
+    kv_unified: bool | None = None  # None: the server decides (on when -np is omitted)
+    busy_slots: int = 0
+    deferred: int = 0
+    slot_tokens: list[int] = field(default_factory=list)  # tokens each used slot holds
+    prompt_tokens_total: int = 0
+    predicted_total: int = 0
+
+    @property
+    def slots(self) -> int:
+        return self.parallel or AUTO_SLOTS
+
+    @property
+    def unified(self) -> bool:
+        return self.kv_unified if self.kv_unified is not None else self.parallel is None
 
     @property
     def n_ctx_slot(self) -> int:
-        return self.ctx_size // self.parallel
+        return self.ctx_size if self.unified else self.ctx_size // self.slots
 
-    def _loading_reply(self) -> Reply:
-        return Reply(503, {"error": {"code": 503, "message": "Loading model", "type": "unavailable_error"}})
+    def slot(self, i: int) -> dict[str, Any]:
+        out: dict[str, Any] = {"id": i, "n_ctx": self.n_ctx_slot, "speculative": False}
+        out["is_processing"] = i < self.busy_slots
+        if i < len(self.slot_tokens) or i < self.busy_slots:
+            held = self.slot_tokens[i] if i < len(self.slot_tokens) else 512
+            out |= {
+                "id_task": 17 + i,
+                "n_prompt_tokens": max(0, held - 16),
+                "n_prompt_tokens_processed": max(0, held - 16),
+                "n_prompt_tokens_cache": 0,
+                "params": {"n_predict": -1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "min_p": 0.05},
+                "next_token": [
+                    {"has_next_token": True, "has_new_line": False, "n_remain": -1, "n_decoded": 16}
+                ],
+            }
+        return out
 
-    def _health(self, req: Request) -> Reply:
-        return self._loading_reply() if self.loading else Reply(200, {"status": "ok"})
-
-    def _slot(self, i: int) -> dict[str, Any]:
+    def props(self, build: str) -> dict[str, Any]:
         return {
-            "id": i,
-            "id_task": 17 if i < self.busy_slots else -1,
-            "n_ctx": self.n_ctx_slot,
-            "speculative": False,
-            "is_processing": i < self.busy_slots,
-            "params": {"n_predict": -1, "temperature": 0.8, "top_k": 40, "top_p": 0.95, "min_p": 0.05},
-            "prompt": "",
-            "next_token": {
-                "has_next_token": True,
-                "has_new_line": False,
-                "n_remain": -1,
-                "n_decoded": 0,
-                "stopping_word": "",
+            "default_generation_settings": {
+                "params": {"n_predict": -1, "temperature": 0.8},
+                "n_ctx": self.n_ctx_slot,
             },
+            "total_slots": self.slots,
+            "model_alias": "",
+            "model_path": self.model_path,
+            "modalities": {"vision": False, "audio": False},
+            "endpoint_slots": True,
+            "endpoint_metrics": True,
+            "chat_template": "{% for message in messages %}<|im_start|>{{ message.content }}{% endfor %}",
+            "build_info": build,
         }
 
-    def _props(self, req: Request) -> Reply:
-        if self.loading:
-            return self._loading_reply()
-        return Reply(
-            200,
-            {
-                "default_generation_settings": self._slot(0) | {"id_task": -1, "is_processing": False},
-                "total_slots": self.parallel,
-                "model_path": MODEL_PATH,
-                "chat_template": "{% for message in messages %}<|im_start|>{{ message.role }}\n{{ message.content }}<|im_end|>\n{% endfor %}",
-                "modalities": {"vision": False, "audio": False},
-                "build_info": "b5812-b0f0dd3e5",
-            },
-        )
-
-    def _slots(self, req: Request) -> Reply:
-        if not self.slots_enabled:
-            return _not_supported("slots")
-        return Reply(200, [self._slot(i) for i in range(self.parallel)])
-
-    def _metrics(self, req: Request) -> Reply:
-        if not self.metrics_enabled:
-            return _not_supported("metrics")
-        lines = []
-        for name, kind, value, help_text in [
+    def metrics(self, legacy: bool) -> str:
+        used = sum(self.slot_tokens)
+        pool = self.ctx_size if self.unified else self.n_ctx_slot * self.slots
+        rows = [
             (
                 "prompt_tokens_total",
                 "counter",
@@ -172,26 +136,167 @@ class FakeLlamaServer(FakeHTTPServer):
                 GENERATION_TOKENS_PER_S,
                 "Average generation throughput in tokens/s.",
             ),
-            ("kv_cache_usage_ratio", "gauge", 0.12, "KV-cache usage. 1 means 100 percent usage."),
-            ("kv_cache_tokens", "gauge", 491, "KV-cache tokens."),
             ("requests_processing", "gauge", self.busy_slots, "Number of requests processing."),
             ("requests_deferred", "gauge", self.deferred, "Number of requests deferred."),
-        ]:
+            (
+                "n_tokens_max",
+                "counter",
+                max(self.slot_tokens, default=0),
+                "High watermark of the context size observed.",
+            ),
+            ("n_decode_total", "counter", self.predicted_total, "Total number of llama_decode() calls"),
+            ("n_busy_slots_per_decode", "gauge", 1.0, "Average number of busy slots per llama_decode() call"),
+        ]
+        if legacy:  # builds from before the KV-cache rework still export these two
+            rows += [
+                (
+                    "kv_cache_usage_ratio",
+                    "gauge",
+                    round(used / pool, 4),
+                    "KV-cache usage. 1 means 100 percent usage.",
+                ),
+                ("kv_cache_tokens", "gauge", used, "KV-cache tokens."),
+            ]
+        lines = []
+        for name, kind, value, help_text in rows:
             lines += [
                 f"# HELP llamacpp:{name} {help_text}",
                 f"# TYPE llamacpp:{name} {kind}",
                 f"llamacpp:{name} {value}",
             ]
-        return Reply(200, "\n".join(lines) + "\n", {"Content-Type": "text/plain; version=0.0.4"})
+        return "\n".join(lines) + "\n"
+
+
+class FakeLlamaServer(FakeHTTPServer):
+    def __init__(self, **flags: Any) -> None:
+        super().__init__()
+        no_delay(self)
+        self.reset(**flags)
+        self.routes.update(
+            {
+                ("GET", "/health"): self._health,
+                ("GET", "/props"): self._props,
+                ("GET", "/slots"): self._slots,
+                ("GET", "/metrics"): self._metrics,
+                ("GET", "/models"): self._models,
+                ("POST", "/completion"): self._completion,
+            }
+        )
+
+    def reset(
+        self,
+        *,
+        ctx_size: int = 4096,
+        parallel: int | None = None,
+        kv_unified: bool | None = None,
+        slots: bool = True,
+        metrics: bool = True,
+        loading: bool = False,
+        busy_slots: int = 0,
+        deferred: int = 0,
+        slot_tokens: list[int] | None = None,
+        build: str = BUILD,
+        legacy_metrics: bool = False,
+        router: dict[str, dict[str, Any]] | None = None,
+    ) -> None:
+        """Reconfigure as if restarted with other flags (-c, -np, --kv-unified, --no-slots,
+        --metrics), or as a router (``router={"model-id": {"status": "loaded", "ctx_size": ...}}``)."""
+        self.slots_enabled, self.metrics_enabled = slots, metrics
+        self.loading, self.build, self.legacy_metrics = loading, build, legacy_metrics
+        common = {"busy_slots": busy_slots, "deferred": deferred, "slot_tokens": list(slot_tokens or [])}
+        self.instance = Instance(ctx_size=ctx_size, parallel=parallel, kv_unified=kv_unified, **common)
+        self.router: dict[str, tuple[str, Instance]] | None = None
+        if router is not None:
+            self.router = {
+                model_id: (
+                    str(spec.get("status", "loaded")),
+                    Instance(
+                        model_path=f"/srv/models/{model_id}.gguf",
+                        **{k: v for k, v in spec.items() if k != "status"},
+                    ),
+                )
+                for model_id, spec in router.items()
+            }
+        self.requests.clear()
+
+    # --- routing ---
+
+    def _target(self, req: Request, model: str | None = None) -> Instance | Reply:
+        if self.router is None:
+            return self.instance
+        name = model or (req.query.get("model") or [""])[0]
+        if not name:
+            return _error(400, "model name is missing from the request", "invalid_request_error")
+        if name not in self.router:
+            return _error(404, f"model '{name}' not found", "not_found_error")
+        status, instance = self.router[name]
+        if status != "loaded":
+            return _error(400, f"model '{name}' is not loaded", "invalid_request_error")
+        return instance
+
+    def _health(self, req: Request) -> Reply:
+        if self.loading:
+            return _error(503, "Loading model", "unavailable_error")
+        return Reply(200, {"status": "ok"})
+
+    def _props(self, req: Request) -> Reply:
+        if self.loading:
+            return _error(503, "Loading model", "unavailable_error")
+        if self.router is not None and not req.query.get("model"):
+            return Reply(200, {"role": "router", "max_instances": 4, "build_info": self.build})
+        target = self._target(req)
+        return target if isinstance(target, Reply) else Reply(200, target.props(self.build))
+
+    def _models(self, req: Request) -> Reply:
+        if self.router is None:  # a single-model server answers the OpenAI list here
+            return Reply(
+                200,
+                {"object": "list", "data": [{"id": MODEL_PATH, "object": "model", "owned_by": "llamacpp"}]},
+            )
+        data = [
+            {
+                "id": name,
+                "path": inst.model_path,
+                "status": {"value": status, "args": ["llama-server", "-c", str(inst.ctx_size)]},
+            }
+            for name, (status, inst) in self.router.items()
+        ]
+        return Reply(200, {"data": data})
+
+    def _slots(self, req: Request) -> Reply:
+        if not self.slots_enabled:
+            return _not_supported("slots")
+        target = self._target(req)
+        return (
+            target if isinstance(target, Reply) else Reply(200, [target.slot(i) for i in range(target.slots)])
+        )
+
+    def _metrics(self, req: Request) -> Reply:
+        if not self.metrics_enabled:
+            return _not_supported("metrics")
+        target = self._target(req)
+        if isinstance(target, Reply):
+            return target
+        return Reply(200, target.metrics(self.legacy_metrics), {"Content-Type": "text/plain; version=0.0.4"})
 
     def _completion(self, req: Request) -> Reply:
         if self.loading:
-            return self._loading_reply()
+            return _error(503, "Loading model", "unavailable_error")
         body = req.json() or {}
+        target = self._target(req, str(body.get("model") or ""))
+        if isinstance(target, Reply):
+            return target
         prompt_n = len(str(body.get("prompt", "")).split())
         n_predict = int(body.get("n_predict") or 16)
-        self.prompt_tokens_total += prompt_n
-        self.predicted_total += n_predict
+        if prompt_n >= target.n_ctx_slot:
+            message = (
+                f"request ({prompt_n} tokens) exceeds the available context size ({target.n_ctx_slot} tokens), "
+                "try increasing it"
+            )
+            return _error(400, message, "exceed_context_size_error")
+        target.prompt_tokens_total += prompt_n
+        target.predicted_total += n_predict
+        target.slot_tokens[:1] = [prompt_n + n_predict]
         prompt_ms = prompt_n / PROMPT_TOKENS_PER_S * 1000
         predicted_ms = n_predict / GENERATION_TOKENS_PER_S * 1000
         return Reply(
@@ -200,15 +305,13 @@ class FakeLlamaServer(FakeHTTPServer):
                 "content": " the" * n_predict,
                 "id_slot": 0,
                 "stop": True,
-                "model": MODEL_PATH,
+                "model": target.model_path,
                 "tokens_predicted": n_predict,
                 "tokens_evaluated": prompt_n,
-                "generation_settings": self._slot(0)["params"] | {"n_predict": n_predict},
+                "generation_settings": {"n_predict": n_predict, "temperature": 0},
                 "prompt": body.get("prompt", ""),
-                "has_new_line": False,
                 "truncated": False,
                 "stop_type": "limit",
-                "stopping_word": "",
                 "tokens_cached": prompt_n + n_predict,
                 "timings": {
                     "prompt_n": prompt_n,

@@ -11,10 +11,7 @@ from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.inference.engine import InferenceEngine
 from tests.fakes.llama_server import FakeLlamaServer
 from tests.fakes.ollama import FakeOllama, garbage_host, slow_host
-
-# Short enough to keep the suite fast, long enough for a loaded CI machine to answer.
-TIMEOUT_S = 1.0
-
+from tests.inference.support import TIMEOUT_S, inference_config
 
 # The stand-ins start once per session (stopping one takes half a second) and are reset to
 # their canned state before each test.
@@ -62,29 +59,17 @@ def garbage() -> Iterator[Any]:
         yield server
 
 
-def inference_config(
-    ollama: dict[str, Any] | None = None, llama_cpp: dict[str, Any] | None = None, **extra: Any
-) -> dict[str, Any]:
-    """The [inference] section as a dict: ``ollama={"spark": server}`` (a fake or a URL)."""
-
-    def url(v: Any) -> dict[str, Any]:
-        if isinstance(v, dict):
-            return v
-        return {"url": v if isinstance(v, str) else v.url}
-
-    return {
-        "ollama": {k: url(v) for k, v in (ollama or {}).items()},
-        "llama_cpp": {k: url(v) for k, v in (llama_cpp or {}).items()},
-        "timeout_s": TIMEOUT_S,
-        **extra,
-    }
-
-
 @pytest.fixture
-def make_engine() -> Callable[..., InferenceEngine]:
+def make_engine() -> Iterator[Callable[..., InferenceEngine]]:
+    made: list[InferenceEngine] = []
+
     def make(
         ollama: dict[str, Any] | None = None, llama_cpp: dict[str, Any] | None = None, **extra: Any
     ) -> InferenceEngine:
-        return InferenceEngine(InferenceConfig(**inference_config(ollama, llama_cpp, **extra)))
+        engine = InferenceEngine(InferenceConfig(**inference_config(ollama, llama_cpp, **extra)))
+        made.append(engine)
+        return engine
 
-    return make
+    yield make
+    for engine in made:
+        engine.close()

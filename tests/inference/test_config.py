@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import pytest
+from pydantic import ValidationError
 
 from homelab_hub.config import load_config
 from homelab_hub.errors import ConfigError
+from homelab_hub.inference.config import OllamaHostConfig
 
 
 def test_hosts_are_read_from_the_file_and_the_environment(tmp_path, monkeypatch):
@@ -44,3 +46,36 @@ def test_one_name_for_an_ollama_and_a_llama_server_host_is_refused():
                 "llama_cpp": {"box": {"url": "http://box:9999"}},
             },
         )
+
+
+def test_a_server_log_source_is_one_of_file_journal_or_docker():
+    config = load_config(
+        None, inference={"ollama": {"spark": {"url": "http://s:1", "log_journald_unit": "ollama"}}}
+    )
+    assert config.inference.ollama["spark"].log_journald_unit == "ollama"
+    with pytest.raises(ConfigError, match="set one server log source, not log_file and log_docker_container"):
+        load_config(
+            None,
+            inference={
+                "ollama": {"spark": {"url": "http://s:1", "log_file": "/x", "log_docker_container": "ollama"}}
+            },
+        )
+
+
+@pytest.mark.parametrize("name", ["--help", "-n1", "ollama; rm -rf /", "a b"])
+def test_unit_and_container_names_that_could_act_as_flags_or_shell_are_refused(name):
+    with pytest.raises(ConfigError, match="log_journald_unit"):
+        load_config(None, inference={"ollama": {"spark": {"url": "http://s:1", "log_journald_unit": name}}})
+    with pytest.raises(ConfigError, match="log_docker_container"):
+        load_config(
+            None, inference={"ollama": {"spark": {"url": "http://s:1", "log_docker_container": name}}}
+        )
+
+
+def test_the_url_check_does_not_repeat_a_password_in_its_message():
+    with pytest.raises(ValidationError) as bad:
+        OllamaHostConfig(url="ftp://user:S3cretPw@spark:11434")
+    [error] = bad.value.errors()
+    assert error["msg"] == (
+        "Value error, an http:// or https:// URL such as http://gpu-box:11434, got 'ftp://user:***@spark:11434'"
+    )

@@ -42,9 +42,11 @@ def test_a_model_on_several_hosts_needs_a_host(ollama, ollama2, make_engine):
         make_engine({"spark": ollama, "tower": ollama2}).set_context("llama3.1:8b", 4096)
 
 
-@pytest.mark.parametrize("num_ctx", [0, -4096])
-def test_num_ctx_of_zero_or_less_is_refused_before_anything_is_created(ollama, make_engine, num_ctx):
-    with pytest.raises(InvalidInput, match=f"positive.*got {num_ctx}"):
+@pytest.mark.parametrize("num_ctx", [0, -4096, 255])
+def test_num_ctx_below_256_is_refused_before_anything_is_created(ollama, make_engine, num_ctx):
+    with pytest.raises(
+        InvalidInput, match=f"num_ctx must be 256..16,777,216 tokens, such as 4096, got {num_ctx}"
+    ):
         make_engine({"spark": ollama}).set_context("qwen2.5vl:7b", num_ctx)
     assert not any(r.path == "/api/create" for r in ollama.requests)
 
@@ -75,3 +77,23 @@ def test_a_llama_server_host_is_refused_for_contexts(ollama, llama_server, make_
 def test_a_name_equal_to_the_original_is_refused(ollama, make_engine):
     with pytest.raises(InvalidInput, match="must differ"):
         make_engine({"spark": ollama}).set_context("llama3.1:8b", 4096, name="llama3.1:8b")
+
+
+def test_servers_before_0_5_5_get_a_modelfile_text_instead_of_from_and_parameters(ollama, make_engine):
+    ollama.configure(version="0.5.4")
+    derived = make_engine({"spark": ollama}).set_context("llama3.1:8b", 8192)
+    create = next(r for r in ollama.requests if r.path == "/api/create")
+    assert create.json() == {
+        "name": "llama3.1:8b-8k",
+        "modelfile": "FROM llama3.1:8b\nPARAMETER num_ctx 8192\n",
+        "stream": False,
+    }
+    assert derived.status == "success"
+    assert ollama.parameters["llama3.1:8b-8k"] == {"num_ctx": 8192}
+
+
+def test_the_next_step_names_both_kinds_of_clients(ollama, make_engine):
+    derived = make_engine({"spark": ollama}).set_context("qwen2.5vl:7b", 4096)
+    assert derived.next_step.startswith(
+        "Use 'qwen2.5vl:7b-4k' instead of 'qwen2.5vl:7b' in every client (those on /v1 and on /api alike)"
+    )
