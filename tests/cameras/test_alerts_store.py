@@ -35,8 +35,9 @@ def test_an_alert_is_stored_with_an_annotated_image_and_a_confirmed_alert_log_li
     cfg = AlertsConfig(image_dir=tmp_path / "alerts")
     with caplog.at_level(logging.WARNING, logger="homelab_hub.cameras.alerts"):
         rec = record(store, cfg, time.time())
-    assert any("CONFIRMED ALERT camera=gate" in r.getMessage() and "A person at the door." in r.getMessage()
-               for r in caplog.records)  # fmt: skip
+    confirmed = [r.getMessage() for r in caplog.records if "CONFIRMED ALERT camera=gate" in r.getMessage()]
+    assert len(confirmed) == 1
+    assert confirmed[0].endswith(": A person at the door.")
     image = cv2.imread(rec.image_path)
     assert image is not None
     assert image.shape == (480, 640, 3)
