@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from homelab_hub.cameras.config import CameraConfig  # noqa: E402
-from homelab_hub.cameras.pipeline import make_pipeline  # noqa: E402
+from homelab_hub.cameras.pipeline import CameraPipeline  # noqa: E402
 from homelab_hub.cameras.settings import ZoneConfig  # noqa: E402
 from tests.cameras.clips import background  # noqa: E402
 
@@ -75,7 +75,7 @@ def main() -> None:
         write(clip)
         zone = ZoneConfig(name="branch", points=[(BRANCH[0], BRANCH[1]), (BRANCH[2], BRANCH[1]),
                                                   (BRANCH[2], BRANCH[3]), (BRANCH[0], BRANCH[3])])  # fmt: skip
-        pipeline = make_pipeline("yard", CameraConfig(url=str(clip), zones=[zone]), None)
+        pipeline = CameraPipeline("yard", CameraConfig(url=str(clip), zones=[zone]), None)
         decisions: Counter[str] = Counter()
         calls = full = 0
         start = time.perf_counter()

@@ -85,12 +85,12 @@ class _NoDetection:
 
 def run_worker(url: str, seconds: float, decode: str, detect: bool = True) -> dict[str, float]:
     from homelab_hub.cameras.config import CameraConfig
-    from homelab_hub.cameras.pipeline import make_pipeline
+    from homelab_hub.cameras.pipeline import CameraPipeline
     from homelab_hub.cameras.worker import CameraRuntime, CameraWorker
     from homelab_hub.workers import WorkerContext
 
     camera = CameraConfig(url=url, interval_s=5.0, reader={"decode": decode})
-    pipeline = make_pipeline("bench", camera, None) if detect else _NoDetection()
+    pipeline = CameraPipeline("bench", camera, None) if detect else _NoDetection()
     runtime = CameraRuntime("bench", camera, pipeline)  # type: ignore[arg-type]
     ctx = WorkerContext(stop=threading.Event())
     thread = threading.Thread(target=CameraWorker(runtime).run, args=(ctx,))

@@ -17,7 +17,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from homelab_hub.cameras.config import CameraConfig, VisionConfig
+from homelab_hub.cameras.config import CameraMap, VisionConfig
 from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
@@ -134,7 +134,7 @@ class HubConfig(BaseSettings):
     logging: LoggingConfig = Field(default_factory=LoggingConfig, description="Logging.")
     supervisor: SupervisorConfig = Field(default_factory=SupervisorConfig, description="Worker supervision.")
     memory: MemoryConfig = Field(default_factory=MemoryConfig, description="Semantic memory.")
-    cameras: dict[str, CameraConfig] = Field(
+    cameras: CameraMap = Field(
         default_factory=dict, description="Cameras by name, e.g. [cameras.gate] url = 'rtsp://…'."
     )
     vision: VisionConfig = Field(

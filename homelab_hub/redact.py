@@ -28,8 +28,9 @@ _SECRET_WORDS = (
 )
 _SECRET_NAME = re.compile(rf"^(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?$", re.IGNORECASE)
 
-# scheme://[user][:password]@host — the password may be empty-user (rtsp://:pw@cam).
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?P<pw>[^/@\s?#]*)@")
+# scheme://[user][:password]@host — the password may be empty-user (rtsp://:pw@cam) and may
+# hold '@' itself (cameras take rtsp://admin:p@ss@cam, splitting at the last '@').
+_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?P<pw>[^/\s?#]*)@")
 # A userinfo without a password (rtsp://token@host) is often a bare token: mask it too when it
 # looks like one (long and not a plain name).
 _BARE_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[A-Za-z0-9_\-.~%]{20,})@")

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import re
 import threading
 import time
@@ -89,9 +90,8 @@ def compile_pattern(pattern: str) -> re.Pattern[str]:
 class AlertStore:
     """Alert rows and images; thread-safe (every camera worker writes here)."""
 
-    def __init__(self, db: Database, *, default_image_dir: Path = Path("data/alerts")) -> None:
+    def __init__(self, db: Database) -> None:
         self.db = db
-        self.default_image_dir = default_image_dir
         self._lock = threading.Lock()
         self._last_alert: dict[tuple[str, str], float] = {}
         self._suppressions: tuple[float, list[tuple[str | None, str, re.Pattern[str]]]] = (0.0, [])
@@ -153,14 +153,13 @@ class AlertStore:
     ) -> AlertRecord:
         """Save the annotated frame and the row, log the alert, then apply retention.
 
-        Raises StorageUnavailable (the database) or OSError (the image directory).
+        Raises StorageUnavailable (the database), InvalidInput (a camera name that would leave
+        the image directory) or OSError (the image directory).
         """
         with self._lock:
             self._last_alert[(camera, verdict)] = ts
-        image_dir = Path(config.image_dir) / _safe(camera) / time.strftime("%Y-%m-%d", time.localtime(ts))
-        image_dir.mkdir(parents=True, exist_ok=True)
-        stamp = time.strftime("%H%M%S", time.localtime(ts)) + f"-{int(ts * 1000) % 1000:03d}"
-        path = image_dir / f"{stamp}-{verdict.lower()}.jpg"
+        path = image_path(Path(config.image_dir), camera, ts, verdict)
+        path.parent.mkdir(parents=True, exist_ok=True)
         annotated = annotate(frame_bgr, boxes, verdict, f"{camera} {verdict}: {description}")
         ok, buf = cv2.imencode(".jpg", annotated, [cv2.IMWRITE_JPEG_QUALITY, 85])
         if not ok:
@@ -201,6 +200,11 @@ class AlertStore:
         sql += " ORDER BY ts DESC, id DESC LIMIT ?"
         params.append(int(limit))
         return [AlertRecord.from_row(r) for r in self.db.query(sql, params)]
+
+    def has_alerts(self, camera: str) -> bool:
+        """Whether any alert of this camera is stored (a camera since removed from the config
+        still has its history). Raises StorageUnavailable."""
+        return self.db.query_one("SELECT id FROM alerts WHERE camera = ? LIMIT 1", (camera,)) is not None
 
     def get(self, alert_id: int) -> AlertRecord | None:
         row = self.db.query_one("SELECT * FROM alerts WHERE id = ?", (alert_id,))
@@ -248,5 +252,18 @@ class AlertStore:
         return len(old) + len(trimmed)
 
 
-def _safe(name: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_.-]+", "_", name) or "camera"
+def image_path(root: Path, camera: str, ts: float, verdict: str) -> Path:
+    """Where an alert's image goes: ROOT/CAMERA/DAY/HHMMSS-mmm-VERDICT.jpg.
+
+    Camera names are plain words (checked at config load) and anything else in one becomes
+    ``_``; the path is still checked to stay under ROOT (lexically: a symlinked camera folder
+    on another disk is the operator's choice). Raises InvalidInput.
+    """
+    folder = re.sub(r"[^A-Za-z0-9_-]+", "_", camera) or "camera"
+    day = time.strftime("%Y-%m-%d", time.localtime(ts))
+    stamp = time.strftime("%H%M%S", time.localtime(ts)) + f"-{int(ts * 1000) % 1000:03d}"
+    path = root / folder / day / f"{stamp}-{verdict.lower()}.jpg"
+    base = os.path.normpath(os.path.abspath(root))
+    if os.path.commonpath([base, os.path.normpath(os.path.abspath(path))]) != base:
+        raise InvalidInput(f"camera {camera!r}: its alert image would land outside {root}")
+    return path

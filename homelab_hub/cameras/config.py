@@ -7,12 +7,19 @@ may override its model and prompt here.
 
 from __future__ import annotations
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+import re
+from typing import Annotated
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from homelab_hub.cameras.reader import ReaderConfig
 from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, VisionConfig, ZoneList
 
-__all__ = ["CameraConfig", "ReaderConfig", "VisionConfig"]
+__all__ = ["CAMERA_NAME", "CameraConfig", "CameraMap", "ReaderConfig", "VisionConfig"]
+
+# Camera names become folder names (alert images), MQTT topics and URL path parts: plain
+# words only, like service names, so that '..' or 'a/b' can never leave their folder.
+CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
 
 
 class CameraConfig(BaseModel):
@@ -61,3 +68,16 @@ class CameraConfig(BaseModel):
     def sample_url(self) -> str:
         """The stream the worker decodes: the detect stream when there is one."""
         return self.detect_url or self.url
+
+
+def _plain_camera_names(cameras: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
+    for name in cameras:
+        if not CAMERA_NAME.match(name):
+            raise ValueError(
+                f"camera name {name!r} must be 1-64 letters, digits, '_' or '-', "
+                "starting with a letter or digit, e.g. 'front_gate'"
+            )
+    return cameras
+
+
+CameraMap = Annotated[dict[str, CameraConfig], AfterValidator(_plain_camera_names)]

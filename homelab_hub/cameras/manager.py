@@ -19,17 +19,20 @@ import cv2
 import numpy as np
 
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps, make_pipeline
-from homelab_hub.cameras.reader import redact_url
-from homelab_hub.cameras.worker import CameraRuntime, CameraWorker
+from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
+from homelab_hub.cameras.worker import CameraRuntime, CameraWorker, StreamStats
 from homelab_hub.errors import NotFound, Unavailable
+from homelab_hub.health import ComponentHealth
+from homelab_hub.redact import redact_url
 
 if TYPE_CHECKING:
-    from homelab_hub.supervisor import Supervisor
+    from homelab_hub.supervisor import Supervisor, WorkerStateName
 
 log = logging.getLogger(__name__)
 
-HealthState = Literal["ok", "degraded", "down", "disabled"]
+CameraState = Literal[
+    "ok", "connecting", "no_signal", "stale", "starting", "backoff", "failed", "stopped", "disabled"
+]
 # Keyframe mode decodes only when asked: a snapshot asks for a fresh frame when the latest is
 # older than this (the next keyframe, typically within a second or two).
 _SNAPSHOT_MAX_AGE_S = 2.0
@@ -42,6 +45,30 @@ class ReloadResult:
     changed: list[str] = field(default_factory=list)
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """One camera as camera_list and /api/health show it. URLs and errors are redacted."""
+
+    name: str
+    state: CameraState
+    enabled: bool
+    url: str  # the main stream
+    detect_url: str | None
+    interval_s: float
+    stats: StreamStats
+
+    def public(self) -> dict[str, Any]:
+        """Flat, as /api/health has always shown a camera."""
+        return {
+            **self.stats.beat(),
+            "state": self.state,
+            "enabled": self.enabled,
+            "url": self.url,
+            "detect_url": self.detect_url,
+            "interval_s": self.interval_s,
+        }
 
 
 @dataclass(frozen=True)
@@ -60,7 +87,7 @@ class CameraManager:
         *,
         deps: PipelineDeps | None,
         supervisor: Supervisor | None,
-        pipeline_factory: PipelineFactory = make_pipeline,
+        pipeline_factory: PipelineFactory = CameraPipeline,
     ) -> None:
         self.deps = deps
         self.supervisor = supervisor
@@ -138,27 +165,29 @@ class CameraManager:
         """The camera's live pipeline (zones are applied to it). Raises NotFound."""
         return self.runtime(name).pipeline
 
-    def state(self, name: str) -> dict[str, Any]:
+    def status(self, name: str) -> CameraStatus:
         """Stream and sampling state of one camera. Raises NotFound."""
         runtime = self.runtime(name)
         camera = runtime.camera
-        details = runtime.details()
+        stats = runtime.stats()
+        state: CameraState
         if not camera.enabled:
             state = "disabled"
         elif (
             self.supervisor is not None and (ws := self.supervisor.states().get(f"camera:{name}")) is not None
         ):
-            state = _camera_state(ws.state, details, camera)
+            state = _camera_state(ws.state, stats, camera)
         else:
             state = "stopped"
-        return {
-            **details,
-            "state": state,
-            "enabled": camera.enabled,
-            "url": redact_url(camera.url),
-            "detect_url": redact_url(camera.detect_url) if camera.detect_url else None,
-            "interval_s": camera.interval_s,
-        }
+        return CameraStatus(
+            name=name,
+            state=state,
+            enabled=camera.enabled,
+            url=redact_url(camera.url),
+            detect_url=redact_url(camera.detect_url) if camera.detect_url else None,
+            interval_s=camera.interval_s,
+            stats=stats,
+        )
 
     def latest_frame(self, name: str, max_age_s: float | None = None) -> tuple[np.ndarray, float]:
         """The newest decoded frame and its time; with ``max_age_s`` an older one is refreshed
@@ -192,28 +221,31 @@ class CameraManager:
             raise Unavailable(f"camera {name!r}: the frame could not be encoded as JPEG")
         return Snapshot(buf.tobytes(), ts, frame.shape[1], frame.shape[0], boxes)
 
-    def health(self) -> tuple[HealthState, str, dict[str, Any]]:
-        """(state, detail, per-camera data) for the cameras component of /api/health."""
+    def health(self) -> ComponentHealth:
+        """The cameras component of /api/health; data holds each camera's `CameraStatus`."""
         names = self.names()
         if not names:
-            return "disabled", "no cameras configured", {}
-        data = {name: self.state(name) for name in names}
-        enabled = [n for n in names if data[n]["enabled"]]
-        bad = [n for n in enabled if data[n]["state"] != "ok"]
+            return ComponentHealth(state="disabled", detail="no cameras configured")
+        statuses = {name: self.status(name) for name in names}
+        data = {name: status.public() for name, status in statuses.items()}
+        enabled = [n for n in names if statuses[n].enabled]
+        bad = [n for n in enabled if statuses[n].state != "ok"]
         if not enabled:
-            return "disabled", "every camera is disabled", data
+            return ComponentHealth(state="disabled", detail="every camera is disabled", data=data)
         if not bad:
-            return "ok", f"{len(enabled)} camera(s) streaming", data
-        detail = "; ".join(f"{n}: {data[n]['state']}" for n in bad)
-        return ("down" if len(bad) == len(enabled) else "degraded"), detail, data
+            return ComponentHealth(state="ok", detail=f"{len(enabled)} camera(s) streaming", data=data)
+        detail = "; ".join(f"{n}: {statuses[n].state}" for n in bad)
+        return ComponentHealth(
+            state="down" if len(bad) == len(enabled) else "degraded", detail=detail, data=data
+        )
 
 
-def _camera_state(worker_state: str, details: dict[str, Any], camera: CameraConfig) -> str:
+def _camera_state(worker_state: WorkerStateName, stats: StreamStats, camera: CameraConfig) -> CameraState:
     if worker_state != "running":
         return worker_state  # starting, backoff, failed, stopped
-    age = details.get("last_frame_age_s")
+    age = stats.last_frame_age_s
     if age is None:
-        return "connecting" if not details.get("last_error") else "no_signal"
+        return "connecting" if not stats.last_error else "no_signal"
     if age > camera.reader.stall_timeout_s + camera.interval_s:
         return "stale"
     return "ok"

@@ -11,31 +11,30 @@ frame. The decisions, cheapest first:
 - ``unverified``: motion, but the model is down or disabled; recorded, never notified.
 
 `PipelineDeps` holds what every camera shares: the alert store, the classifier, the zone
-store and the notification dispatch.
+store and the notification bus. ``deps=None`` gives a motion-only pipeline (a replay without
+a database or model).
 """
 
 from __future__ import annotations
 
 import logging
-import queue
-import threading
-import time
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from homelab_hub.cameras.alerts import AlertRecord, AlertStore
+from homelab_hub.cameras.alerts import AlertStore
 from homelab_hub.cameras.motion import Box, MotionDetector
-from homelab_hub.cameras.vision import VisionClassifier
+from homelab_hub.cameras.vision import VisionClassifier, VisionHealth
 from homelab_hub.cameras.zones import ZoneStore
 from homelab_hub.errors import HubError
+from homelab_hub.notify.bus import CameraAlert, NotificationBus
+from homelab_hub.notify.mqtt import MqttPublisher
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.config import CameraConfig
     from homelab_hub.cameras.settings import ZoneConfig
     from homelab_hub.config import HubConfig
-    from homelab_hub.notify.mqtt import MqttPublisher
     from homelab_hub.store import Database
 
 log = logging.getLogger(__name__)
@@ -68,67 +67,6 @@ class PipelineStats:
     last_decision: str = ""
     last_model_latency_s: float | None = None
 
-    def public(self) -> dict[str, Any]:
-        return dict(self.__dict__)
-
-
-class AlertNotifier:
-    """Sends alerts to Apprise from its own thread (a slow phone gateway must not delay the
-    next sample) and to MQTT directly (paho never blocks)."""
-
-    def __init__(self, apprise: Any, mqtt: MqttPublisher | None) -> None:
-        self.apprise = apprise
-        self.mqtt = mqtt
-        self._queue: queue.Queue[tuple[str, str, list[str]] | None] = queue.Queue(maxsize=100)
-        self._thread: threading.Thread | None = None
-        self._lock = threading.Lock()
-        self.sent = 0
-
-    def send(self, record: AlertRecord) -> None:
-        if self.mqtt is not None:
-            jpeg = _read(record.image_path)
-            self.mqtt.alert(
-                record.camera, jpeg=jpeg, description=record.description, ts=record.ts, alert_id=record.id
-            )
-        if self.apprise is None or not getattr(self.apprise, "enabled", False):
-            return
-        when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(record.ts))
-        title = f"Camera {record.camera}: alert"
-        body = f"{record.description or 'Something is there.'}\n({record.camera}, {when}, alert {record.id})"
-        self._ensure_thread()
-        try:
-            self._queue.put_nowait((title, body, [record.image_path] if record.image_path else []))
-        except queue.Full:
-            log.error(
-                "notify: %d alerts are waiting for Apprise; dropping the alert of %s", 100, record.camera
-            )
-
-    def motion(self, camera: str, active: bool) -> None:
-        if self.mqtt is not None:
-            self.mqtt.motion(camera, active)
-
-    def close(self) -> None:
-        with self._lock:
-            thread, self._thread = self._thread, None
-        if thread is not None:
-            self._queue.put(None)
-            thread.join(timeout=30)
-
-    def _ensure_thread(self) -> None:
-        with self._lock:
-            if self._thread is None:
-                self._thread = threading.Thread(target=self._run, name="alert-notifier", daemon=True)
-                self._thread.start()
-
-    def _run(self) -> None:
-        while True:
-            item = self._queue.get()
-            if item is None:
-                return
-            title, body, attachments = item
-            if self.apprise.send(title, body, attachments=attachments):
-                self.sent += 1
-
 
 class PipelineDeps:
     """Shared by every camera's pipeline: alert store, classifier, zones, notifications."""
@@ -139,45 +77,42 @@ class PipelineDeps:
         alerts: AlertStore,
         zones: ZoneStore,
         classifier: VisionClassifier | None,
-        notifier: AlertNotifier,
-        owned_mqtt: MqttPublisher | None = None,
+        bus: NotificationBus,
+        owns_bus: bool = False,
     ) -> None:
         self.alerts = alerts
         self.zones = zones
         self.classifier = classifier
-        self.notifier = notifier
-        self._owned_mqtt = owned_mqtt
+        self.bus = bus
+        self._owns_bus = owns_bus
 
     @classmethod
-    def from_config(cls, config: HubConfig, db: Database, notifier: Any) -> PipelineDeps:
-        """Build from the hub config. ``notifier`` is the Apprise notifier (or a bus with an
-        ``mqtt`` attribute); when it carries no MQTT publisher and [notify.mqtt] is enabled,
-        one is started here."""
-        mqtt = getattr(notifier, "mqtt", None)
-        owned = None
-        if mqtt is None and config.notify.mqtt.enabled:
-            from homelab_hub.notify.mqtt import MqttPublisher
+    def from_config(cls, config: HubConfig, db: Database, bus: NotificationBus | None) -> PipelineDeps:
+        """Build from the hub config and the hub's notification bus.
 
-            mqtt = owned = MqttPublisher(config.notify.mqtt)
-            owned.start()
+        Without a bus (tests, a camera process of its own), one is built from [notify] here;
+        so is one when [notify.mqtt] was enabled by a reload that the hub's bus predates (it
+        keeps the hub's Apprise). A bus built here is started here and stopped by `close`.
+        """
+        owns = bus is None or (bus.mqtt is None and config.notify.mqtt.enabled)
+        if bus is None:
+            bus = NotificationBus.from_config(config.notify)
+        elif owns:
+            bus = NotificationBus(bus.apprise, MqttPublisher(config.notify.mqtt))
+        if owns:
+            bus.start()
         classifier = VisionClassifier(config.vision) if config.vision.enabled else None
-        return cls(
-            alerts=AlertStore(db),
-            zones=ZoneStore(db),
-            classifier=classifier,
-            notifier=AlertNotifier(notifier, mqtt),
-            owned_mqtt=owned,
-        )
+        return cls(alerts=AlertStore(db), zones=ZoneStore(db), classifier=classifier, bus=bus, owns_bus=owns)
 
-    def vision_health(self) -> dict[str, Any]:
-        return self.classifier.health() if self.classifier else {"enabled": False}
+    def vision_health(self) -> VisionHealth | None:
+        """The shared model's numbers; None when [vision] is disabled."""
+        return self.classifier.health() if self.classifier else None
 
     def close(self) -> None:
-        self.notifier.close()
         if self.classifier is not None:
             self.classifier.close()
-        if self._owned_mqtt is not None:
-            self._owned_mqtt.stop()
+        if self._owns_bus:
+            self.bus.stop()
 
 
 class CameraPipeline:
@@ -189,8 +124,8 @@ class CameraPipeline:
         self.detector = MotionDetector(camera.motion, zones)
         self.stats = PipelineStats()
         self._last_full: float | None = None
-        if deps is not None and deps.notifier.mqtt is not None:
-            deps.notifier.mqtt.add_camera(name)
+        if deps is not None:
+            deps.bus.add_camera(name)
 
     def stream_restarted(self) -> None:
         """The stream reconnected: the next frame starts a new motion baseline instead of
@@ -224,7 +159,7 @@ class CameraPipeline:
         if moving:
             self.stats.motion_samples += 1
         if self.deps is not None:
-            self.deps.notifier.motion(self.name, moving)
+            self.deps.bus.camera_motion(self.name, moving)
         if self._last_full is None:
             self._last_full = ts
         period = self.camera.motion.full_frame_period_s
@@ -288,7 +223,9 @@ class CameraPipeline:
             log.error("CONFIRMED ALERT camera=%s not stored (%s): %s", self.name, exc, description)
             return SampleResult("alert", **base)
         if cfg.notify:
-            self.deps.notifier.send(record)
+            self.deps.bus.camera_alert(
+                CameraAlert(record.camera, record.description, record.ts, record.id, record.image_path)
+            )
         return SampleResult("alert", alert_id=record.id, **base)
 
     def _unverified(
@@ -314,21 +251,6 @@ class CameraPipeline:
         return result
 
 
-def make_pipeline(name: str, camera: CameraConfig, deps: PipelineDeps | None) -> CameraPipeline:
-    """deps=None gives a motion-only pipeline (replay without a database or model)."""
-    return CameraPipeline(name, camera, deps)
-
-
 def _crop(frame: np.ndarray, box: Box) -> np.ndarray:
     x, y, w, h = box
     return frame[y : y + h, x : x + w]
-
-
-def _read(path: str | None) -> bytes | None:
-    if not path:
-        return None
-    try:
-        with open(path, "rb") as fh:
-            return fh.read()
-    except OSError:
-        return None

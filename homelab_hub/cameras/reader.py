@@ -17,7 +17,6 @@ keyframes are rarer than the sampling interval (``decode="auto"``), every frame 
 from __future__ import annotations
 
 import logging
-import re
 import threading
 import time
 from collections import deque
@@ -28,16 +27,12 @@ import av
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from homelab_hub.redact import redact_text, redact_url
+
 log = logging.getLogger(__name__)
 
 ReaderState = Literal["starting", "connecting", "streaming", "reconnecting", "stopped"]
-_CREDENTIALS = re.compile(r"(?<=://)([^:/@\s]+):([^\s/]*)@")
 _LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
-
-
-def redact_url(url: str) -> str:
-    """The URL with its password replaced, fit for logs, health and tool answers."""
-    return _CREDENTIALS.sub(lambda m: f"{m.group(1)}:***@", url)
 
 
 class ReaderConfig(BaseModel):
@@ -396,7 +391,8 @@ class FrameReader:
             self._activity = time.monotonic()
 
     def _error(self, message: str) -> None:
-        message = redact_url(message)
+        """Record and log an error; ``message`` is already redacted (URLs by `redact_url`,
+        exception texts by `_describe`)."""
         log.warning("camera %s: %s", self.name, message)
         with self._lock:
             self._last_error, self._last_error_ts = message, time.time()
@@ -423,4 +419,4 @@ def _describe(exc: BaseException) -> str:
         text = str(exc.strerror)  # without the URL FFmpeg appends (it may carry a password)
     else:
         text = str(exc).strip()
-    return f"{type(exc).__name__}: {text}" if text else type(exc).__name__
+    return redact_text(f"{type(exc).__name__}: {text}") if text else type(exc).__name__

@@ -15,9 +15,9 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
+from homelab_hub.cameras.polygon import MAX_ZONE_POINTS, Point, polygon_problem
 
-Point = tuple[float, float]
+ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
 class _Section(BaseModel):
@@ -68,53 +68,12 @@ class MotionConfig(_Section):
     )
 
 
-def polygon_problem(points: list[Point]) -> str | None:
-    """What is wrong with a zone polygon in 0..1 image coordinates, or None."""
-    if len(points) < 3:
-        return f"polygon needs at least 3 points, got {len(points)}"
-    for i, (x, y) in enumerate(points):
-        if not (0.0 <= x <= 1.0 and 0.0 <= y <= 1.0) or x != x or y != y:
-            return f"point {i} ({x}, {y}) is outside the image; coordinates go from 0 to 1"
-    n = len(points)
-    for i in range(n):
-        a, b = points[i], points[(i + 1) % n]
-        for j in range(i + 1, n):
-            if j == i or (j + 1) % n == i or j == (i + 1) % n:
-                continue  # neighbouring edges share a corner
-            c, d = points[j], points[(j + 1) % n]
-            if _segments_cross(a, b, c, d):
-                return f"polygon crosses itself (edge {i}-{(i + 1) % n} meets edge {j}-{(j + 1) % n})"
-    if abs(_signed_area(points)) < 1e-9:
-        return "polygon has no area (its points are on one line)"
-    return None
+class ZoneProblem(ValueError):
+    """A polygon that is not a usable zone; ``problem`` says why without naming the zone."""
 
-
-def _signed_area(points: list[Point]) -> float:
-    return 0.5 * sum(
-        points[i][0] * points[(i + 1) % len(points)][1] - points[(i + 1) % len(points)][0] * points[i][1]
-        for i in range(len(points))
-    )
-
-
-def _orient(p: Point, q: Point, r: Point) -> float:
-    return (q[0] - p[0]) * (r[1] - p[1]) - (q[1] - p[1]) * (r[0] - p[0])
-
-
-def _on_segment(p: Point, q: Point, r: Point) -> bool:
-    return min(p[0], r[0]) <= q[0] <= max(p[0], r[0]) and min(p[1], r[1]) <= q[1] <= max(p[1], r[1])
-
-
-def _segments_cross(a: Point, b: Point, c: Point, d: Point) -> bool:
-    o1, o2, o3, o4 = _orient(a, b, c), _orient(a, b, d), _orient(c, d, a), _orient(c, d, b)
-    if ((o1 > 0) != (o2 > 0)) and ((o3 > 0) != (o4 > 0)) and o1 and o2 and o3 and o4:
-        return True
-    # Touching or collinear overlap also makes the polygon ambiguous.
-    return (
-        (o1 == 0 and _on_segment(a, c, b))
-        or (o2 == 0 and _on_segment(a, d, b))
-        or (o3 == 0 and _on_segment(c, a, d))
-        or (o4 == 0 and _on_segment(c, b, d))
-    )
+    def __init__(self, name: str, problem: str) -> None:
+        super().__init__(f"zone {name!r}: {problem}")
+        self.problem = problem
 
 
 class ZoneConfig(_Section):
@@ -125,7 +84,11 @@ class ZoneConfig(_Section):
     kind: Literal["exclude", "include"] = Field(
         default="exclude", description="exclude: motion here is ignored; include: only motion here counts."
     )
-    points: list[Point] = Field(..., description="Polygon corners as [x, y] in 0..1 image coordinates.")
+    points: list[Point] = Field(
+        ...,
+        max_length=MAX_ZONE_POINTS,
+        description=f"Polygon corners as [x, y] in 0..1 image coordinates (3 to {MAX_ZONE_POINTS}).",
+    )
 
     @field_validator("name")
     @classmethod
@@ -140,7 +103,7 @@ class ZoneConfig(_Section):
     def _polygon_is_valid(self) -> ZoneConfig:
         problem = polygon_problem(list(self.points))
         if problem:
-            raise ValueError(f"zone {self.name!r}: {problem}")
+            raise ZoneProblem(self.name, problem)
         return self
 
 

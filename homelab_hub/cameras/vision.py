@@ -21,7 +21,8 @@ import numpy as np
 
 from homelab_hub.cameras.settings import VisionConfig
 from homelab_hub.cameras.verdict import Verdict, VerdictParser
-from homelab_hub.errors import InvalidInput, Unavailable, UpstreamError
+from homelab_hub.errors import HubError, InvalidInput, Unavailable, UpstreamError
+from homelab_hub.redact import redact_text, redact_url
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +34,21 @@ VERDICT_SCHEMA: dict[str, Any] = {
     },
     "required": ["verdict", "description"],
 }
+
+
+@dataclass(frozen=True)
+class VisionHealth:
+    """The model's numbers for /api/health and the watchdog's dependency check."""
+
+    url: str  # redacted
+    model: str
+    calls: int
+    failures: int
+    consecutive_failures: int
+    last_error: str  # redacted
+    last_latency_s: float | None
+    last_ok_at: float | None
+    structured_output: bool | None
 
 
 @dataclass(frozen=True)
@@ -50,8 +66,14 @@ class VisionClassifier:
     def __init__(self, config: VisionConfig, *, transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
         self.parser = VerdictParser(config)
+        self._where = redact_url(config.url)  # the URL as every message shows it
+        # Credentials go in an auth header, not the base URL: httpx logs every request's URL
+        # at INFO, which would put user:password@ in the hub log.
+        url = httpx.URL(config.url.rstrip("/"))
+        auth = httpx.BasicAuth(url.username, url.password) if url.username or url.password else None
         self._client = httpx.Client(
-            base_url=config.url.rstrip("/"),
+            base_url=url.copy_with(username=None, password=None),
+            auth=auth,
             timeout=httpx.Timeout(config.timeout_s, connect=5.0),
             transport=transport,
         )
@@ -67,20 +89,19 @@ class VisionClassifier:
     def close(self) -> None:
         self._client.close()
 
-    def health(self) -> dict[str, Any]:
-        """Numbers for /api/health and the watchdog's dependency check."""
+    def health(self) -> VisionHealth:
         with self._lock:
-            return {
-                "url": self.config.url,
-                "model": self.config.model,
-                "calls": self.calls,
-                "failures": self.failures,
-                "consecutive_failures": self.consecutive_failures,
-                "last_error": self.last_error,
-                "last_latency_s": self.last_latency_s,
-                "last_ok_at": self.last_ok_at,
-                "structured_output": self._structured,
-            }
+            return VisionHealth(
+                url=self._where,
+                model=self.config.model,
+                calls=self.calls,
+                failures=self.failures,
+                consecutive_failures=self.consecutive_failures,
+                last_error=self.last_error,
+                last_latency_s=self.last_latency_s,
+                last_ok_at=self.last_ok_at,
+                structured_output=self._structured,
+            )
 
     def classify(
         self, image_bgr: np.ndarray, *, camera: str, model: str | None = None, prompt: str | None = None
@@ -104,11 +125,9 @@ class VisionClassifier:
                 structured = False
                 answer = self._chat_or_fail(model, text, jpeg, False)
             else:
-                raise self._failed(UpstreamError(_status_message(self.config.url, model, exc))) from exc
+                raise self._failed(UpstreamError, _status_message(self._where, model, exc)) from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise self._failed(
-                Unavailable(f"vision model at {self.config.url} is unreachable: {exc!r}")
-            ) from exc
+            raise self._failed(Unavailable, f"vision model at {self._where} is unreachable: {exc!r}") from exc
         latency = time.perf_counter() - start
         verdict = self.parser.parse(answer)
         with self._lock:
@@ -124,11 +143,9 @@ class VisionClassifier:
         try:
             return self._chat(model, prompt, jpeg, structured)
         except httpx.HTTPStatusError as exc:
-            raise self._failed(UpstreamError(_status_message(self.config.url, model, exc))) from exc
+            raise self._failed(UpstreamError, _status_message(self._where, model, exc)) from exc
         except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise self._failed(
-                Unavailable(f"vision model at {self.config.url} is unreachable: {exc!r}")
-            ) from exc
+            raise self._failed(Unavailable, f"vision model at {self._where} is unreachable: {exc!r}") from exc
 
     def _chat(self, model: str, prompt: str, jpeg: bytes, structured: bool) -> str:
         body: dict[str, Any] = {
@@ -148,13 +165,12 @@ class VisionClassifier:
             content = data["message"]["content"]
         except (ValueError, KeyError, TypeError) as exc:
             raise self._failed(
-                UpstreamError(f"vision model at {self.config.url} answered something that is not Ollama's chat JSON: "
-                              f"{response.text[:120]!r}")
-            ) from exc  # fmt: skip
+                UpstreamError,
+                f"vision model at {self._where} answered something that is not Ollama's chat JSON: "
+                f"{response.text[:120]!r}",
+            ) from exc
         if not isinstance(content, str):
-            raise self._failed(
-                UpstreamError(f"vision model at {self.config.url} answered a non-text message")
-            )
+            raise self._failed(UpstreamError, f"vision model at {self._where} answered a non-text message")
         return content
 
     def _wants_structured(self) -> bool:
@@ -165,15 +181,18 @@ class VisionClassifier:
             self._structured = _version_at_least(str(version), (0, 5, 0))
         except (httpx.HTTPError, ValueError, AttributeError):
             return False  # ask again next time; the server may be starting
-        log.info("vision: %s speaks structured output: %s", self.config.url, self._structured)
+        log.info("vision: %s speaks structured output: %s", self._where, self._structured)
         return self._structured
 
-    def _failed(self, error: Exception) -> Exception:
+    def _failed(self, kind: type[HubError], message: str) -> HubError:
+        # Messages quote the server's answer and httpx's exception, either of which may echo
+        # the URL with its password: redacted once here, for the caller, health and logs.
+        message = redact_text(message)
         with self._lock:
             self.failures += 1
             self.consecutive_failures += 1
-            self.last_error = str(error)
-        return error
+            self.last_error = message
+        return kind(message)
 
 
 def encode_jpeg(image_bgr: np.ndarray, max_side: int, quality: int) -> bytes:

@@ -11,14 +11,15 @@ import logging
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
 
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.pipeline import CameraPipeline, SampleResult
-from homelab_hub.cameras.reader import FrameReader, ReaderStatus, redact_url
+from homelab_hub.cameras.reader import FrameReader, ReaderStatus
+from homelab_hub.redact import redact_url
 from homelab_hub.workers import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -30,6 +31,31 @@ _STUCK_MARGIN_S = 30.0
 
 class ReaderStuck(RuntimeError):
     """The reader thread stopped making progress (it should never block past its timeouts)."""
+
+
+@dataclass(frozen=True)
+class StreamStats:
+    """What a camera's worker beats with: shown per camera in /api/health, camera_list and
+    watchdog_status. URLs and errors are redacted."""
+
+    camera: str
+    stream: str  # the reader's state, or stopped
+    url: str  # the stream decoded (the detect stream when there is one)
+    last_frame_age_s: float | None
+    sampled_fps: float
+    reconnects: int
+    model_latency_ms: float | None
+    decode_mode: str | None
+    samples: int
+    motion_samples: int
+    model_calls: int
+    alerts: int
+    last_decision: str | None
+    last_error: str
+
+    def beat(self) -> dict[str, Any]:
+        """As heartbeat details (the supervisor keeps plain data)."""
+        return asdict(self)
 
 
 @dataclass(frozen=True)
@@ -51,10 +77,9 @@ class CameraRuntime:
         self._sample_times: deque[float] = deque(maxlen=512)
         self._started = time.monotonic()
         self._reconnects_before = 0  # reconnects of readers of earlier workers
-        self.samples = self.motion_samples = self.model_calls = self.alerts = self.skipped_stale = 0
+        self.samples = self.motion_samples = self.model_calls = self.alerts = 0
         self.model_latency_ms: float | None = None
         self.last_sample: LastSample | None = None
-        self.last_error = ""
         self.stale = False  # its pipeline was built on deps that have been replaced
 
     # -- used by the worker ---------------------------------------------------------------
@@ -114,29 +139,28 @@ class CameraRuntime:
             return before
         return before + status.reconnects
 
-    def details(self) -> dict[str, Any]:
-        """The numbers a worker beats with (shown per camera in /api/health and watchdog_status)."""
+    def stats(self) -> StreamStats:
         status = self.reader_status()
         age = None
         if status is not None and status.last_frame_ts is not None:
             age = round(max(0.0, time.time() - status.last_frame_ts), 1)
         last = self.last_sample
-        return {
-            "camera": self.name,
-            "stream": status.state if status else "stopped",
-            "url": redact_url(self.camera.sample_url),
-            "last_frame_age_s": age,
-            "sampled_fps": self.sampled_fps(),
-            "reconnects": self.reconnects(),
-            "model_latency_ms": self.model_latency_ms,
-            "decode_mode": status.decode_mode if status else None,
-            "samples": self.samples,
-            "motion_samples": self.motion_samples,
-            "model_calls": self.model_calls,
-            "alerts": self.alerts,
-            "last_decision": last.result.decision if last else None,
-            "last_error": (status.last_error if status and status.last_error else self.last_error)[:300],
-        }
+        return StreamStats(
+            camera=self.name,
+            stream=status.state if status else "stopped",
+            url=redact_url(self.camera.sample_url),
+            last_frame_age_s=age,
+            sampled_fps=self.sampled_fps(),
+            reconnects=self.reconnects(),
+            model_latency_ms=self.model_latency_ms,
+            decode_mode=status.decode_mode if status else None,
+            samples=self.samples,
+            motion_samples=self.motion_samples,
+            model_calls=self.model_calls,
+            alerts=self.alerts,
+            last_decision=last.result.decision if last else None,
+            last_error=(status.last_error if status else "")[:300],  # redacted by the reader
+        )
 
 
 class CameraWorker:
@@ -178,14 +202,14 @@ class CameraWorker:
         next_sample = time.monotonic()
         last_seq = 0
         connects = 0
-        ctx.beat(**self.runtime.details())
+        ctx.beat(**self.runtime.stats().beat())
         while not ctx.stop.is_set():
             now = time.monotonic()
             if now < next_sample:
                 if ctx.wait(min(_BEAT_EVERY_S, next_sample - now)):
                     break
                 self._check_reader(reader)
-                ctx.beat(**self.runtime.details())
+                ctx.beat(**self.runtime.stats().beat())
                 continue
             got = self._fresh_frame(ctx, reader, last_seq, deadline=now + max(interval, 2.0))
             # Schedule from the plan, not from "now", so a slow model call does not drift the
@@ -194,7 +218,6 @@ class CameraWorker:
             if next_sample < time.monotonic():
                 next_sample = time.monotonic() + interval
             if got is None:
-                self.runtime.skipped_stale += 1
                 continue
             frame, ts, last_seq = got
             now_connects = reader.status().connects
@@ -206,7 +229,7 @@ class CameraWorker:
                 connects = now_connects
             result = self.runtime.pipeline.process(frame, ts)
             self.runtime.record(ts, result, frame.shape)
-            ctx.beat(**self.runtime.details())
+            ctx.beat(**self.runtime.stats().beat())
 
     def _fresh_frame(
         self, ctx: WorkerContext, reader: FrameReader, last_seq: int, deadline: float
@@ -219,7 +242,7 @@ class CameraWorker:
                 if ctx.stop.is_set() or time.monotonic() >= deadline:
                     return None
                 self._check_reader(reader)
-                ctx.beat(**self.runtime.details())
+                ctx.beat(**self.runtime.stats().beat())
         got = reader.latest()
         return got if got is not None and got[2] > last_seq else None
 

@@ -17,7 +17,8 @@ import cv2
 import numpy as np
 from pydantic import ValidationError
 
-from homelab_hub.cameras.settings import ZoneConfig, polygon_problem
+from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
+from homelab_hub.cameras.settings import ZoneConfig, ZoneProblem
 from homelab_hub.errors import InvalidInput
 from homelab_hub.store import Database
 
@@ -63,7 +64,8 @@ def _pixels(zone: ZoneConfig, width: int, height: int) -> np.ndarray:
 
 
 def parse_zone(camera: str, raw: object) -> ZoneConfig:
-    """A zone from caller data, with messages that name the zone and camera.
+    """A zone from caller data, with messages that name the zone and camera. The polygon is
+    checked once (by ZoneConfig's validator), after the cheap shape and size checks.
 
     Raises InvalidInput.
     """
@@ -75,19 +77,25 @@ def parse_zone(camera: str, raw: object) -> ZoneConfig:
     label = f"zone {name!r} on camera {camera!r}" if isinstance(name, str) else f"a zone on camera {camera!r}"
     points = raw.get("points")
     if isinstance(points, list):
+        if len(points) > MAX_ZONE_POINTS:
+            # Before anything looks at the points: a huge list must cost nothing.
+            raise InvalidInput(
+                f"{label}: polygon has {len(points)} points; at most {MAX_ZONE_POINTS} are allowed"
+            )
         try:
             pts = [(float(p[0]), float(p[1])) for p in points if len(p) == 2]
             if len(pts) != len(points):
                 raise InvalidInput(f"{label}: every point is a pair [x, y] in 0..1")
         except (TypeError, ValueError) as exc:
             raise InvalidInput(f"{label}: every point is a pair of numbers [x, y] in 0..1") from exc
-        problem = polygon_problem(pts)
-        if problem:
-            raise InvalidInput(f"{label}: {problem}")
+        raw = {**raw, "points": pts}
     try:
         return ZoneConfig.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
+        problem = (first.get("ctx") or {}).get("error")
+        if isinstance(problem, ZoneProblem):
+            raise InvalidInput(f"{label}: {problem.problem}") from exc
         where = ".".join(str(p) for p in first["loc"]) or "zone"
         msg = str(first["msg"]).removeprefix("Value error, ")
         raise InvalidInput(f"{label}: {where}: {msg}") from exc

@@ -7,6 +7,8 @@ import threading
 from collections.abc import Sequence
 from pathlib import Path
 
+from homelab_hub.redact import redact_text, redact_url
+
 log = logging.getLogger(__name__)
 
 
@@ -25,9 +27,9 @@ class AppriseNotifier:
             import apprise
 
             self._apprise = apprise.Apprise()
-            for url in self.urls:
+            for index, url in enumerate(self.urls):
                 if not self._apprise.add(url):
-                    log.error("notify: Apprise does not understand URL %s", _redact(url))
+                    log.error("notify: Apprise does not understand %s", describe_url(url, index))
 
     @property
     def enabled(self) -> bool:
@@ -45,14 +47,19 @@ class AppriseNotifier:
         with self._lock:
             try:
                 ok = bool(target.notify(title=title, body=body, attach=attach if attachments else None))
-            except Exception:  # a broken target must not break the caller
-                log.exception("notify: Apprise raised")
+            except Exception as exc:  # a broken target must not break the caller
+                # No traceback: a plugin's exception text may carry its URL and token.
+                log.error("notify: Apprise raised %s", redact_text(f"{type(exc).__name__}: {exc}"))
                 return False
         if not ok:
             log.warning("notify: no Apprise target accepted %r", title)
         return ok
 
 
-def _redact(url: str) -> str:
-    scheme, _, rest = url.partition("://")
-    return f"{scheme}://…{rest[-12:]}" if rest else url
+def describe_url(url: str, index: int) -> str:
+    """An Apprise URL Apprise could not parse, named by position and scheme only: services
+    carry their secrets in the path (tgram://BOT_TOKEN/CHAT_ID, discord://ID/TOKEN), which no
+    redaction can tell from a path without the service's own parser."""
+    scheme = url.partition("://")[0] if "://" in url else ""
+    where = f"notify.apprise_urls[{index}]"
+    return f"{where} ({redact_url(scheme)}://…)" if scheme.isalnum() else where

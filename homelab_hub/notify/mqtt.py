@@ -25,6 +25,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from homelab_hub import __version__
 from homelab_hub.notify.config import MqttConfig
+from homelab_hub.redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -117,7 +118,7 @@ class MqttPublisher:
             self._publish(self._topic(camera, "alert/image"), jpeg, retain=True)
         event = {
             "event_type": "alert",
-            "description": description,
+            "description": redact_text(description),
             "ts": ts,
             "alert_id": alert_id,
             "camera": camera,

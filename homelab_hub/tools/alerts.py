@@ -7,12 +7,13 @@ from datetime import UTC, datetime
 from pydantic import Field
 
 from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.errors import InvalidInput, NotFound
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
 
 class AlertsRecentInput(ToolInput):
-    camera: str | None = Field(default=None, description="Only this camera.")
+    camera: str | None = Field(default=None, max_length=100, description="Only this camera.")
     since: float | str | None = Field(default=None, description="Epoch seconds or ISO time.")
     limit: int = Field(default=20, ge=1, le=200, description="Most alerts returned.")
 
@@ -46,7 +47,7 @@ def alerts_recent(ctx: ToolContext, args: AlertsRecentInput) -> AlertsRecentOutp
     since = _parse_since(args.since)
     store = AlertStore(ctx.services.db)
     alerts = store.recent(camera=args.camera, since=since, limit=args.limit)
-    if args.camera and not alerts and not _known(ctx, args.camera):
+    if args.camera and not alerts and not _known(ctx, store, args.camera):
         known = ", ".join(repr(n) for n in sorted(ctx.services.config.cameras)) or "none are configured"
         raise NotFound(f"unknown camera {args.camera!r}; known cameras: {known}")
     out = [
@@ -69,14 +70,14 @@ def alerts_recent(ctx: ToolContext, args: AlertsRecentInput) -> AlertsRecentOutp
     return AlertsRecentOutput(alerts=out, count=len(out))
 
 
-def _known(ctx: ToolContext, camera: str) -> bool:
-    manager = ctx.services.cameras
-    names = set(ctx.services.config.cameras)
-    if manager is not None and hasattr(manager, "names"):
-        names.update(manager.names())
-    if camera in names:
+def _known(ctx: ToolContext, store: AlertStore, camera: str) -> bool:
+    """Configured, running, or with stored alerts (a camera removed since)."""
+    manager: CameraManager | None = ctx.services.cameras
+    if camera in ctx.services.config.cameras:
         return True
-    return ctx.services.db.query_one("SELECT id FROM alerts WHERE camera = ? LIMIT 1", (camera,)) is not None
+    if manager is not None and camera in manager.names():
+        return True
+    return store.has_alerts(camera)
 
 
 def _parse_since(value: float | str | None) -> float | None:

@@ -7,8 +7,7 @@ import time
 
 from pydantic import Field
 
-from homelab_hub.cameras.manager import CameraManager
-from homelab_hub.errors import Unavailable
+from homelab_hub.cameras.manager import CameraManager, CameraStatus
 from homelab_hub.tools.registry import ToolContext, ToolImage, ToolInput, ToolOutput, ToolSpec
 
 
@@ -63,23 +62,33 @@ class CameraSnapshot(ToolOutput):
 
 
 def _manager(ctx: ToolContext) -> CameraManager:
-    manager = ctx.services.cameras
-    if manager is None:
-        raise Unavailable("the cameras engine is not running; add a [cameras.NAME] section with url = '…'")
-    return manager
+    return ctx.services.require(ctx.services.cameras, "cameras")
 
 
 def camera_list(ctx: ToolContext, args: CameraListInput) -> CameraList:
     manager = _manager(ctx)
-    cameras = []
-    for name in manager.names():
-        state = manager.state(name)
-        cameras.append(
-            CameraInfo(
-                name=name, **{k: state[k] for k in CameraInfo.model_fields if k in state and k != "name"}
-            )
-        )
-    return CameraList(cameras=cameras)
+    return CameraList(cameras=[_info(manager.status(name)) for name in manager.names()])
+
+
+def _info(status: CameraStatus) -> CameraInfo:
+    stats = status.stats
+    return CameraInfo(
+        name=status.name,
+        enabled=status.enabled,
+        state=status.state,
+        url=status.url,
+        detect_url=status.detect_url,
+        interval_s=status.interval_s,
+        last_frame_age_s=stats.last_frame_age_s,
+        sampled_fps=stats.sampled_fps,
+        reconnects=stats.reconnects,
+        model_latency_ms=stats.model_latency_ms,
+        samples=stats.samples,
+        model_calls=stats.model_calls,
+        alerts=stats.alerts,
+        last_decision=stats.last_decision,
+        last_error=stats.last_error,
+    )
 
 
 def camera_snapshot(ctx: ToolContext, args: CameraSnapshotInput) -> CameraSnapshot:
@@ -94,7 +103,7 @@ def camera_snapshot(ctx: ToolContext, args: CameraSnapshotInput) -> CameraSnapsh
         age_s=round(max(0.0, time.time() - shot.ts), 2),
         width=shot.width,
         height=shot.height,
-        state=manager.state(args.camera)["state"],
+        state=manager.status(args.camera).state,
         boxes=shot.boxes,
     )
 

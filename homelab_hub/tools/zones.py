@@ -1,25 +1,37 @@
-"""zone_edit: list, add, update or remove a camera's motion zones; applied live."""
+"""zone_edit: list, add, update or remove a camera's motion zones; applied live.
+
+Listing is open to every token; changes need an admin token (one full-frame exclusion zone
+blinds a camera).
+"""
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Annotated, Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.settings import ZoneConfig
-from homelab_hub.cameras.zones import ZoneStore, check_unique, parse_zone
-from homelab_hub.errors import Conflict, InvalidInput, NotFound
+from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
+from homelab_hub.cameras.zone_editor import ZoneEditor, ZoneSet
+from homelab_hub.cameras.zones import ZoneStore
+from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
+
+Coordinate = Annotated[float, Field(ge=0, le=1)]
+PointArg = Annotated[list[Coordinate], Field(min_length=2, max_length=2)]
 
 
 class ZoneArg(ToolInput):
-    name: str = Field(..., description="Zone name.")
+    name: str = Field(..., min_length=1, max_length=64, description="Zone name.")
     kind: Literal["exclude", "include"] | None = Field(default=None, description="Default exclude.")
-    points: list[list[float]] | None = Field(default=None, description="[[x, y], ...] in 0..1.")
+    points: list[PointArg] | None = Field(
+        default=None,
+        max_length=MAX_ZONE_POINTS,
+        description=f"[[x, y], ...] in 0..1, 3 to {MAX_ZONE_POINTS}.",
+    )
 
 
 class ZoneEditInput(ToolInput):
-    camera: str = Field(..., description="Camera name.")
+    camera: str = Field(..., min_length=1, max_length=64, description="Camera name.")
     action: Literal["list", "add", "update", "remove"] = Field(default="list", description="What to do.")
     zone: ZoneArg | None = Field(default=None, description="Name only for remove.")
 
@@ -40,74 +52,41 @@ class ZoneEditOutput(ToolOutput):
 
 
 def zone_edit(ctx: ToolContext, args: ZoneEditInput) -> ZoneEditOutput:
-    """Raises NotFound (camera or zone), Conflict (zone exists), InvalidInput (bad polygon)."""
+    """Raises Forbidden (a change with an agent token), NotFound (camera or zone), Conflict
+    (zone exists), InvalidInput (bad polygon)."""
+    if args.action != "list":
+        ctx.identity.require_admin(f"zone_edit {args.action}")
     services = ctx.services
-    camera_cfg = services.config.cameras.get(args.camera)
-    manager = services.cameras
-    pipeline = None
-    if manager is not None:
-        pipeline = manager.pipeline(args.camera)  # raises NotFound naming the known cameras
-        camera_cfg = getattr(pipeline, "camera", camera_cfg)
-    elif camera_cfg is None:
-        known = ", ".join(repr(n) for n in sorted(services.config.cameras)) or "none are configured"
-        raise NotFound(f"unknown camera {args.camera!r}; known cameras: {known}")
-    store = ZoneStore(services.db)
-    stored = store.load(args.camera, list(camera_cfg.zones) if camera_cfg else [])
-    zones = list(stored.zones)
+    editor = ZoneEditor(ZoneStore(services.db), manager=services.cameras, cameras=services.config.cameras)
+    zone = args.zone
     if args.action == "list":
-        return _output(args.camera, zones, stored.source, applied=pipeline is not None)
-    if args.zone is None:
+        return _output(editor.list(args.camera))
+    if zone is None:
+        editor.list(args.camera)  # an unknown camera is the first thing to report
         raise InvalidInput(
             f"zone_edit {args.action} on camera {args.camera!r} needs a zone {{name, kind, points}}"
         )
-    index = next((i for i, z in enumerate(zones) if z.name == args.zone.name), None)
-    label = f"zone {args.zone.name!r} on camera {args.camera!r}"
     if args.action == "add":
-        if index is not None:
-            raise Conflict(f"{label} already exists; use action=update to change it")
-        if args.zone.points is None:
-            raise InvalidInput(f"{label}: points are required to add a zone, e.g. [[0,0],[1,0],[1,0.3]]")
-        zones.append(parse_zone(args.camera, _raw(args.zone, None)))
-    elif index is None:
-        names = ", ".join(repr(z.name) for z in zones) or "none"
-        raise NotFound(f"{label} does not exist; zones of this camera: {names}")
-    elif args.action == "update":
-        zones[index] = parse_zone(args.camera, _raw(args.zone, zones[index]))
-    else:
-        zones.pop(index)
-    check_unique(args.camera, zones)
-    store.save(args.camera, zones)
-    if pipeline is not None:
-        pipeline.update_zones(zones)
-    return _output(args.camera, zones, "database", applied=pipeline is not None)
+        return _output(editor.add(args.camera, zone.name, zone.points, zone.kind))
+    if args.action == "update":
+        return _output(editor.update(args.camera, zone.name, points=zone.points, kind=zone.kind))
+    return _output(editor.remove(args.camera, zone.name))
 
 
-def _raw(arg: ZoneArg, current: ZoneConfig | None) -> dict[str, Any]:
-    return {
-        "name": arg.name,
-        "kind": arg.kind or (current.kind if current else "exclude"),
-        "points": arg.points
-        if arg.points is not None
-        else [list(p) for p in current.points]
-        if current
-        else [],
-    }
-
-
-def _output(camera: str, zones: list[ZoneConfig], source: str, *, applied: bool) -> ZoneEditOutput:
+def _output(zones: ZoneSet) -> ZoneEditOutput:
     return ZoneEditOutput(
-        camera=camera,
-        zones=[ZoneOut(name=z.name, kind=z.kind, points=[[x, y] for x, y in z.points]) for z in zones],
-        source=source,
-        applied=applied,
+        camera=zones.camera,
+        zones=[ZoneOut(name=z.name, kind=z.kind, points=[[x, y] for x, y in z.points]) for z in zones.zones],
+        source=zones.source,
+        applied=zones.applied,
     )
 
 
 TOOLS = [
     ToolSpec(
         name="zone_edit",
-        description="List, add, update or remove a camera's motion zones (polygons in 0..1 image coordinates), "
-        'e.g. zone {"name":"road","kind":"exclude","points":[[0,0],[1,0],[1,0.3]]}.',
+        description="List a camera's motion zones (polygons in 0..1 image coordinates); add, update or remove "
+        'one with an admin token, e.g. zone {"name":"road","kind":"exclude","points":[[0,0],[1,0],[1,0.3]]}.',
         input_model=ZoneEditInput,
         output_model=ZoneEditOutput,
         handler=zone_edit,

@@ -10,10 +10,11 @@ import cv2
 import numpy as np
 
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import PipelineDeps, make_pipeline
+from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.notify.apprise import AppriseNotifier
+from homelab_hub.notify.bus import CameraAlert, NotificationBus
 from homelab_hub.store import Database
 from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.fakes.receiver import NotificationReceiver
@@ -28,17 +29,18 @@ def yard(with_object: bool) -> np.ndarray:
 
 def test_an_alert_reaches_apprise_with_the_annotated_image(tmp_path: Path, sqlite_db: Database) -> None:
     with FakeOllamaVision() as ollama, NotificationReceiver() as rx:
-        notifier = AppriseNotifier([rx.apprise_url("json")])
-        deps = PipelineDeps.from_config(HubConfig(vision={"url": ollama.url}), sqlite_db, notifier)
+        bus = NotificationBus(AppriseNotifier([rx.apprise_url("json")]))
+        deps = PipelineDeps.from_config(HubConfig(vision={"url": ollama.url}), sqlite_db, bus)
         cam = CameraConfig(url="rtsp://127.0.0.1/none", alerts=AlertsConfig(image_dir=tmp_path))
-        pipeline = make_pipeline("gate", cam, deps)
+        pipeline = CameraPipeline("gate", cam, deps)
         now = time.time()
         pipeline.process(yard(False), now)
         result = pipeline.process(yard(True), now + 5)
         assert result.decision == "alert"
         msg = rx.wait_for(lambda r: "gate" in r.body.decode(errors="replace"), timeout=15)
         payload = msg.json()
-        assert "person" in payload["message"] and payload["title"] == "Camera gate: alert"
+        assert "person" in payload["message"]
+        assert payload["title"] == "Camera gate: alert"
         attachment = payload["attachments"][0]
         assert attachment["mimetype"] == "image/jpeg"
         image = cv2.imdecode(
@@ -46,35 +48,52 @@ def test_an_alert_reaches_apprise_with_the_annotated_image(tmp_path: Path, sqlit
         )
         assert image.shape == (360, 640, 3)
         b, g, r = (int(v) for v in image[result.boxes[0][1], result.boxes[0][0] + 5])
-        assert r > 150 and g < 100  # the box is drawn on the frame
+        assert r > 150
+        assert g < 100  # the box is drawn on the frame
         deps.close()
+        bus.stop()
 
 
 def test_a_camera_with_notify_off_stores_the_alert_but_sends_nothing(
     tmp_path: Path, sqlite_db: Database
 ) -> None:
     with FakeOllamaVision() as ollama, NotificationReceiver() as rx:
-        notifier = AppriseNotifier([rx.apprise_url("json")])
-        deps = PipelineDeps.from_config(HubConfig(vision={"url": ollama.url}), sqlite_db, notifier)
+        bus = NotificationBus(AppriseNotifier([rx.apprise_url("json")]))
+        deps = PipelineDeps.from_config(HubConfig(vision={"url": ollama.url}), sqlite_db, bus)
         cam = CameraConfig(url="rtsp://127.0.0.1/none", alerts=AlertsConfig(image_dir=tmp_path, notify=False))
-        pipeline = make_pipeline("gate", cam, deps)
+        pipeline = CameraPipeline("gate", cam, deps)
         pipeline.process(yard(False), time.time())
         assert pipeline.process(yard(True), time.time()).decision == "alert"
-        deps.close()  # waits for the dispatch thread: anything queued would have been sent
-        assert rx.received == [] and len(deps.alerts.recent()) == 1
+        deps.close()
+        bus.stop()  # waits for the outbox thread: anything queued would have been sent
+        assert rx.received == []
+        assert len(deps.alerts.recent()) == 1
 
 
 def test_an_unreachable_apprise_target_does_not_stop_sampling(tmp_path: Path, sqlite_db: Database) -> None:
     from tests.support import free_port
 
     with FakeOllamaVision() as ollama:
-        notifier = AppriseNotifier([f"json://127.0.0.1:{free_port()}/notify"])
-        deps = PipelineDeps.from_config(HubConfig(vision={"url": ollama.url}), sqlite_db, notifier)
+        bus = NotificationBus(AppriseNotifier([f"json://127.0.0.1:{free_port()}/notify"]))
+        deps = PipelineDeps.from_config(HubConfig(vision={"url": ollama.url}), sqlite_db, bus)
         cam = CameraConfig(url="rtsp://127.0.0.1/none", alerts=AlertsConfig(image_dir=tmp_path, cooldown_s=0))
-        pipeline = make_pipeline("gate", cam, deps)
+        pipeline = CameraPipeline("gate", cam, deps)
         frames = [yard(i % 2 == 1) for i in range(5)]
         decisions = [pipeline.process(f, time.time()).decision for f in frames]
         # The object comes and goes: where it left, the model sees an empty crop.
         assert decisions[1:] == ["alert", "model_clear", "alert", "model_clear"]
         assert len(deps.alerts.recent()) == 2
         deps.close()
+        bus.stop()
+
+
+def test_the_bus_sends_a_report_at_once_and_without_sinks_sends_nothing(tmp_path: Path) -> None:
+    with NotificationReceiver() as rx:
+        bus = NotificationBus(AppriseNotifier([rx.apprise_url("json")]))
+        assert bus.send("Watchdog: gate restarted", "restarted after 3 failed checks")
+        assert rx.received[0].json()["title"] == "Watchdog: gate restarted"
+        bus.stop()
+    quiet = NotificationBus()
+    assert quiet.send("nobody listens", "body") is False
+    quiet.camera_alert(CameraAlert("gate", "a fox", 0.0, 1, None))  # no sink: nothing to do, no error
+    quiet.stop()

@@ -35,18 +35,23 @@ def test_an_alert_is_stored_with_an_annotated_image_and_a_confirmed_alert_log_li
     cfg = AlertsConfig(image_dir=tmp_path / "alerts")
     with caplog.at_level(logging.WARNING, logger="homelab_hub.cameras.alerts"):
         rec = record(store, cfg, time.time())
-    assert any("CONFIRMED ALERT camera=gate" in r.getMessage() and "A person at the door." in r.getMessage()
-               for r in caplog.records)  # fmt: skip
+    confirmed = [r.getMessage() for r in caplog.records if "CONFIRMED ALERT camera=gate" in r.getMessage()]
+    assert len(confirmed) == 1
+    assert confirmed[0].endswith(": A person at the door.")
     image = cv2.imread(rec.image_path)
-    assert image is not None and image.shape == (480, 640, 3)
+    assert image is not None
+    assert image.shape == (480, 640, 3)
     b, g, r = (int(v) for v in image[120, 140])  # on the box's top edge: drawn red
-    assert r > 180 and g < 80 and b < 80
+    assert r > 180
+    assert g < 80
+    assert b < 80
     stored = store.recent(camera="gate")
     assert len(stored) == 1
     got = stored[0]
     assert (got.verdict, got.description, got.boxes, got.model) == ("ALERT", "A person at the door.",
                                                                    [(100, 120, 80, 160)], "qwen2.5vl:7b")  # fmt: skip
-    assert got.latency_s == pytest.approx(0.21) and got.review_status == "new"
+    assert got.latency_s == pytest.approx(0.21)
+    assert got.review_status == "new"
     assert store.get(rec.id) == got
 
 
@@ -96,9 +101,12 @@ def test_retention_by_size_drops_the_oldest_images_but_keeps_their_rows(db, tmp_
     store.prune("gate", tight, now=now)
     kept = {a.id: a.image_path for a in store.recent(camera="gate")}
     assert len(kept) == 4
-    assert kept[recs[0].id] is None and kept[recs[1].id] is None
-    assert kept[recs[2].id] and kept[recs[3].id]
-    assert not Path(recs[0].image_path).exists() and Path(recs[3].image_path).exists()
+    assert kept[recs[0].id] is None
+    assert kept[recs[1].id] is None
+    assert kept[recs[2].id]
+    assert kept[recs[3].id]
+    assert not Path(recs[0].image_path).exists()
+    assert Path(recs[3].image_path).exists()
 
 
 def test_recent_filters_by_camera_and_time(db, tmp_path) -> None:

@@ -42,7 +42,8 @@ def test_a_moving_object_shows_motion_boxes_at_each_sample(capsys, clips):
     assert [s["t"] for s in doc["samples"]] == [0.0, 1.0, 2.0, 3.0, 4.0, 5.0]
     assert doc["samples"][0]["decision"] == "clear"  # nothing to compare the first frame with
     assert all(s["boxes"] for s in doc["samples"][1:])
-    assert doc["summary"]["model_calls"] == 0 and doc["summary"]["motion_samples"] == 5
+    assert doc["summary"]["model_calls"] == 0
+    assert doc["summary"]["motion_samples"] == 5
 
 
 def test_a_quiet_scene_resolves_every_sample_without_the_model(capsys, clips):
@@ -65,12 +66,16 @@ def test_with_a_configured_model_motion_goes_to_the_model_and_alerts_are_counted
         assert ollama.chats, "the stand-in model was never asked"
     assert code == 0
     doc = json.loads(out)
-    assert doc["camera"] == "yard" and doc["interval_s"] == 2.0 and doc["model"] is True
+    assert doc["camera"] == "yard"
+    assert doc["interval_s"] == 2.0
+    assert doc["model"] is True
     summary = doc["summary"]
     assert summary["samples"] == 3
-    assert summary["model_calls"] == 2 and summary["alerts"] == 2
+    assert summary["model_calls"] == 2
+    assert summary["alerts"] == 2
     alert = doc["samples"][1]
-    assert alert["decision"] == "alert" and alert["model_latency_ms"] is not None
+    assert alert["decision"] == "alert"
+    assert alert["model_latency_ms"] is not None
     assert "person" in alert["description"]
     assert not (tmp_path / "data").exists()  # replay alerts never land in the hub's folders
 
@@ -83,11 +88,14 @@ def test_bad_input_gets_one_clear_line_and_exit_status_1(capsys, clips, tmp_path
         == f"homelab-hub: cannot read '{tmp_path / 'notes.mp4'}' as video: Invalid data found when processing input"
     )
     code, _, err = analyze(capsys, str(tmp_path / "missing.mp4"))
-    assert code == 1 and "does not exist" in err
+    assert code == 1
+    assert "does not exist" in err
     code, _, err = analyze(capsys, clips("static_noise"), "--camera", "garage")
-    assert code == 1 and "unknown camera 'garage'; known cameras: none are configured" in err
+    assert code == 1
+    assert "unknown camera 'garage'; known cameras: none are configured" in err
     code, _, err = analyze(capsys, clips("static_noise"), "--interval", "-1")
-    assert code == 1 and "--interval must be above 0 seconds, got -1.0" in err
+    assert code == 1
+    assert "--interval must be above 0 seconds, got -1.0" in err
 
 
 def test_the_installed_command_has_help():
@@ -96,4 +104,6 @@ def test_the_installed_command_has_help():
         [str(command), "camera", "analyze", "--help"], capture_output=True, text=True, timeout=60
     )
     assert done.returncode == 0, done.stderr
-    assert "--interval S" in done.stdout and "VIDEO" in done.stdout and "--no-model" in done.stdout
+    assert "--interval S" in done.stdout
+    assert "VIDEO" in done.stdout
+    assert "--no-model" in done.stdout

@@ -105,7 +105,7 @@ def test_reload_adds_changes_and_removes_cameras_without_touching_the_others(cli
 
 def test_an_unknown_camera_is_not_found_and_the_message_lists_the_known_ones(clip, manager_for):
     manager = manager_for({"yard": cam(str(clip)), "gate": cam(str(clip))})
-    for call in (manager.pipeline, manager.state, manager.latest_frame, manager.snapshot_jpeg):
+    for call in (manager.pipeline, manager.status, manager.latest_frame, manager.snapshot_jpeg):
         with pytest.raises(NotFound, match=r"unknown camera 'garage'; known cameras: 'gate', 'yard'"):
             call("garage")
 
@@ -118,32 +118,33 @@ def test_bad_cameras_report_clear_errors_and_the_good_camera_keeps_running(tmp_p
             "notes": cam(str(write_not_video(tmp_path / "notes.mp4"))),
         }
     )
-    wait_until(
-        lambda: manager.state("ghost")["last_error"] and manager.state("notes")["last_error"], 15, "errors"
-    )
-    assert "cannot open rtsp://127.0.0.1:" in manager.state("ghost")["last_error"]
-    assert "Invalid data" in manager.state("notes")["last_error"]
-    assert manager.state("ghost")["state"] == "no_signal"
+    wait_until(lambda: manager.status("ghost").stats.last_error, 15, "the ghost camera's error")
+    wait_until(lambda: manager.status("notes").stats.last_error, 15, "the notes camera's error")
+    assert "cannot open rtsp://127.0.0.1:" in manager.status("ghost").stats.last_error
+    assert "Invalid data" in manager.status("notes").stats.last_error
+    assert manager.status("ghost").state == "no_signal"
     with pytest.raises(
         Unavailable, match="camera 'notes' has no frame: no frame has been decoded yet; last error"
     ):
         manager.latest_frame("notes")
     wait_until(lambda: manager.runtime("yard").samples >= 3, 15, "the good camera to keep sampling")
-    assert manager.state("yard")["state"] == "ok"
-    state, detail, data = manager.health()
-    assert state == "degraded"
-    assert "ghost: no_signal" in detail and "notes: no_signal" in detail and "yard" not in detail
-    assert set(data) == {"yard", "ghost", "notes"}
+    assert manager.status("yard").state == "ok"
+    health = manager.health()
+    assert health.state == "degraded"
+    assert "ghost: no_signal" in health.detail
+    assert "notes: no_signal" in health.detail
+    assert "yard" not in health.detail
+    assert set(health.data) == {"yard", "ghost", "notes"}
 
 
 def test_a_disabled_camera_is_listed_but_not_read(clip, manager_for):
     manager = manager_for({"yard": cam(str(clip), enabled=False)})
     assert manager.names() == ["yard"]
-    assert manager.state("yard")["state"] == "disabled"
+    assert manager.status("yard").state == "disabled"
     assert "camera:yard" not in manager.supervisor.names()
     with pytest.raises(Unavailable, match="disabled in the config"):
         manager.snapshot_jpeg("yard")
-    assert manager.health()[0] == "disabled"
+    assert manager.health().state == "disabled"
 
 
 def test_snapshot_is_a_jpeg_of_the_latest_frame_and_annotated_draws_the_motion_boxes(clip, manager_for):
@@ -151,24 +152,30 @@ def test_snapshot_is_a_jpeg_of_the_latest_frame_and_annotated_draws_the_motion_b
     wait_until(lambda: manager.runtime("yard").samples >= 1, 15, "a sample")
     plain = manager.snapshot_jpeg("yard")
     image = cv2.imdecode(np.frombuffer(plain.jpeg, np.uint8), cv2.IMREAD_COLOR)
-    assert image.shape == (120, 160, 3) and (plain.width, plain.height) == (160, 120)
-    assert plain.boxes == [] and time.time() - plain.ts < 30
+    assert image.shape == (120, 160, 3)
+    assert (plain.width, plain.height) == (160, 120)
+    assert plain.boxes == []
+    assert time.time() - plain.ts < 30
 
     marked = manager.snapshot_jpeg("yard", annotated=True)
     assert marked.boxes == [BOX]
     drawn = cv2.imdecode(np.frombuffer(marked.jpeg, np.uint8), cv2.IMREAD_COLOR)
     x, y, w, h = BOX
     b, g, r = (int(v) for v in drawn[y + h // 2, x])  # middle of the box's left edge
-    assert r > 150 and g < 100 and b < 100, (b, g, r)
+    assert r > 150, (b, g, r)
+    assert g < 100, (b, g, r)
+    assert b < 100, (b, g, r)
 
 
 def test_a_camera_with_a_detect_stream_samples_the_detect_stream(clip, manager_for):
     main_stream = f"rtsp://admin:pw@127.0.0.1:{free_port()}/main"  # never opened by the worker
     manager = manager_for({"yard": cam(main_stream, detect_url=str(clip))})
     wait_until(lambda: manager.runtime("yard").samples >= 1, 15, "a sample from the detect stream")
-    state = manager.state("yard")
-    assert state["url"].startswith("rtsp://admin:***@127.0.0.1:") and state["detect_url"] == str(clip)
-    assert state["last_error"] == "" and state["state"] == "ok"
+    status = manager.status("yard")
+    assert status.url.startswith("rtsp://admin:***@127.0.0.1:")
+    assert status.detect_url == str(clip)
+    assert status.stats.last_error == ""
+    assert status.state == "ok"
     assert manager.latest_frame("yard")[0].shape == (120, 160, 3)
 
 
@@ -177,6 +184,7 @@ def test_new_shared_deps_rebuild_every_camera(clip, manager_for):
     manager = manager_for(cameras)
     old_pipeline = manager.pipeline("yard")
     result = manager.reload(cameras, deps=object())  # e.g. another vision model in [vision]
-    assert sorted(result.changed) == ["gate", "yard"] and result.unchanged == []
+    assert sorted(result.changed) == ["gate", "yard"]
+    assert result.unchanged == []
     assert manager.pipeline("yard") is not old_pipeline
     assert manager.reload(cameras).unchanged == ["yard", "gate"]

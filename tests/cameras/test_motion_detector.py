@@ -31,18 +31,23 @@ def test_moving_object_gives_a_box_around_it() -> None:
     result = detector.detect(frame_at(spec, 10))
     assert result.kind == "motion"
     now = object_box(spec, 10)
-    assert now is not None and any(overlaps(box, now) for box in result.boxes)
+    assert now is not None
+    assert any(overlaps(box, now) for box in result.boxes)
     assert result.crop is not None
     cx, cy, cw, ch = result.crop
     bx, by, bw, bh = result.boxes[0]
-    assert cx <= bx and cy <= by and cx + cw >= bx + bw and cy + ch >= by + bh
+    assert cx <= bx
+    assert cy <= by
+    assert cx + cw >= bx + bw
+    assert cy + ch >= by + bh
 
 
 def test_static_scene_with_sensor_noise_finds_no_motion() -> None:
     kinds = run(
         MotionDetector(MotionConfig()), samples(ClipSpec("static_noise", seconds=6, noise_sigma=4), 5)
     )
-    assert kinds[0] == "first" and set(kinds[1:]) == {"none"}
+    assert kinds[0] == "first"
+    assert set(kinds[1:]) == {"none"}
 
 
 def test_brightness_jump_recalibrates_then_settles() -> None:
@@ -101,8 +106,10 @@ def test_boxes_in_a_4k_frame_are_reported_in_source_pixels() -> None:
     assert result.kind == "motion"
     x, y, w, h = result.boxes[0]
     # Dilation grows the box by a few detect-width pixels (x6 at 4K); the object is inside.
-    assert x <= 2000 <= x + 60 and y <= 1000 <= y + 60
-    assert 300 <= w <= 400 and 300 <= h <= 400
+    assert x <= 2000 <= x + 60
+    assert y <= 1000 <= y + 60
+    assert 300 <= w <= 400
+    assert 300 <= h <= 400
 
 
 def test_small_changes_below_min_area_are_dropped() -> None:

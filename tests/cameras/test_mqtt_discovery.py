@@ -17,14 +17,14 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import PipelineDeps, make_pipeline
+from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.notify.config import MqttConfig
 from homelab_hub.notify.mqtt import MqttPublisher
 from homelab_hub.store import Database, migrate
 from tests.fakes.ollama_vision import FakeOllamaVision
-from tests.support import free_port, port_open, require
+from tests.support import free_port, port_open, require, wait_until
 
 
 class Listener:
@@ -46,14 +46,12 @@ class Listener:
             self.messages.append((msg.topic, bytes(msg.payload), bool(msg.retain)))
 
     def wait_for(self, predicate: Callable[[str, bytes, bool], bool], timeout: float = 10, count: int = 1):
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
+        def hits() -> list[tuple[str, bytes, bool]] | None:
             with self._lock:
-                hits = [m for m in self.messages if predicate(*m)]
-            if len(hits) >= count:
-                return hits
-            time.sleep(0.02)
-        raise AssertionError(f"no matching MQTT message in {timeout}s; saw {[m[0] for m in self.messages]}")
+                found = [m for m in self.messages if predicate(*m)]
+            return found if len(found) >= count else None
+
+        return wait_until(hits, timeout, f"{count} matching MQTT message(s)")
 
     def close(self) -> None:
         self.client.loop_stop()
@@ -103,10 +101,8 @@ def test_discovery_configs_are_retained_and_describe_three_entities_per_camera(p
     configs = {t.split("/")[1]: json.loads(p) for t, p, _ in hits}
     assert set(configs) == {"binary_sensor", "image", "event"}
     motion = configs["binary_sensor"]
-    assert (
-        motion["device_class"] == "motion"
-        and motion["state_topic"] == f"{prefixes.topic_prefix}/front_gate/motion"
-    )
+    assert motion["device_class"] == "motion"
+    assert motion["state_topic"] == f"{prefixes.topic_prefix}/front_gate/motion"
     assert configs["image"]["image_topic"].endswith("/front_gate/alert/image")
     assert configs["event"]["event_types"] == ["alert"]
     assert all(c["availability_topic"] == f"{prefixes.topic_prefix}/status" for c in configs.values())
@@ -140,10 +136,11 @@ def test_pipeline_publishes_motion_changes_and_the_alert_image_and_event(
     with FakeOllamaVision() as ollama:
         config = HubConfig(vision={"url": ollama.url}, notify={"mqtt": prefixes.model_dump()})
         deps = PipelineDeps.from_config(config, db, None)
-        pipeline = make_pipeline(
+        pipeline = CameraPipeline(
             "gate", CameraConfig(url="x.mp4", alerts=AlertsConfig(image_dir=tmp_path)), deps
         )
-        assert deps.notifier.mqtt is not None and deps.notifier.mqtt.wait_connected(10)
+        assert deps.bus.mqtt is not None
+        assert deps.bus.mqtt.wait_connected(10)
         empty = np.full((240, 320, 3), (90, 140, 70), np.uint8)
         person = empty.copy()
         person[80:160, 140:180] = (30, 30, 40)
@@ -156,7 +153,9 @@ def test_pipeline_publishes_motion_changes_and_the_alert_image_and_event(
         image = listener.wait_for(lambda t, p, r: t == f"{topic}/alert/image")[0][1]
         assert image[:3] == b"\xff\xd8\xff"
         event = json.loads(listener.wait_for(lambda t, p, r: t == f"{topic}/alert/event")[0][1])
-        assert event["event_type"] == "alert" and "person" in event["description"] and event["alert_id"]
+        assert event["event_type"] == "alert"
+        assert "person" in event["description"]
+        assert event["alert_id"]
         deps.close()
     listener.wait_for(lambda t, p, r: t == f"{prefixes.topic_prefix}/status" and p == b"offline")
     listener.close()
@@ -180,7 +179,8 @@ def test_a_hub_that_dies_is_marked_offline_by_its_last_will(prefixes: MqttConfig
         [sys.executable, "-c", script], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True
     )
     try:
-        assert proc.stdout is not None and proc.stdout.readline().strip() == "up"
+        assert proc.stdout is not None
+        assert proc.stdout.readline().strip() == "up"
         listener.wait_for(lambda t, p, r: p == b"online")
         assert proc.stdin is not None
         proc.stdin.write("\n")

@@ -45,7 +45,8 @@ def test_a_crop_showing_someone_is_an_alert_and_goes_as_jpeg_at_temperature_zero
     assert result.verdict.verdict == "ALERT"
     assert "person" in result.verdict.description
     body = ollama.chats[-1]
-    assert body["options"]["temperature"] == 0 and body["stream"] is False
+    assert body["options"]["temperature"] == 0
+    assert body["stream"] is False
     assert body["model"] == "qwen2.5vl:7b"
     assert "'gate'" in body["messages"][0]["content"]
     jpeg = base64.b64decode(body["messages"][0]["images"][0])
@@ -57,7 +58,8 @@ def test_a_crop_showing_someone_is_an_alert_and_goes_as_jpeg_at_temperature_zero
 def test_structured_output_is_requested_from_servers_that_support_it(ollama) -> None:
     vision = classifier_for(ollama.url)
     result = vision.classify(yard(False), camera="gate")
-    assert result.structured and ollama.chats[-1]["format"]["properties"]["verdict"]["enum"] == [
+    assert result.structured
+    assert ollama.chats[-1]["format"]["properties"]["verdict"]["enum"] == [
         "ALERT",
         "CLEAR",
     ]
@@ -69,7 +71,8 @@ def test_an_old_server_gets_free_text_and_the_parser_decides(ollama) -> None:
     ollama.version = "0.4.7"
     vision = classifier_for(ollama.url, structured_output="auto")
     result = vision.classify(yard(True), camera="gate")
-    assert not result.structured and "format" not in ollama.chats[-1]
+    assert not result.structured
+    assert "format" not in ollama.chats[-1]
     assert result.verdict.verdict == "ALERT"
     vision.close()
 
@@ -78,8 +81,10 @@ def test_a_server_that_rejects_the_schema_is_asked_again_without_it(ollama) -> N
     ollama.version = "0.4.7"
     vision = classifier_for(ollama.url, structured_output="on")
     result = vision.classify(yard(True), camera="gate")
-    assert result.verdict.verdict == "ALERT" and not result.structured
-    assert "format" in ollama.chats[0] and "format" not in ollama.chats[1]
+    assert result.verdict.verdict == "ALERT"
+    assert not result.structured
+    assert "format" in ollama.chats[0]
+    assert "format" not in ollama.chats[1]
     vision.close()
 
 
@@ -102,7 +107,8 @@ def test_ollama_down_is_unavailable_and_counted() -> None:
     with pytest.raises(Unavailable, match="unreachable"):
         vision.classify(yard(True), camera="gate")
     health = vision.health()
-    assert health["consecutive_failures"] == 1 and "unreachable" in health["last_error"]
+    assert health.consecutive_failures == 1
+    assert "unreachable" in health.last_error
     vision.close()
 
 
@@ -124,7 +130,7 @@ def test_malformed_json_and_server_errors_are_upstream_errors(ollama) -> None:
         vision.classify(yard(True), camera="gate")
     ollama.mode = "look"
     assert vision.classify(yard(True), camera="gate").verdict.verdict == "ALERT"
-    assert vision.health()["consecutive_failures"] == 0
+    assert vision.health().consecutive_failures == 0
     vision.close()
 
 

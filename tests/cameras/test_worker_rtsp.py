@@ -86,11 +86,12 @@ def test_the_worker_samples_a_real_rtsp_stream(manager_for):
     wait_until(lambda: len(pipeline.samples) >= 3, 20, "three samples")
     shape, _ = pipeline.samples[-1]
     assert shape == (144, 192, 3)
-    state = manager.state("yard")
-    assert state["state"] == "ok"
-    assert state["last_frame_age_s"] is not None and state["last_frame_age_s"] < 10
-    assert state["sampled_fps"] > 0
-    assert state["decode_mode"] == "keyframes"
+    status = manager.status("yard")
+    assert status.state == "ok"
+    assert status.stats.last_frame_age_s is not None
+    assert status.stats.last_frame_age_s < 10
+    assert status.stats.sampled_fps > 0
+    assert status.stats.decode_mode == "keyframes"
 
 
 def test_the_worker_reconnects_after_each_of_ten_camera_restarts_without_leaking_threads(
@@ -112,9 +113,9 @@ def test_the_worker_reconnects_after_each_of_ten_camera_restarts_without_leaking
             20,
             f"a sample of a frame decoded after restart {restart + 1}",
         )
-    state = manager.state("yard")
-    assert state["reconnects"] >= 10
-    assert state["state"] == "ok"
+    status = manager.status("yard")
+    assert status.stats.reconnects >= 10
+    assert status.state == "ok"
     assert threading.active_count() <= threads_before + 1  # +1: a reader may be mid-reopen
     assert manager.supervisor.states()["camera:yard"].restarts == 0  # the reader coped; no worker crash
     # Each reconnect started a fresh motion baseline (no false "global change" after a gap).

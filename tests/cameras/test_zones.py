@@ -60,12 +60,14 @@ def test_config_zone_validation_names_the_problem() -> None:
 def test_exclude_mask_zeroes_the_zone_and_include_mask_keeps_only_it() -> None:
     exclude = ZoneMask([parse_zone("gate", {"name": "road", "points": SQUARE})]).for_size(100, 100)
     assert exclude is not None
-    assert exclude[25, 25] == 0 and exclude[80, 80] == 255
+    assert exclude[25, 25] == 0
+    assert exclude[80, 80] == 255
     include = ZoneMask([parse_zone("gate", {"name": "door", "kind": "include", "points": SQUARE})]).for_size(
         100, 100
     )
     assert include is not None
-    assert include[25, 25] == 255 and include[80, 80] == 0
+    assert include[25, 25] == 255
+    assert include[80, 80] == 0
     assert ZoneMask([]).for_size(100, 100) is None
 
 
@@ -75,7 +77,8 @@ def test_stored_zones_replace_the_config_zones(db) -> None:
     assert store.load("gate", [config_zone]).source == "config"
     store.save("gate", [])
     loaded = store.load("gate", [config_zone])
-    assert loaded.source == "database" and loaded.zones == []
+    assert loaded.source == "database"
+    assert loaded.zones == []
     grill = parse_zone("gate", {"name": "grill", "kind": "include", "points": SQUARE})
     store.save("gate", [grill])
     assert store.load("gate", [config_zone]).zones == [grill]

@@ -8,10 +8,10 @@ with NotificationReceiver() as rx:
 
 from __future__ import annotations
 
-import time
 from collections.abc import Callable
 
 from tests.fakes.http import FakeHTTPServer, Reply, Request
+from tests.support import wait_until
 
 
 class NotificationReceiver(FakeHTTPServer):
@@ -32,10 +32,7 @@ class NotificationReceiver(FakeHTTPServer):
     def wait_for(
         self, predicate: Callable[[Request], bool] = lambda r: True, timeout: float = 10.0
     ) -> Request:
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            for req in self.received:
-                if predicate(req):
-                    return req
-            time.sleep(0.05)
-        raise AssertionError(f"no matching notification within {timeout}s; got {len(self.received)} posts")
+        def match() -> Request | None:
+            return next((req for req in self.received if predicate(req)), None)
+
+        return wait_until(match, timeout, "a matching notification")

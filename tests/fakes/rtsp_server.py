@@ -24,7 +24,6 @@ import signal
 import socket
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 SYSTEM_PYTHON = "/usr/bin/python3"
@@ -84,18 +83,23 @@ class RTSPCamera:
             return self
         cmd = [SYSTEM_PYTHON, __file__, str(self.clip), str(self.port), str(self.fps)]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
-        self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            if self._proc.poll() is not None:
-                err = self._proc.stderr.read().decode(errors="replace") if self._proc.stderr else ""
-                raise RuntimeError(f"RTSP server exited with {self._proc.returncode}: {err[-2000:]}")
-            if _port_open(self.port):
-                self.starts += 1
-                return self
-            time.sleep(0.05)
-        self.kill()
-        raise RuntimeError(f"RTSP server did not listen on port {self.port} within {timeout}s")
+        from tests.support import wait_until  # test side only: the server half runs without pytest
+
+        proc = self._proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env=env)
+
+        def listening() -> bool:
+            if proc.poll() is not None:
+                err = proc.stderr.read().decode(errors="replace") if proc.stderr else ""
+                raise RuntimeError(f"RTSP server exited with {proc.returncode}: {err[-2000:]}")
+            return _port_open(self.port)
+
+        try:
+            wait_until(listening, timeout, f"the RTSP server to listen on port {self.port}")
+        except AssertionError:
+            self.kill()
+            raise RuntimeError(f"RTSP server did not listen on port {self.port} within {timeout}s") from None
+        self.starts += 1
+        return self
 
     def kill(self) -> None:
         """SIGKILL: the camera vanishes mid-stream (connections reset, no goodbye)."""
@@ -107,9 +111,9 @@ class RTSPCamera:
         if self._proc.stderr:
             self._proc.stderr.close()
         self._proc = None
-        deadline = time.monotonic() + 5
-        while _port_open(self.port) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        from tests.support import wait_until
+
+        wait_until(lambda: not _port_open(self.port), 5, f"port {self.port} to close after the kill")
 
     def stop_sending(self) -> None:
         """Freeze the server (SIGSTOP): its sockets stay open but no packet is sent."""

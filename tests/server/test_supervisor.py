@@ -58,7 +58,11 @@ def test_a_crashing_worker_is_restarted_with_backoff_then_marked_failed(db):
     sup.add("crasher", Crasher)
     sup.start()
     try:
-        wait_until(lambda: sup.states()["crasher"].state == "failed")
+        wait_until(
+            lambda: sup.states()["crasher"].state == "failed",
+            timeout=30,
+            what="the crasher to be marked failed",
+        )
         state = sup.states()["crasher"]
         assert Crasher.starts == 4  # first start + 3 restarts
         assert "camera exploded" in state.reason

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras import schema
@@ -20,6 +21,9 @@ if TYPE_CHECKING:
     from homelab_hub.server.services import Services
 
 log = logging.getLogger(__name__)
+
+# Motion is still recorded (as unverified) while the model is away: degraded, not down.
+_VISION_FAILURES_DEGRADE = 3
 
 
 def build(services: Services) -> None:
@@ -39,15 +43,21 @@ def health(services: Services) -> ComponentHealth:
     manager = services.cameras
     if manager is None:
         return ComponentHealth(state="disabled", detail="the cameras engine is not running")
-    state, detail, data = manager.health()
+    cameras = manager.health()
     current = manager.deps
-    if current is not None and services.config.cameras:
-        vision = current.vision_health()
-        data = {**data, "vision": vision}
-        # Motion is still recorded (as unverified) while the model is away: degraded, not down.
-        if vision.get("consecutive_failures", 0) >= 3 and state == "ok":
-            state, detail = "degraded", f"vision model failing: {vision.get('last_error')}"
-    return ComponentHealth(state=state, detail=detail, data=data)
+    if current is None or not services.config.cameras:
+        return cameras
+    vision = current.vision_health()
+    data = {**cameras.data, "vision": asdict(vision) if vision is not None else {"enabled": False}}
+    if (
+        vision is not None
+        and vision.consecutive_failures >= _VISION_FAILURES_DEGRADE
+        and cameras.state == "ok"
+    ):
+        return ComponentHealth(
+            state="degraded", detail=f"vision model failing: {vision.last_error}", data=data
+        )
+    return cameras.model_copy(update={"data": data})
 
 
 def reload(services: Services, config: HubConfig) -> None:

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
 
 
 def build(services: Services) -> None:
-    bus = NotificationBus(services.config.notify)
+    bus = NotificationBus.from_config(services.config.notify)
     bus.start()
     services.notifier = bus
 
@@ -22,9 +22,11 @@ def health(services: Services) -> ComponentHealth:
     bus = services.notifier
     if bus is None:
         return ComponentHealth(state="disabled", detail="notifications are not running")
-    data = {"apprise_targets": len(bus.urls), "mqtt": bus.mqtt is not None}
+    data = {"apprise_targets": bus.apprise_targets, "mqtt": bus.mqtt is not None}
     if bus.mqtt is None:
-        return ComponentHealth(state="ok" if bus.urls else "disabled", detail="apprise only", data=data)
+        return ComponentHealth(
+            state="ok" if bus.apprise_targets else "disabled", detail="apprise only", data=data
+        )
     if bus.mqtt.connected:
         return ComponentHealth(state="ok", detail="MQTT connected", data=data)
     # Alerts still reach Apprise; Home Assistant misses states until the broker is back.
