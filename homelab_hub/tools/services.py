@@ -22,7 +22,8 @@ class RestartServiceResult(ToolOutput):
 
 
 def restart_service(ctx: ToolContext, args: RestartServiceInput) -> RestartServiceResult:
-    """Raises Forbidden without an admin token, NotFound for an unconfigured name."""
+    """Raises Forbidden without an admin token, NotFound for an unconfigured name, Conflict
+    (WatchdogLocked) while another process's watchdog holds the lock."""
     ctx.identity.require_admin("restart_service")
     watchdog = ctx.services.watchdog
     if watchdog is None:
