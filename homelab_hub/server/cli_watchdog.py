@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from homelab_hub.config import load_config
+from homelab_hub.watchdog.records import redact_tree
 
 if TYPE_CHECKING:
     from homelab_hub.watchdog.report import CheckReport
@@ -94,7 +95,8 @@ def _print(report: CheckReport, *, as_json: bool) -> None:
                 for name, o in report.outcomes.items()
             },
         }
-        print(json.dumps(data, ensure_ascii=False))
+        # Findings quote log lines: redacted like everything else that leaves the process.
+        print(json.dumps(redact_tree(data), ensure_ascii=False))
     else:
         print(report.title())
         print(report.body())

@@ -69,8 +69,10 @@ class Budget:
             st.stable_since = at
         return at - st.stable_since >= self.stable_s
 
-    def unhealthy(self, st: ServiceState) -> None:
+    def unhealthy(self, st: ServiceState, now: float | None = None) -> None:
+        """Note a fault: the healthy streak ends, restarts that left the window are dropped."""
         st.stable_since = None
+        st.restarts = self.in_window(st, now)
 
     def worst_backoff_s(self) -> float:
         """The longest the backoffs of one full budget can add up to (for heartbeat timeouts)."""

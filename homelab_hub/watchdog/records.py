@@ -83,6 +83,10 @@ class Incident:
 
 def _action_for_agents(action: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in action.items() if k not in ("processes", "forensics")}
+    if isinstance(out.get("findings"), list):  # a recurrence's findings carry raw log lines
+        out["findings"] = [
+            {k: v for k, v in f.items() if k != "lines"} for f in out["findings"] if isinstance(f, dict)
+        ]
     if isinstance(out.get("claude"), dict):
         out["claude"] = {k: v for k, v in out["claude"].items() if k != "stderr"}
     return out
