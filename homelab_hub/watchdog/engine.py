@@ -250,7 +250,13 @@ class Watchdog:
         ok, cursors = self.escalation.restart_and_verify(name, [name], incident_id, "manual", set(), wait)
         self.incidents.set_status(incident_id, "fixed" if ok else "open")
         st = self.states.load(name)
-        st.last_incident_id = incident_id
+        if st.last_incident_id is not None and st.state in ("unhealthy", "needs_human"):
+            # The open incident stays the service's: the next healthy check resolves it.
+            self.incidents.add_action(
+                st.last_incident_id, "manual", f"restart by {requested_by}", ok, f"see incident {incident_id}"
+            )
+        else:
+            st.last_incident_id = incident_id
         st.log_cursors.update(cursors)
         self.states.save(st)
         last = self.incidents.get(incident_id).actions[-1]

@@ -124,3 +124,22 @@ def test_a_hanging_claude_is_killed_at_the_timeout_with_its_children(tmp_path, m
             return True
 
     wait_until(lambda: gone(parent) and gone(child), 10, "claude and its child to die")
+
+
+def test_a_manual_restart_of_a_service_waiting_for_a_human_is_recorded_in_its_open_incident(
+    daemons, sqlite_db
+):
+    d = daemons()
+    wd = Watchdog(watchdog_config({"gate": d.service()}, max_restart_attempts=1), sqlite_db)
+    wd.check_once()
+    d.set_mode("exit")
+    wait_until(lambda: not d.pids(), 10, "daemon exit")
+    waiting = wd.check_once().outcomes["gate"]
+    assert waiting.report == "needs_human"
+    d.set_mode("normal")  # the human fixed the cause, and restarts it
+    manual = wd.restart("gate", requested_by="ops via rest")
+    assert manual.ok
+    (note,) = actions(wd.incident(waiting.incident_id), "restart by ops")
+    assert note["detail"] == f"see incident {manual.incident_id}"
+    assert wd.check_once().outcomes["gate"].report == "nominal"
+    assert wd.incident(waiting.incident_id).status == "resolved"
