@@ -47,6 +47,11 @@ class NotificationBus:
     def apprise_targets(self) -> int:
         return len(self.apprise.urls) if self.apprise is not None else 0
 
+    @property
+    def enabled(self) -> bool:
+        """True when a message for people (`send`) has somewhere to go."""
+        return self.apprise is not None and self.apprise.enabled
+
     def start(self) -> None:
         if self.mqtt is not None:
             self.mqtt.start()

@@ -1,5 +1,10 @@
 """Logging: console plus a size-rotated file that a restart appends to, never truncates
-(a restart that wipes the log also wipes the evidence of why it was needed)."""
+(a restart that wipes the log also wipes the evidence of why it was needed).
+
+The console handler is the only one on stderr: the ``homelab-hub`` entry point's
+``logging.basicConfig`` (for commands that never call this) had put a second one on the root
+logger, and every line was printed twice when serving.
+"""
 
 from __future__ import annotations
 
@@ -16,7 +21,7 @@ def setup_logging(config: HubConfig) -> None:
     root = logging.getLogger()
     root.setLevel(config.logging.level)
     for handler in list(root.handlers):
-        if getattr(handler, "_homelab_hub", False):
+        if getattr(handler, "_homelab_hub", False) or _console(handler):
             root.removeHandler(handler)
     console = logging.StreamHandler(sys.stderr)
     console.setFormatter(logging.Formatter(FORMAT))
@@ -37,3 +42,13 @@ def setup_logging(config: HubConfig) -> None:
         root.addHandler(rotating)
     # Access logs would repeat every request; tool metrics cover them.
     logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+
+
+def _console(handler: logging.Handler) -> bool:
+    """A plain stream handler writing to the terminal (basicConfig's), not a file or a capture."""
+    return type(handler) is logging.StreamHandler and getattr(handler, "stream", None) in (
+        sys.stderr,
+        sys.stdout,
+        sys.__stderr__,
+        sys.__stdout__,
+    )

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from homelab_hub.errors import Unavailable
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
 
@@ -22,11 +21,10 @@ class RestartServiceResult(ToolOutput):
 
 
 def restart_service(ctx: ToolContext, args: RestartServiceInput) -> RestartServiceResult:
-    """Raises Forbidden without an admin token, NotFound for an unconfigured name."""
+    """Raises Forbidden without an admin token, NotFound for an unconfigured name, Conflict
+    (WatchdogLocked) while another process's watchdog holds the lock."""
     ctx.identity.require_admin("restart_service")
-    watchdog = ctx.services.watchdog
-    if watchdog is None:
-        raise Unavailable("the watchdog is not running in this hub")
+    watchdog = ctx.services.require(ctx.services.watchdog, "watchdog")
     result = watchdog.restart(args.name, requested_by=f"{ctx.identity.agent} via {ctx.transport}")
     return RestartServiceResult(
         service=args.name, ok=result.ok, detail=result.detail, incident_id=result.incident_id

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from pydantic import Field
+from pydantic import ConfigDict, Field
 
-from homelab_hub.errors import NotFound, Unavailable
+from homelab_hub.errors import NotFound
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
+
+if TYPE_CHECKING:
+    from homelab_hub.watchdog.engine import Watchdog
 
 
 class WatchdogStatusInput(ToolInput):
@@ -15,6 +18,8 @@ class WatchdogStatusInput(ToolInput):
 
 
 class WatchedServiceStatus(ToolOutput):
+    model_config = ConfigDict(extra="forbid", from_attributes=True)
+
     name: str = Field(..., description="Service name, or worker:NAME for the hub's own workers.")
     kind: str = Field(..., description="service (configured) or worker (hub worker, watched by heartbeat).")
     state: str = Field(
@@ -27,14 +32,15 @@ class WatchedServiceStatus(ToolOutput):
     last_check_at: float | None = Field(None, description="Epoch seconds of the last check.")
     findings: list[str] = Field(default_factory=list, description="Problems found by the last check.")
     restart_attempts: int = Field(
-        0, description="Restart attempts since the last healthy check (workers: restarts)."
+        0, description="Restarts counted in the restart budget's window (workers: supervisor restarts)."
     )
     last_incident_id: int | None = Field(
         None, description="Latest incident; read it at watchdog://incidents/{id}."
     )
     last_claude_at: float | None = Field(None, description="When Claude Code last ran for this service.")
     details: dict[str, Any] = Field(
-        default_factory=dict, description="PIDs, CPU, log age; worker heartbeat details."
+        default_factory=dict,
+        description="PIDs, CPU, log age, label (spinning/hung), restart budget; worker heartbeat details.",
     )
 
 
@@ -47,11 +53,8 @@ class WatchdogStatus(ToolOutput):
     services: list[WatchedServiceStatus] = Field(..., description="Per service and worker.")
 
 
-def _engine(ctx: ToolContext) -> Any:
-    watchdog = ctx.services.watchdog
-    if watchdog is None:
-        raise Unavailable("the watchdog is not running in this hub")
-    return watchdog
+def _engine(ctx: ToolContext) -> Watchdog:
+    return ctx.services.require(ctx.services.watchdog, "watchdog")
 
 
 def watchdog_status(ctx: ToolContext, args: WatchdogStatusInput) -> WatchdogStatus:
@@ -59,7 +62,7 @@ def watchdog_status(ctx: ToolContext, args: WatchdogStatusInput) -> WatchdogStat
     watchdog = _engine(ctx)
     rows = watchdog.status()
     if args.service is not None:
-        rows = [r for r in rows if r["name"] == args.service]
+        rows = [r for r in rows if r.name == args.service]
         if not rows:
             known = ", ".join(sorted(watchdog.config.services)) or "none"
             raise NotFound(f"{args.service!r} is not a watched service (configured: {known})")
@@ -68,7 +71,7 @@ def watchdog_status(ctx: ToolContext, args: WatchdogStatusInput) -> WatchdogStat
         overall=report.overall if report is not None else "nominal",
         last_check_at=report.finished_at if report is not None else None,
         interval_s=watchdog.config.interval_s,
-        services=[WatchedServiceStatus(**row) for row in rows],
+        services=[WatchedServiceStatus.model_validate(row) for row in rows],
     )
 
 

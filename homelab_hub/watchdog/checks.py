@@ -3,6 +3,12 @@ their logs flow and what errors they show, and whether their dependencies answer
 
 Reads only log tails and the process table. Problems become `Finding`s; a transient error
 (the service's own retry loop handles it) is counted but is not a finding.
+
+A stale log is the trigger; the CPU is the label. A process whose log went silent is
+*spinning* when it burns CPU in every sample (the seed's 300 % deadlock, its "zombie") and
+*hung* when it idles near 0 % (a blocked read, a lock, a sleep); both act, and the message
+carries the numbers. A process in state Z is reported as a zombie process, which is the
+word's Unix meaning.
 """
 
 from __future__ import annotations
@@ -19,10 +25,11 @@ from homelab_hub.watchdog.logs import LogCursor, LogProblem, read_new
 from homelab_hub.watchdog.processes import (
     ProcessInfo,
     ProcessTable,
+    SystemdUnit,
     describe,
     pid_from_file,
-    pid_from_systemd,
     sample_cpu,
+    systemd_unit,
 )
 
 MAX_ERROR_LINES = 20  # serious lines kept per finding; the incident's log tail has the rest
@@ -30,7 +37,9 @@ MAX_ERROR_LINES = 20  # serious lines kept per finding; the incident's log tail 
 
 @dataclass
 class Finding:
-    kind: str  # not_running | cpu_zombie | log_stale | log_missing | log_unreadable | serious_errors | dependency_down | worker_*
+    # not_running | zombie_process | start_limit_hit | spinning | hung | log_stale | log_missing |
+    # log_unreadable | serious_errors | dependency_down | worker_* | manual_restart
+    kind: str
     message: str
     restart: str | None = None  # the watched service whose restart should fix it (None: no restart helps)
     lines: list[str] = field(default_factory=list)
@@ -57,6 +66,8 @@ class Observation:
     transient_errors: int = 0
     findings: list[Finding] = field(default_factory=list)
     cursors: dict[str, dict[str, int]] = field(default_factory=dict)
+    unit: SystemdUnit | None = None
+    label: str = ""  # spinning | hung | "" (the stale log's CPU label, when there is one)
 
     @property
     def healthy(self) -> bool:
@@ -69,16 +80,26 @@ class Observation:
         return "; ".join(f.message for f in self.findings) or "nominal"
 
 
-def find_pids(cfg: WatchedServiceConfig, table: ProcessTable) -> list[int]:
+def unit_of(cfg: WatchedServiceConfig, name: str) -> str | None:
+    """The systemd unit behind a service: its systemd_unit, or its restart target."""
+    if cfg.systemd_unit:
+        return cfg.systemd_unit
+    if cfg.restart.method == "systemd":
+        return cfg.restart.target or name
+    return None
+
+
+def find_pids(cfg: WatchedServiceConfig, table: ProcessTable, unit: SystemdUnit | None = None) -> list[int]:
     pids: set[int] = set()
     if cfg.pidfile is not None:
         pid = pid_from_file(cfg.pidfile)
         if pid is not None:
             pids.add(pid)
     if cfg.systemd_unit:
-        pid = pid_from_systemd(cfg.systemd_unit)
-        if pid is not None:
-            pids.add(pid)
+        if unit is None:
+            unit = systemd_unit(cfg.systemd_unit)
+        if unit is not None and unit.main_pid is not None:
+            pids.add(unit.main_pid)
     if cfg.match:
         pids.update(table.matching(re.compile(cfg.match)))
     return sorted(pids)
@@ -133,28 +154,96 @@ def examine_logs(obs: Observation, cfg: WatchedServiceConfig, cursors: dict[str,
 
 
 def examine_processes(obs: Observation, cfg: WatchedServiceConfig) -> None:
+    unit = obs.unit
+    if unit is not None and unit.start_limit_hit:
+        # systemd refuses to start it until reset-failed: a plain restart cannot help.
+        fixable = cfg.restart.method == "systemd" and cfg.restart.reset_start_limit
+        obs.findings.append(
+            Finding(
+                "start_limit_hit",
+                f"{obs.service}: systemd unit {unit.unit} hit its start limit (Result=start-limit-hit, "
+                f"{unit.active_state}/{unit.sub_state}); systemd will not start it until "
+                f"`systemctl reset-failed {unit.unit}`"
+                + ("" if fixable else " (restart.reset_start_limit is off: left to a human)"),
+                restart=obs.service if fixable else None,
+            )
+        )
+        if not fixable:
+            for finding in obs.findings:  # its missing or stale log: restarting is futile too
+                if finding.restart == obs.service:
+                    finding.restart = None
+        return
     if not (cfg.match or cfg.pidfile or cfg.systemd_unit):
         return  # found only through its logs
-    live = [p for p in obs.processes if p.status != "zombie"]
+    live = [p for p in obs.processes if not p.zombie]
     if not live:
-        defunct = [p.pid for p in obs.processes]
-        detail = f" (defunct PIDs {defunct})" if defunct else ""
-        obs.findings.append(
-            Finding("not_running", f"{obs.service} process NOT RUNNING{detail}", restart=obs.service)
-        )
-        return
-    stale = any(f.kind == "log_stale" for f in obs.findings) or not cfg.logs
-    for proc in live:
-        if proc.cpu_samples and proc.cpu_min >= cfg.cpu_zombie_percent and stale:
+        zombies = [p for p in obs.processes if p.zombie]
+        if zombies:
+            z = zombies[0]
+            parent = f"PID {z.ppid}" + (f" ({z.parent})" if z.parent else "")
             obs.findings.append(
                 Finding(
-                    "cpu_zombie",
-                    f"{obs.service} is a ZOMBIE (PID {proc.pid}, {proc.cpu_avg:.0f}% CPU over "
-                    f"{len(proc.cpu_samples)} samples, log silent)",
+                    "zombie_process",
+                    f"{obs.service} is NOT RUNNING: PID {z.pid} is a zombie process (state Z): it exited "
+                    f"and its parent {parent} has not reaped it",
                     restart=obs.service,
                 )
             )
-            return
+        else:
+            obs.findings.append(
+                Finding("not_running", f"{obs.service} process NOT RUNNING", restart=obs.service)
+            )
+        return
+    sampled = [p for p in live if p.cpu_samples]
+    if not sampled:
+        return  # no CPU readings (a verification): the stale log speaks for itself
+    stale = next((f for f in obs.findings if f.kind == "log_stale"), None)
+    busiest = max(sampled, key=lambda p: p.cpu_min)
+    samples = len(busiest.cpu_samples)
+    if busiest.cpu_min >= cfg.cpu_zombie_percent and (stale is not None or not cfg.logs):
+        silent = "log silent " + _stale_part(obs, cfg) if stale is not None else "no log to show progress"
+        obs.label = "spinning"
+        _relabel(
+            obs,
+            stale,
+            Finding(
+                "spinning",
+                f"{obs.service} is spinning, a ZOMBIE: {silent}, while PID {busiest.pid} burns "
+                f"{busiest.cpu_avg:.0f}% CPU (at least {busiest.cpu_min:.0f}% in each of {samples} samples)",
+                restart=obs.service,
+            ),
+        )
+    elif stale is not None and all(p.cpu_max <= cfg.cpu_hung_percent for p in sampled):
+        idlest = max(sampled, key=lambda p: p.cpu_max)
+        obs.label = "hung"
+        _relabel(
+            obs,
+            stale,
+            Finding(
+                "hung",
+                f"{obs.service} is hung: log silent {_stale_part(obs, cfg)}, and PID {idlest.pid} idles at "
+                f"{idlest.cpu_max:.1f}% CPU at most over {samples} samples (blocked on a read, a lock or a sleep)",
+                restart=obs.service,
+            ),
+        )
+    elif stale is not None:
+        stale.message += (
+            f"; PID {busiest.pid} at {busiest.cpu_avg:.0f}% CPU over {samples} samples "
+            f"(neither spinning, >= {cfg.cpu_zombie_percent:.0f}%, nor idle, <= {cfg.cpu_hung_percent:.0f}%)"
+        )
+
+
+def _stale_part(obs: Observation, cfg: WatchedServiceConfig) -> str:
+    age = obs.log_age_s or 0.0
+    return f"{_age(age)} (limit {_age(cfg.log_stale_minutes * 60)})"
+
+
+def _relabel(obs: Observation, stale: Finding | None, labelled: Finding) -> None:
+    """The label replaces the bare stale-log finding: one problem, one line in the report."""
+    if stale is not None:
+        obs.findings[obs.findings.index(stale)] = labelled
+    else:
+        obs.findings.append(labelled)
 
 
 def check_services(
@@ -172,9 +261,11 @@ def check_services(
     for name in wanted:
         cfg = config.services[name]
         obs = Observation(service=name, checked_at=now)
-        obs.processes = describe(find_pids(cfg, table), table)
+        unit = unit_of(cfg, name)
+        obs.unit = systemd_unit(unit) if unit else None
+        obs.processes = describe(find_pids(cfg, table, obs.unit), table)
         observations[name] = obs
-    everyone = [p for obs in observations.values() for p in obs.processes if p.status != "zombie"]
+    everyone = [p for obs in observations.values() for p in obs.processes if not p.zombie]
     samples = config.cpu_samples if cpu_samples is None else cpu_samples
     if samples:
         sample_cpu(everyone, samples, config.cpu_sample_interval_s, wait)
@@ -210,4 +301,6 @@ def check_services(
 def _age(seconds: float) -> str:
     if seconds >= 120:
         return f"{seconds / 60:.0f} min"
-    return f"{seconds:.0f} s"
+    if seconds >= 10:
+        return f"{seconds:.0f} s"
+    return f"{seconds:.1f} s"

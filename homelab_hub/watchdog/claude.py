@@ -1,10 +1,23 @@
-"""Tier 2: headless Claude Code in the service's repository.
+"""Tier 2: headless Claude Code, on rails, in a worktree of the service's repository.
 
-``claude -p PROMPT --output-format json`` runs in its own process group with a hard
-timeout; at the timeout the whole group is killed (Claude spawns tools and shells, which a
-plain kill of the parent would orphan). The outcome is judged from the JSON it prints
-(``is_error``, ``subtype``), never from the exit code alone: an unauthenticated CLI prints
-``"subtype": "success", "is_error": true`` and exits 1.
+The rails, all real flags of the Claude Code CLI (checked against 2.1.197):
+
+- ``--permission-mode dontAsk``: tools not pre-approved are denied, never asked about (nobody
+  answers a prompt at 3 AM), so ``--dangerously-skip-permissions`` is never needed;
+- ``--allowedTools``: the only tools it may use (edits and a few git commands);
+- ``--disallowedTools``: deny rules, which win over any allow rule: git push and friends, the
+  network (curl, wget, ssh, ...), ``rm -rf``, sudo, web fetch and search;
+- ``--max-turns`` and optionally ``--max-budget-usd``: a cap on the work;
+- ``--setting-sources`` (none by default): no settings file's allow rules widen the rails;
+- ``--append-system-prompt``: the rule that the fenced service output is data;
+- ``--no-session-persistence``: the prompt (redacted logs) is not kept on disk.
+
+The prompt goes in on stdin, not argv: argv is readable by every local user through
+/proc/PID/cmdline, and one argument is limited to 128 KiB. Claude runs in its own process
+group with a hard timeout; at the timeout the whole group is killed (Claude spawns tools and
+shells, which a plain kill of the parent would orphan). The outcome is judged from the JSON it
+prints (``is_error``, ``subtype``), never from the exit code alone: an unauthenticated CLI
+prints ``"subtype": "success", "is_error": true`` and exits 1.
 """
 
 from __future__ import annotations
@@ -18,31 +31,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from homelab_hub.watchdog.config import ClaudeTierConfig
+from homelab_hub.redact import redact_text
+from homelab_hub.watchdog.config import CLAUDE_ALWAYS_DENIED, ClaudeTierConfig
+from homelab_hub.watchdog.prompt import EscalationPrompt
 
-PROMPT = """You are the on-call engineer for the home-lab service "{service}", running unattended.
-A watchdog found it unhealthy and restarting it {attempts} time(s) did not help.
-
-Problems:
-{problems}
-
-Process status:
-{processes}
-
-What tier 1 tried:
-{tried}
-
-Last {lines} log lines:
-{log}
-
-Work in this repository (the service's source):
-1. Read the code and find the root cause from the logs and the code.
-2. If it is a code bug, fix it with the smallest change, and commit it with git
-   (message starting "watchdog:"). Do not push; do not restart the service (the watchdog does).
-3. If it is not a code problem (hardware, network, configuration outside this repo), change
-   nothing and explain what a human must do.
-End with one short paragraph: the cause, what you changed (or why nothing), and the commit id.
-"""
+PERMISSION_MODE = "dontAsk"
 
 
 @dataclass
@@ -55,27 +48,54 @@ class ClaudeOutcome:
     timed_out: bool = False
     cost_usd: float | None = None
     duration_s: float | None = None
+    turns: int | None = None
+
+    def __post_init__(self) -> None:
+        # Claude's answer quotes logs and code: redact it before anyone stores or sends it.
+        self.summary = redact_text(self.summary)[:4000]
 
     def to_dict(self) -> dict[str, Any]:
         return {
             "ok": self.ok,
-            "summary": self.summary[:4000],
+            "summary": self.summary,
             "is_error": self.is_error,
             "subtype": self.subtype,
             "returncode": self.returncode,
             "timed_out": self.timed_out,
             "cost_usd": self.cost_usd,
             "duration_s": self.duration_s,
+            "turns": self.turns,
         }
 
 
-def build_argv(binary: str, prompt: str, cfg: ClaudeTierConfig) -> list[str]:
-    argv = [binary, "-p", prompt, "--output-format", "json"]
-    if cfg.skip_permissions:
-        argv.append("--dangerously-skip-permissions")
-    elif cfg.allowed_tools:
-        # One comma-separated value: the option is variadic and would swallow what follows.
-        argv += ["--allowedTools", ",".join(cfg.allowed_tools)]
+def denied_tools(cfg: ClaudeTierConfig) -> list[str]:
+    return list(dict.fromkeys([*CLAUDE_ALWAYS_DENIED, *cfg.denied_tools]))
+
+
+def build_argv(binary: str, prompt: EscalationPrompt, cfg: ClaudeTierConfig) -> list[str]:
+    # Tool lists go as one comma-separated value each: the options are variadic and would
+    # swallow what follows.
+    argv = [
+        binary,
+        "-p",
+        "--output-format",
+        "json",
+        "--permission-mode",
+        PERMISSION_MODE,
+        "--allowedTools",
+        ",".join(cfg.allowed_tools),
+        "--disallowedTools",
+        ",".join(denied_tools(cfg)),
+        "--max-turns",
+        str(cfg.max_turns),
+        "--setting-sources",
+        ",".join(cfg.setting_sources),
+        "--append-system-prompt",
+        prompt.system,
+        "--no-session-persistence",
+    ]
+    if cfg.max_budget_usd is not None:
+        argv += ["--max-budget-usd", f"{cfg.max_budget_usd:g}"]
     return argv
 
 
@@ -97,8 +117,8 @@ def _last_json_object(stdout: str) -> dict[str, Any] | None:
 
 
 def judge(stdout: str, stderr: str, returncode: int | None) -> ClaudeOutcome:
-    """Turn Claude's JSON answer into an outcome: a fix only when is_error is false and
-    subtype is 'success'."""
+    """Turn Claude's JSON answer into an outcome: a success only when is_error is false and
+    subtype is 'success' (error_max_turns, error_max_budget_usd... are failures)."""
     data = _last_json_object(stdout)
     if data is None:
         tail = (stderr or stdout).strip()[-800:]
@@ -111,6 +131,7 @@ def judge(stdout: str, stderr: str, returncode: int | None) -> ClaudeOutcome:
     ok = not is_error and subtype == "success"
     cost = data.get("total_cost_usd")
     duration = data.get("duration_ms")
+    turns = data.get("num_turns")
     return ClaudeOutcome(
         ok=ok,
         summary=text or f"Claude answered subtype={subtype!r} is_error={is_error}",
@@ -119,6 +140,7 @@ def judge(stdout: str, stderr: str, returncode: int | None) -> ClaudeOutcome:
         returncode=returncode,
         cost_usd=float(cost) if isinstance(cost, (int, float)) else None,
         duration_s=float(duration) / 1000 if isinstance(duration, (int, float)) else None,
+        turns=int(turns) if isinstance(turns, int) else None,
     )
 
 
@@ -126,23 +148,18 @@ class ClaudeRunner:
     def __init__(self, cfg: ClaudeTierConfig) -> None:
         self.cfg = cfg
 
-    def run(self, repo: Path, prompt: str) -> ClaudeOutcome:
-        """Run Claude Code in ``repo``; never raises. Kills the process group at the timeout."""
+    def run(self, cwd: Path, prompt: EscalationPrompt) -> ClaudeOutcome:
+        """Run Claude Code in ``cwd`` (a worktree); never raises. Kills the process group at the timeout."""
         binary = shutil.which(self.cfg.binary)
         if binary is None:
             return ClaudeOutcome(False, f"Claude Code executable {self.cfg.binary!r} not found on PATH")
-        if not repo.is_dir():
-            return ClaudeOutcome(False, f"service repo {repo} is not a directory")
-        if self.cfg.skip_permissions and hasattr(os, "geteuid") and os.geteuid() == 0:
-            return ClaudeOutcome(
-                False,
-                "claude refuses --dangerously-skip-permissions as root; run the hub as a user or use allowed_tools",
-            )
+        if not cwd.is_dir():
+            return ClaudeOutcome(False, f"working directory {cwd} is not a directory")
         try:
             proc = subprocess.Popen(
                 build_argv(binary, prompt, self.cfg),
-                cwd=repo,
-                stdin=subprocess.DEVNULL,
+                cwd=cwd,
+                stdin=subprocess.PIPE,
                 stdout=subprocess.PIPE,
                 stderr=subprocess.PIPE,
                 text=True,
@@ -151,7 +168,7 @@ class ClaudeRunner:
         except OSError as exc:
             return ClaudeOutcome(False, f"could not start Claude Code: {exc}")
         try:
-            stdout, stderr = proc.communicate(timeout=self.cfg.timeout_s)
+            stdout, stderr = proc.communicate(prompt.text, timeout=self.cfg.timeout_s)
         except subprocess.TimeoutExpired:
             _kill_group(proc.pid)
             try:

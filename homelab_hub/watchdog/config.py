@@ -2,9 +2,14 @@
 ``[watchdog.services.NAME]`` table per watched service.
 
 Defaults are the seed article's numbers: a log silent for 10 minutes is stale, a process
-above 200 % CPU with a stale log is a zombie (its camera daemon spun at 300 %), three restart
-attempts before Claude, five minutes for Claude. The check interval is 60 s, not the seed's
-12 h: the seed's author lost three days of cameras to a 12 h blind spot.
+above 200 % CPU with a stale log is spinning (the seed's "zombie": its camera daemon spun at
+300 %), three restarts before Claude, five minutes for Claude. The check interval is 60 s, not
+the seed's 12 h: the seed's author lost three days of cameras to a 12 h blind spot.
+
+The restart budget is counted over a sliding window (monit's "N restarts within M cycles",
+systemd's StartLimitBurst) and forgiven only after a stable period (Kubernetes resets its crash
+backoff after 10 minutes of stable running): the seed reset its counter at the next healthy
+check, so a bug that came back after every restart was restarted forever.
 """
 
 from __future__ import annotations
@@ -28,6 +33,8 @@ TRANSIENT_DEFAULTS = [
     "Broken pipe",
 ]
 SERIOUS_DEFAULTS = ["ERROR", "CRITICAL", "FATAL", "Traceback", "Exception"]
+# The Claude tier runs in --permission-mode dontAsk: only these rules are allowed, nothing
+# prompts. Edits plus the git commands a commit needs, nothing that reaches the network.
 CLAUDE_TOOLS_DEFAULT = [
     "Read",
     "Edit",
@@ -39,6 +46,27 @@ CLAUDE_TOOLS_DEFAULT = [
     "Bash(git log:*)",
     "Bash(git add:*)",
     "Bash(git commit:*)",
+]
+# Always denied, whatever the config says (deny rules win over allow rules in Claude Code):
+# publishing, the network, destruction and privilege.
+CLAUDE_ALWAYS_DENIED = [
+    "Bash(git push:*)",
+    "Bash(git remote:*)",
+    "Bash(git fetch:*)",
+    "Bash(git pull:*)",
+    "Bash(curl:*)",
+    "Bash(wget:*)",
+    "Bash(ssh:*)",
+    "Bash(scp:*)",
+    "Bash(rsync:*)",
+    "Bash(nc:*)",
+    "Bash(ncat:*)",
+    "Bash(telnet:*)",
+    "Bash(rm -rf:*)",
+    "Bash(rm -fr:*)",
+    "Bash(sudo:*)",
+    "WebFetch",
+    "WebSearch",
 ]
 
 
@@ -110,6 +138,10 @@ class RestartConfig(_Section):
     manager_timeout_s: float = Field(
         60.0, gt=0, description="Timeout of systemctl/launchctl/docker/supervisorctl."
     )
+    reset_start_limit: bool = Field(
+        False,
+        description="Method 'systemd': run `systemctl reset-failed` on a unit stuck in start-limit-hit before restarting it (off: report it to a human).",
+    )
 
 
 class WatchedServiceConfig(_Section):
@@ -125,7 +157,12 @@ class WatchedServiceConfig(_Section):
     cpu_zombie_percent: float = Field(
         200.0,
         gt=0,
-        description="CPU % (100 = one core) that, sustained over every sample with a stale log, is a zombie.",
+        description="CPU % (100 = one core) in every sample that makes a process with a stale log 'spinning' (the seed's zombie).",
+    )
+    cpu_hung_percent: float = Field(
+        5.0,
+        ge=0,
+        description="CPU % at or below which, in every sample, a process with a stale log is 'hung' (blocked on a read or a lock).",
     )
     serious_patterns: list[str] = Field(
         default_factory=lambda: list(SERIOUS_DEFAULTS),
@@ -160,7 +197,9 @@ class WatchedServiceConfig(_Section):
 
 
 class ClaudeTierConfig(_Section):
-    enabled: bool = Field(False, description="Run Claude Code (tier 2) when restarts fail. Off unless set.")
+    enabled: bool = Field(
+        False, description="Run Claude Code (tier 2) when the restart budget is spent. Off unless set."
+    )
     binary: str = Field("claude", description="Claude Code executable (looked up on PATH).")
     timeout_s: float = Field(
         300.0, gt=0, description="Kill Claude (whole process group) after this many seconds."
@@ -170,13 +209,35 @@ class ClaudeTierConfig(_Section):
     )
     allowed_tools: list[str] = Field(
         default_factory=lambda: list(CLAUDE_TOOLS_DEFAULT),
-        description="Tools passed to --allowedTools: edits plus selected git commands.",
+        description="The only tools Claude may use (--allowedTools, in --permission-mode dontAsk): edits plus selected git commands.",
     )
-    skip_permissions: bool = Field(
-        False,
-        description="Pass --dangerously-skip-permissions instead of --allowedTools (Claude refuses it as root).",
+    denied_tools: list[str] = Field(
+        default_factory=list,
+        description="Deny rules added to the built-in ones (git push/remote/fetch/pull, curl, wget, ssh, scp, rsync, nc, telnet, rm -rf, sudo, WebFetch, WebSearch).",
+    )
+    max_turns: int = Field(30, ge=1, le=200, description="Agentic turns Claude may take (--max-turns).")
+    max_budget_usd: float | None = Field(
+        None, gt=0, description="Spending cap per attempt in US dollars (--max-budget-usd); none for no cap."
+    )
+    setting_sources: list[Literal["user", "project", "local"]] = Field(
+        default_factory=list,
+        description="Claude Code settings files to load (--setting-sources); none by default, so no settings file's allow rules widen the rails.",
+    )
+    prompt_file: Path | None = Field(
+        None,
+        description="Prompt template (Markdown with $placeholders); default: claude/watchdog-escalation.md shipped with the hub.",
     )
     log_lines: int = Field(100, ge=10, le=2000, description="Log lines included in Claude's prompt.")
+
+    @field_validator("allowed_tools")
+    @classmethod
+    def _no_blanket_shell(cls, tools: list[str]) -> list[str]:
+        for tool in tools:
+            if tool.strip() in ("Bash", "Bash(*)", "Bash(:*)"):
+                raise ValueError(
+                    f"allowed tool {tool!r} would let Claude run any command; name commands, e.g. 'Bash(git diff:*)'"
+                )
+        return tools
 
 
 class WatchdogConfig(_Section):
@@ -186,7 +247,24 @@ class WatchdogConfig(_Section):
         3, ge=1, le=20, description="CPU samples per check; a zombie is above the limit in all of them."
     )
     cpu_sample_interval_s: float = Field(1.0, gt=0, description="Seconds between CPU samples.")
-    max_restart_attempts: int = Field(3, ge=1, le=20, description="Tier 1 restarts before escalating.")
+    max_restart_attempts: int = Field(
+        3,
+        ge=1,
+        le=20,
+        description="Tier 1 restarts allowed within restart_window_minutes; one more fault escalates.",
+    )
+    restart_window_minutes: float = Field(
+        30.0, gt=0, description="Sliding window over which restarts count against the budget."
+    )
+    stable_minutes: float = Field(
+        10.0,
+        gt=0,
+        description="Healthy this long after its last fault, a service's restart budget is reset (Kubernetes: 10 min).",
+    )
+    restart_backoff_s: float = Field(
+        10.0, ge=0, description="Wait before the second restart in the window; doubles for each one after."
+    )
+    restart_backoff_max_s: float = Field(120.0, ge=0, description="Longest wait between two restarts.")
     verify_window_s: float = Field(
         30.0, gt=0, description="After a restart, how long to wait for the service to run and log."
     )
@@ -198,10 +276,22 @@ class WatchdogConfig(_Section):
         description="Send the check report when an outcome changes, after every check, or only when a human is needed.",
     )
     watch_workers: bool = Field(True, description="Also report the hub's own workers from their heartbeats.")
+    deadman_url: str | None = Field(
+        None,
+        description="Dead-man's-switch URL pinged with a GET after every completed check (healthchecks.io, Uptime Kuma push).",
+    )
+    deadman_timeout_s: float = Field(10.0, gt=0, description="Timeout of the dead-man ping.")
     claude: ClaudeTierConfig = Field(default_factory=ClaudeTierConfig, description="Claude Code tier.")
     services: dict[str, WatchedServiceConfig] = Field(
         default_factory=dict, description="Watched services by name, e.g. [watchdog.services.gate-monitor]."
     )
+
+    @field_validator("deadman_url")
+    @classmethod
+    def _http_url(cls, url: str | None) -> str | None:
+        if url is not None and not url.startswith(("http://", "https://")):
+            raise ValueError("deadman_url must be an http:// or https:// URL, e.g. https://hc-ping.com/UUID")
+        return url
 
     @field_validator("services")
     @classmethod

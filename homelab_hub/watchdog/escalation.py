@@ -1,5 +1,10 @@
-"""The three tiers, for one unhealthy service: restart (up to N attempts, each verified),
-then Claude Code in the service's repo (at most once per period), then a human.
+"""The three tiers, for one unhealthy service: restart (within the restart budget, backing off,
+each restart verified), then Claude Code in a worktree of the service's repo (at most once per
+period), then a human, with the whole restart history in the incident.
+
+A fault that comes back before the service has been stable for ``stable_minutes`` continues
+the same incident (reopened, with fresh forensics), so the incident tells the whole story of a
+recurring bug and its restarts count against one budget (see budget.py).
 
 Forensics (log tail, process state and CPU) are captured into the incident before any kill:
 the seed's daemon wiped its log on restart, taking the evidence with it.
@@ -13,13 +18,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from homelab_hub.watchdog.budget import Budget
 from homelab_hub.watchdog.checks import Finding, Observation, check_services, find_pids
-from homelab_hub.watchdog.claude import PROMPT, ClaudeOutcome, ClaudeRunner
+from homelab_hub.watchdog.claude import ClaudeOutcome, ClaudeRunner
+from homelab_hub.watchdog.codefix import CodeFix, CodeFixTier
 from homelab_hub.watchdog.config import WatchdogConfig
-from homelab_hub.watchdog.incidents import IncidentStore, ServiceState
 from homelab_hub.watchdog.logs import LogProblem, tail_lines
 from homelab_hub.watchdog.managers import ServiceManager
 from homelab_hub.watchdog.processes import ProcessTable, describe
+from homelab_hub.watchdog.prompt import EscalationPrompt, Evidence, build_prompt, load_template
+from homelab_hub.watchdog.records import ServiceState
+from homelab_hub.watchdog.store import IncidentStore
 
 log = logging.getLogger(__name__)
 
@@ -28,13 +37,18 @@ Wait = Callable[[float], bool]
 # restarting the service that provides it, the dependency itself must answer again.
 _BLOCKING = {
     "not_running",
+    "zombie_process",
+    "start_limit_hit",
     "log_missing",
     "log_unreadable",
     "log_stale",
+    "spinning",
+    "hung",
     "serious_errors",
-    "cpu_zombie",
     "dependency_down",
 }
+RECURRENCE_LOG_LINES = 20  # log lines kept with each recurrence (the first capture keeps more)
+_ACTIVE = ("unhealthy", "needs_human", "recovering")
 
 
 @dataclass
@@ -44,9 +58,12 @@ class Outcome:
     report: str  # nominal | fixed | code_fixed | needs_human
     detail: str = ""
     incident_id: int | None = None
-    claude: dict[str, Any] | None = None
+    claude: ClaudeOutcome | None = None
     attempts: int = 0
     findings: list[Finding] = field(default_factory=list)
+    history: str = ""  # the restart budget's history, for the report
+    undo: str | None = None  # how to undo Claude's deployed fix
+    escalated: bool = False  # the human tier was reached afresh in this check: tell them
 
 
 class Escalation:
@@ -57,18 +74,21 @@ class Escalation:
         manager: ServiceManager,
         claude: ClaudeRunner,
     ) -> None:
+        """Raises ConfigError when the Claude tier is on and its prompt template is unreadable."""
         self.config = config
         self.incidents = incidents
         self.manager = manager
-        self.claude = claude
+        self.budget = Budget(config)
+        self.codefix = CodeFixTier(config.claude, incidents, claude)
+        self.template = load_template(config.claude.prompt_file) if config.claude.enabled else ""
 
     # -- forensics ----------------------------------------------------------------------
-    def forensics(self, name: str, obs: Observation | None) -> dict[str, Any]:
+    def forensics(self, name: str, obs: Observation | None, lines: int | None = None) -> dict[str, Any]:
         cfg = self.config.services[name]
         logs: dict[str, list[str]] = {}
         for path in cfg.logs:
             try:
-                logs[str(path)] = tail_lines(path, self.config.forensic_log_lines)
+                logs[str(path)] = tail_lines(path, lines or self.config.forensic_log_lines)
             except LogProblem as problem:
                 logs[str(path)] = [f"<{problem.message}>"]
         procs = obs.processes if obs is not None else describe(find_pids(cfg, ProcessTable()), ProcessTable())
@@ -157,92 +177,145 @@ class Escalation:
     # -- the tiers ----------------------------------------------------------------------
     def escalate(self, name: str, obs: Observation, st: ServiceState, done: set[str], wait: Wait) -> Outcome:
         """Run the tiers for an unhealthy service; updates ``st`` in place."""
-        cfg = self.config.services[name]
-        incident_id = st.last_incident_id
-        reuse = st.state in ("unhealthy", "needs_human") and incident_id is not None
-        if not reuse:
-            incident_id = self.incidents.open(
-                name, [f.to_dict() for f in obs.findings], self.forensics(name, obs)
-            )
-            st.last_incident_id = incident_id
-        assert incident_id is not None
+        incident_id = self._incident(name, obs, st)
+        self.budget.unhealthy(st)
         targets = list(dict.fromkeys(f.restart for f in obs.findings if f.restart))
-        exhausted = not targets or st.restart_attempts >= self.config.max_restart_attempts
+        exhausted = not targets or self.budget.left(st) == 0
         if st.state == "needs_human" and exhausted and not self._claude_due(name, st):
-            return self._human(st, obs, incident_id, None, notify_again=False)
+            return self._human(name, st, obs, incident_id, None, fresh=False)
         st.state = "unhealthy"
-        if targets:
-            first = True
-            while st.restart_attempts < self.config.max_restart_attempts:
-                st.restart_attempts += 1
-                # The first attempt skips services another service's tier already restarted
-                # in this round; later attempts restart again.
-                ok, cursors = self.restart_and_verify(
-                    name,
-                    targets,
-                    incident_id,
-                    "restart",
-                    done if first else set(),
-                    wait,
-                    attempt=st.restart_attempts,
-                )
-                first = False
-                if ok:
-                    st.log_cursors.update(cursors)
-                    self.incidents.set_status(incident_id, "fixed")
-                    st.state = "recovering"
-                    return Outcome(
-                        "fixed",
-                        f"restarted ({', '.join(targets)}), verified",
-                        incident_id,
-                        attempts=st.restart_attempts,
-                        findings=obs.findings,
-                    )
-                if wait(0):
-                    break
-        claude: ClaudeOutcome | None = None
-        if cfg.repo is not None and self._claude_due(name, st):
-            st.last_claude_at = time.time()
-            claude = self.claude.run(cfg.repo, self._prompt(name, obs, incident_id, st))
-            self.incidents.add_action(
-                incident_id, "claude", "claude -p", claude.ok, claude.summary, claude=claude.to_dict()
+        first = True
+        while targets and self.budget.left(st) > 0:
+            counted = len(self.budget.in_window(st))
+            delay = self.budget.wait_before_next(st)
+            if delay > 0 and wait(delay):
+                break
+            attempt = counted + 1
+            at = time.time()
+            # The first attempt skips services another service's tier already restarted in
+            # this round; later attempts restart again.
+            ok, cursors = self.restart_and_verify(
+                name,
+                targets,
+                incident_id,
+                "restart",
+                done if first else set(),
+                wait,
+                attempt=attempt,
+                backoff_s=self.budget.backoff_s(counted),
+                waited_s=round(delay, 3),
             )
-            if claude.ok:
-                ok, cursors = self.restart_and_verify(name, [name], incident_id, "claude", set(), wait)
-                if ok:
-                    st.log_cursors.update(cursors)
-                    self.incidents.set_status(incident_id, "code_fixed")
-                    st.state = "recovering"
-                    return Outcome(
-                        "code_fixed",
-                        claude.summary[:500],
-                        incident_id,
-                        claude=claude.to_dict(),
-                        attempts=st.restart_attempts,
-                        findings=obs.findings,
-                    )
-        return self._human(st, obs, incident_id, claude, notify_again=True)
+            first = False
+            self.budget.record(st, incident_id, ok, at)
+            if ok:
+                st.log_cursors.update(cursors)
+                st.stable_since = time.time()
+                self.incidents.set_status(incident_id, "fixed")
+                st.state = "recovering"
+                return Outcome(
+                    "fixed",
+                    f"restarted ({', '.join(targets)}), verified",
+                    incident_id,
+                    attempts=st.restart_attempts,
+                    findings=obs.findings,
+                    history=self.budget.history(st),
+                )
+            if wait(0):
+                break
+        fix: CodeFix | None = None
+        if self._claude_due(name, st):
+            fix = self._code_fix(name, obs, st, incident_id, wait)
+            if fix.ok:
+                st.stable_since = time.time()
+                self.incidents.set_status(incident_id, "code_fixed")
+                st.state = "recovering"
+                return Outcome(
+                    "code_fixed",
+                    fix.detail,
+                    incident_id,
+                    claude=fix.claude,
+                    attempts=st.restart_attempts,
+                    findings=obs.findings,
+                    history=self.budget.history(st),
+                    undo=fix.undo,
+                )
+        return self._human(name, st, obs, incident_id, fix, fresh=True)
+
+    def _incident(self, name: str, obs: Observation, st: ServiceState) -> int:
+        """The incident this fault belongs to: the open one, the one of a fault that came back
+        before the service was stable again (reopened), or a new one."""
+        findings = [f.to_dict() for f in obs.findings]
+        if st.state in _ACTIVE and st.last_incident_id is not None:
+            incident_id = st.last_incident_id
+            if st.state == "recovering":
+                self.incidents.set_status(incident_id, "open")
+                self.incidents.add_action(
+                    incident_id,
+                    "check",
+                    "recurred",
+                    False,
+                    obs.summary(),
+                    findings=findings,
+                    forensics=self.forensics(name, obs, RECURRENCE_LOG_LINES),
+                )
+            return incident_id
+        incident_id = self.incidents.open(name, findings, self.forensics(name, obs))
+        st.last_incident_id = incident_id
+        return incident_id
+
+    def _code_fix(
+        self, name: str, obs: Observation, st: ServiceState, incident_id: int, wait: Wait
+    ) -> CodeFix:
+        cfg = self.config.services[name]
+        assert cfg.repo is not None  # _claude_due checked it
+        st.last_claude_at = time.time()
+
+        def prompt_for(branch: str) -> EscalationPrompt:
+            return build_prompt(
+                self.template,
+                service=name,
+                incident_id=incident_id,
+                branch=branch,
+                history=self.budget.history(st),
+                evidence=self._evidence(name, obs, incident_id),
+            )
+
+        def restart_verify(tier: str) -> bool:
+            ok, cursors = self.restart_and_verify(name, [name], incident_id, tier, set(), wait)
+            if ok:
+                st.log_cursors.update(cursors)
+            return ok
+
+        return self.codefix.run(name, cfg.repo, incident_id, prompt_for, restart_verify)
 
     def _human(
         self,
+        name: str,
         st: ServiceState,
         obs: Observation,
         incident_id: int,
-        claude: ClaudeOutcome | None,
+        fix: CodeFix | None,
         *,
-        notify_again: bool,
+        fresh: bool,
     ) -> Outcome:
-        if notify_again or st.state != "needs_human":
-            self.incidents.add_action(incident_id, "human", "notify", True, "needs manual intervention")
+        history = self.budget.history(st)
+        escalated = fresh or st.state != "needs_human"
+        if escalated:
+            detail = f"needs manual intervention; {history}"
+            if fix is not None:
+                detail += f"; Claude: {fix.detail}"
+            self.incidents.add_action(incident_id, "human", "notify", True, detail)
         self.incidents.set_status(incident_id, "needs_human")
         st.state = "needs_human"
         return Outcome(
             "needs_human",
-            obs.summary(),
+            fix.detail if fix is not None else obs.summary(),
             incident_id,
-            claude=None if claude is None else claude.to_dict(),
+            claude=None if fix is None else fix.claude,
             attempts=st.restart_attempts,
             findings=obs.findings,
+            history=history,
+            escalated=escalated,
         )
 
     def _claude_due(self, name: str, st: ServiceState) -> bool:
@@ -252,7 +325,7 @@ class Escalation:
         period = self.config.claude.period_minutes * 60
         return st.last_claude_at is None or time.time() - st.last_claude_at >= period
 
-    def _prompt(self, name: str, obs: Observation, incident_id: int, st: ServiceState) -> str:
+    def _evidence(self, name: str, obs: Observation, incident_id: int) -> Evidence:
         cfg = self.config.services[name]
         lines: list[str] = []
         for path in cfg.logs:
@@ -260,6 +333,8 @@ class Escalation:
                 lines += [f"[{path.name}] {line}" for line in tail_lines(path, self.config.claude.log_lines)]
             except LogProblem as problem:
                 lines.append(f"<{problem.message}>")
+        problems = [f.message for f in obs.findings]
+        problems += [f"  {line}" for f in obs.findings for line in f.lines]
         tried = [
             f"- {a['tier']}: {a['action']} -> {'ok' if a['ok'] else 'failed'}: {a['detail']}"
             for a in self.incidents.get(incident_id).actions
@@ -268,12 +343,9 @@ class Escalation:
             f"- PID {p.pid} {p.status} CPU {p.cpu_avg:.0f}% threads {p.threads}: {p.cmdline[:200]}"
             for p in obs.processes
         ]
-        return PROMPT.format(
-            service=name,
-            attempts=st.restart_attempts,
-            problems="\n".join(f"- {f.message}" for f in obs.findings),
-            processes="\n".join(procs) or "- no process found",
-            tried="\n".join(tried) or "- nothing",
-            lines=self.config.claude.log_lines,
-            log="\n".join(lines[-self.config.claude.log_lines :]) or "<no log lines>",
+        return Evidence(
+            problems=problems,
+            processes=procs,
+            tried=tried,
+            log_lines=lines[-self.config.claude.log_lines :],
         )

@@ -10,12 +10,13 @@ import os
 import shutil
 import subprocess
 import threading
+import time
 from dataclasses import dataclass
 
 import psutil
 
 from homelab_hub.watchdog.config import WatchedServiceConfig
-from homelab_hub.watchdog.processes import ProcessInfo
+from homelab_hub.watchdog.processes import ProcessInfo, systemd_unit
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +50,25 @@ def _run_manager(argv: list[str], timeout: float) -> RestartResult:
     return RestartResult(True, f"{' '.join(argv)} ok")
 
 
+def _alive(proc: psutil.Process) -> bool:
+    """Running and not a zombie: a process in state Z is dead, only not yet reaped by its
+    parent (psutil.wait_procs would wait out the whole timeout for a stranger's zombie)."""
+    try:
+        return proc.is_running() and proc.status() != psutil.STATUS_ZOMBIE
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return False
+
+
+def _wait_gone(procs: list[psutil.Process], timeout: float) -> list[psutil.Process]:
+    """Wait up to ``timeout`` for the processes to die; returns those still alive."""
+    deadline = time.monotonic() + timeout
+    alive = [p for p in procs if _alive(p)]
+    while alive and time.monotonic() < deadline:
+        psutil.wait_procs(alive, timeout=min(0.1, max(0.0, deadline - time.monotonic())))
+        alive = [p for p in alive if _alive(p)]
+    return alive
+
+
 def stop_processes(processes: list[ProcessInfo], grace_s: float) -> list[int]:
     """SIGTERM each process and its children, SIGKILL what is left after ``grace_s``.
 
@@ -56,6 +76,8 @@ def stop_processes(processes: list[ProcessInfo], grace_s: float) -> list[int]:
     """
     victims: list[psutil.Process] = []
     for info in processes:
+        if info.zombie:
+            continue  # already dead; only its parent can reap it
         try:
             proc = psutil.Process(info.pid)
             victims.extend(proc.children(recursive=True))
@@ -67,13 +89,12 @@ def stop_processes(processes: list[ProcessInfo], grace_s: float) -> list[int]:
             proc.terminate()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    _, alive = psutil.wait_procs(victims, timeout=grace_s)
-    for proc in alive:
+    for proc in _wait_gone(victims, grace_s):
         try:
             proc.kill()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             pass
-    psutil.wait_procs(alive, timeout=5)
+    _wait_gone(victims, 5)
     return [p.pid for p in victims]
 
 
@@ -105,7 +126,7 @@ class ServiceManager:
         if method == "command":
             return self._restart_command(name, cfg, processes)
         if method == "systemd":
-            return _run_manager(["systemctl", "restart", "--", target], timeout)
+            return self._restart_systemd(target, cfg, timeout)
         if method == "docker":
             return _run_manager(["docker", "restart", target], timeout)
         if method == "supervisor":
@@ -113,6 +134,18 @@ class ServiceManager:
         # A bare label is the user's agent (as the seed's LaunchAgent); "system/…" and friends pass as given.
         domain = target if target.startswith(("gui/", "system/", "user/")) else f"gui/{os.getuid()}/{target}"
         return _run_manager(["launchctl", "kickstart", "-k", domain], timeout)
+
+    def _restart_systemd(self, unit: str, cfg: WatchedServiceConfig, timeout: float) -> RestartResult:
+        state = systemd_unit(unit) if cfg.restart.reset_start_limit else None
+        prefix = ""
+        if state is not None and state.start_limit_hit:
+            # Only when configured: the start limit is the unit author's own crash-loop brake.
+            reset = _run_manager(["systemctl", "reset-failed", "--", unit], timeout)
+            if not reset.ok:
+                return reset
+            prefix = f"reset-failed {unit} (start-limit-hit), then "
+        result = _run_manager(["systemctl", "restart", "--", unit], timeout)
+        return RestartResult(result.ok, prefix + result.detail)
 
     def _restart_command(
         self, name: str, cfg: WatchedServiceConfig, processes: list[ProcessInfo]

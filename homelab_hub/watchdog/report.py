@@ -1,10 +1,16 @@
 """The report that ends every check: ✅ nominal / 🔧 fixed / 🤖 code fix applied / 🚨 needs a
-human, with what a human needs to act (problems, attempts, Claude's analysis, incident id)."""
+human, with what a human needs to act: the problems, the restart history against the budget,
+Claude's analysis, what Claude's deployed fix changed and how to undo it, the incident id.
+
+Everything in it was redacted when captured; the body is redacted once more on the way out,
+as it leaves the process for a chat service.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from homelab_hub.redact import redact_text
 from homelab_hub.watchdog.escalation import Outcome
 
 RANK = {"nominal": 0, "fixed": 1, "code_fixed": 2, "needs_human": 3}
@@ -45,13 +51,20 @@ class CheckReport:
                 lines.append(f"  Problem: {finding.message}")
             if outcome.attempts:
                 lines.append(f"  Restart attempts: {outcome.attempts}")
+            if outcome.history and outcome.report != "fixed":
+                lines.append(f"  Restart history: {outcome.history}")
             if outcome.report == "fixed" and outcome.detail:
                 lines.append(f"  Fix: {outcome.detail}")
-            if outcome.claude is not None:
-                verdict = "applied a fix" if outcome.claude.get("ok") else "attempted a fix but failed"
-                lines.append(f"  Claude {verdict}: {str(outcome.claude.get('summary', ''))[:1500]}")
-            elif outcome.report == "code_fixed":
-                lines.append(f"  Claude: {outcome.detail}")
+            if outcome.report == "code_fixed":
+                lines.append(f"  Claude applied a fix: {outcome.detail}")
+                if outcome.claude is not None:
+                    lines.append(f"  Claude's analysis: {outcome.claude.summary[:1500]}")
+                if outcome.undo:
+                    lines.append(f"  Undo: {outcome.undo}")
+            elif outcome.claude is not None:
+                lines.append(f"  Claude attempted a fix but failed: {outcome.detail[:600]}")
+                if outcome.claude.summary not in outcome.detail:
+                    lines.append(f"  Claude's analysis: {outcome.claude.summary[:1500]}")
             if outcome.incident_id is not None:
                 lines.append(
                     f"  Incident: {outcome.incident_id} (watchdog://incidents/{outcome.incident_id})"
@@ -59,4 +72,4 @@ class CheckReport:
         nominal = sorted(name for name, o in self.outcomes.items() if o.report == "nominal")
         if nominal:
             lines.append(f"✅ nominal: {', '.join(nominal)}")
-        return "\n".join(lines) or "✅ nothing is watched"
+        return redact_text("\n".join(lines)) or "✅ nothing is watched"

@@ -3,7 +3,10 @@
 watchdog_incidents: one row per problem episode of a service: the findings, the forensics
 captured before any kill (log tail, process state), every action taken and its outcome.
 watchdog_service_state: one row per service: the escalation state that must survive a hub
-restart (restart attempts, last Claude run, log cursors, the last report).
+restart (the restart budget's entries, the start of its healthy streak, last Claude run, log
+cursors, the last report).
+watchdog_lock: the one-writer lease, so that a hub and ``homelab-hub watchdog --once`` from
+cron never act on the same services at the same time.
 """
 
 from homelab_hub.store.migrations import Migration
@@ -37,5 +40,33 @@ MIGRATIONS: list[Migration] = [
             "last_incident_id BIGINT NULL, findings MEDIUMTEXT NOT NULL, log_cursors MEDIUMTEXT NOT NULL, "
             "updated_at DOUBLE NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         ),
-    )
+    ),
+    Migration(
+        component="watchdog",
+        version=2,
+        description="restart budget window, stable streak, one-writer lock",
+        # SQLite: the migration runs in one transaction, so the two ALTERs apply together or not.
+        sqlite=(
+            "ALTER TABLE watchdog_service_state ADD COLUMN restarts TEXT",
+            "ALTER TABLE watchdog_service_state ADD COLUMN stable_since REAL",
+            "CREATE TABLE IF NOT EXISTS watchdog_lock (name TEXT PRIMARY KEY, owner TEXT NOT NULL, "
+            "holder TEXT NOT NULL, acquired_at REAL NOT NULL, renewed_at REAL NOT NULL, expires_at REAL NOT NULL, "
+            "last_check_at REAL)",
+        ),
+        # MySQL commits each DDL statement and has no ADD COLUMN IF NOT EXISTS (MariaDB has), so
+        # the one ALTER runs only when its column is missing: safe to re-run on both.
+        mysql=(
+            "SET @homelab_hub_ddl = IF((SELECT COUNT(*) FROM information_schema.columns "
+            "WHERE table_schema = DATABASE() AND table_name = 'watchdog_service_state' "
+            "AND column_name = 'stable_since') = 0, "
+            "'ALTER TABLE watchdog_service_state ADD COLUMN restarts MEDIUMTEXT NULL, "
+            "ADD COLUMN stable_since DOUBLE NULL', 'DO 0')",
+            "PREPARE homelab_hub_stmt FROM @homelab_hub_ddl",
+            "EXECUTE homelab_hub_stmt",
+            "DEALLOCATE PREPARE homelab_hub_stmt",
+            "CREATE TABLE IF NOT EXISTS watchdog_lock (name VARCHAR(64) PRIMARY KEY, owner VARCHAR(128) NOT NULL, "
+            "holder VARCHAR(255) NOT NULL, acquired_at DOUBLE NOT NULL, renewed_at DOUBLE NOT NULL, "
+            "expires_at DOUBLE NOT NULL, last_check_at DOUBLE NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        ),
+    ),
 ]

@@ -8,19 +8,42 @@ details (last_frame_age_s, fps, reconnects, model_latency_ms) are passed through
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Protocol
 
 from homelab_hub.watchdog.checks import Finding
 from homelab_hub.watchdog.escalation import Outcome
+from homelab_hub.watchdog.records import ServiceStatus
+
+
+class WorkerStateView(Protocol):
+    """What the watchdog reads of one supervised worker's state."""
+
+    @property
+    def state(self) -> str: ...
+
+    @property
+    def reason(self) -> str: ...
+
+    @property
+    def restarts(self) -> int: ...
+
+    def public(self) -> dict[str, Any]: ...
+
+
+class WorkerStates(Protocol):
+    """The one thing the watchdog asks of the supervisor."""
+
+    def states(self) -> Mapping[str, WorkerStateView]: ...
 
 
 class WorkerWatch:
-    def __init__(self, supervisor: Any) -> None:
+    def __init__(self, supervisor: WorkerStates) -> None:
         self.supervisor = supervisor
         self._restarts: dict[str, int] = {}
         self._reports: dict[str, str] = {}
         self._changed: set[str] = set()
-        self._last: dict[str, tuple[Outcome, dict[str, Any]]] = {}
+        self._last: dict[str, Outcome] = {}
 
     def check(self) -> dict[str, Outcome]:
         out: dict[str, Outcome] = {}
@@ -43,31 +66,28 @@ class WorkerWatch:
             if self._reports.get(key, "nominal") != outcome.report:
                 self._changed.add(key)
             self._reports[key] = outcome.report
-            self._last[key] = (outcome, state.public())
+            self._last[key] = outcome
             out[key] = outcome
         return out
 
     def changed(self, key: str) -> bool:
         return key in self._changed
 
-    def status(self) -> list[dict[str, Any]]:
-        rows: list[dict[str, Any]] = []
+    def status(self) -> list[ServiceStatus]:
+        rows: list[ServiceStatus] = []
         for name, state in self.supervisor.states().items():
             key = f"worker:{name}"
-            outcome, _ = self._last.get(key, (Outcome("nominal"), {}))
+            outcome = self._last.get(key, Outcome("nominal"))
             rows.append(
-                {
-                    "name": key,
-                    "kind": "worker",
-                    "state": state.state,
-                    "report": outcome.report,
-                    "last_check_at": None,
-                    "findings": [f.message for f in outcome.findings]
+                ServiceStatus(
+                    name=key,
+                    kind="worker",
+                    state=state.state,
+                    report=outcome.report,
+                    findings=[f.message for f in outcome.findings]
                     or ([state.reason] if state.reason else []),
-                    "restart_attempts": state.restarts,
-                    "last_incident_id": None,
-                    "last_claude_at": None,
-                    "details": state.public(),
-                }
+                    restart_attempts=state.restarts,
+                    details=state.public(),
+                )
             )
         return rows

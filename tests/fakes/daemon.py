@@ -9,7 +9,10 @@ word in its ``--control`` file, re-read every tick:
     hang        stop logging and sleep (alive, idle, silent)
 
 Like logging.handlers.WatchedFileHandler it reopens its log when the file was rotated away.
-``--exit-after S`` makes it die S seconds after start (a daemon that keeps dying).
+``--exit-after S`` makes it die S seconds after start (a daemon that keeps dying);
+``--spin-after S`` makes it stop logging and spin S seconds after every start (the seed's
+deadlock, coming back after each restart); ``--say TEXT`` logs TEXT once at start (a secret,
+an injection attempt); ``--api-key`` is accepted and ignored (a secret on the command line).
 
     python tests/fakes/daemon.py --log /tmp/d.log --control /tmp/d.ctl [--pidfile F] [--tag X]
 """
@@ -53,12 +56,17 @@ def main() -> int:
     parser.add_argument("--interval", type=float, default=0.1)
     parser.add_argument("--pidfile", type=Path)
     parser.add_argument("--exit-after", type=float)
+    parser.add_argument("--spin-after", type=float)
     parser.add_argument("--tag", default="", help="any literal string; logged at start")
+    parser.add_argument("--say", default="", help="a line logged once at start")
+    parser.add_argument("--api-key", default="", help="ignored: a secret on the command line")
     args = parser.parse_args()
     if args.pidfile:
         args.pidfile.write_text(str(os.getpid()))
     log = Log(args.log)
     log.write(f"INFO daemon started tag={args.tag!r}")
+    if args.say:
+        log.write(args.say)
     started = time.monotonic()
     while True:
         try:
@@ -71,6 +79,8 @@ def main() -> int:
         if mode == "exit":
             log.write("INFO exiting on request")
             return 1
+        if args.spin_after is not None and time.monotonic() - started > args.spin_after:
+            mode = "spin"
         if mode == "spin":
             while True:  # deadlocked and spinning: no more log lines, ever
                 pass

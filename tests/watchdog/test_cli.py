@@ -8,7 +8,8 @@ import sys
 
 import tomli_w
 
-from tests.watchdog.conftest import FAST, wait_until
+from tests.support import wait_until
+from tests.watchdog.support import FAST
 
 
 def _run(tmp_path, services, *extra):
@@ -57,7 +58,9 @@ def test_watchdog_help_and_a_bad_config_are_clear(tmp_path):
     helped = subprocess.run(
         [sys.executable, "-m", "homelab_hub.server.cli", "watchdog", "--help"], capture_output=True, text=True
     )
-    assert helped.returncode == 0 and "--once" in helped.stdout
+    assert helped.returncode == 0
+    assert "--once" in helped.stdout
     bad = _run(tmp_path, {"bad name!": {"match": "x"}})
     assert bad.returncode == 1
-    assert "watchdog.services" in bad.stderr and "Traceback" not in bad.stderr
+    assert "watchdog.services" in bad.stderr
+    assert "Traceback" not in bad.stderr

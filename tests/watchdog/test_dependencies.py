@@ -9,8 +9,8 @@ from homelab_hub.watchdog.checks import check_services
 from homelab_hub.watchdog.engine import Watchdog
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.receiver import NotificationReceiver
-from tests.support import free_port, require
-from tests.watchdog.conftest import wait_until, watchdog_config
+from tests.support import free_port, require, wait_until
+from tests.watchdog.support import watchdog_config
 
 
 def _no_wait(seconds: float) -> bool:
@@ -35,9 +35,11 @@ def test_an_http_dependency_that_goes_down_is_reported_and_clears_when_it_comes_
         up["value"] = False
         outcome = wd.check_once().outcomes["gate"]
         # Nothing we run serves it, so no restart can help: straight to a human.
-        assert outcome.report == "needs_human" and outcome.attempts == 0
+        assert outcome.report == "needs_human"
+        assert outcome.attempts == 0
         (finding,) = outcome.findings
-        assert finding.kind == "dependency_down" and "answered 503, expected 200" in finding.message
+        assert finding.kind == "dependency_down"
+        assert "answered 503, expected 200" in finding.message
         rx.wait_for(lambda r: "dependency" in r.body.decode() and "Needs manual" in r.body.decode())
         up["value"] = True
         assert wd.check_once().outcomes["gate"].report == "nominal"
@@ -58,7 +60,8 @@ def test_an_http_dependency_with_the_wrong_body_is_down():
             cpu_samples=1,
         )
         obs = check_services(config, {}, _no_wait)["web"]
-        assert any(f.kind == "dependency_down" and "lacks 'welcome'" in f.message for f in obs.findings)
+        (finding,) = [f for f in obs.findings if f.kind == "dependency_down"]
+        assert "lacks 'welcome'" in finding.message
 
 
 def test_a_closed_tcp_port_is_a_dependency_finding():
@@ -68,7 +71,8 @@ def test_a_closed_tcp_port_is_a_dependency_finding():
         cpu_samples=1,
     )
     obs = check_services(config, {}, _no_wait)["mqtt-bridge"]
-    assert any(f.kind == "dependency_down" and f"127.0.0.1:{port}" in f.message for f in obs.findings)
+    (finding,) = [f for f in obs.findings if f.kind == "dependency_down"]
+    assert f"127.0.0.1:{port}" in finding.message
 
 
 def test_an_ollama_dependency_checks_that_the_model_is_loaded():
@@ -83,7 +87,8 @@ def test_an_ollama_dependency_checks_that_the_model_is_loaded():
             {"vision": {"match": "no-such-process-xyz", "dependencies": [dep]}}, cpu_samples=1
         )
         obs = check_services(config, {}, _no_wait)["vision"]
-        assert any(f.kind == "dependency_down" and "not loaded" in f.message for f in obs.findings)
+        (finding,) = [f for f in obs.findings if f.kind == "dependency_down"]
+        assert "not loaded" in finding.message
         ollama.load("qwen2.5vl:7b", context=8192, keep_alive_s=None)
         obs = check_services(config, {}, _no_wait)["vision"]
         assert not [f for f in obs.findings if f.kind == "dependency_down"], obs.summary()

@@ -58,7 +58,8 @@ def test_a_target_that_looks_like_an_option_is_refused(managers_on_path):
         {"match": "x", "restart": {"method": "systemd", "target": "--force"}}
     )
     result = ServiceManager().restart("cam", cfg, [])
-    assert not result.ok and "'-'" in result.detail
+    assert not result.ok
+    assert "'-'" in result.detail
     assert not managers_on_path.exists()
 
 
@@ -66,10 +67,12 @@ def test_a_missing_manager_or_a_failing_one_is_a_failed_restart_not_a_crash(tmp_
     monkeypatch.setenv("PATH", str(tmp_path))
     cfg = WatchedServiceConfig.model_validate({"match": "x", "restart": {"method": "docker"}})
     result = ServiceManager().restart("cam", cfg, [])
-    assert not result.ok and "docker is not installed" in result.detail
+    assert not result.ok
+    assert result.detail == "docker is not installed on this host"
     failing = tmp_path / "systemctl"
     failing.write_text("#!/bin/sh\necho 'Unit cam.service not found.' >&2\nexit 5\n")
     failing.chmod(0o755)
     cfg = WatchedServiceConfig.model_validate({"match": "x", "restart": {"method": "systemd"}})
     result = ServiceManager().restart("cam", cfg, [])
-    assert not result.ok and "exited 5" in result.detail and "not found" in result.detail
+    assert not result.ok
+    assert result.detail == "systemctl restart -- cam exited 5: Unit cam.service not found."

@@ -9,7 +9,8 @@ from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.supervisor import Supervisor
 from homelab_hub.watchdog.engine import Watchdog
 from tests.fakes.receiver import NotificationReceiver
-from tests.watchdog.conftest import wait_until, watchdog_config
+from tests.support import wait_until
+from tests.watchdog.support import watchdog_config
 
 
 def test_every_check_is_reported_when_configured_and_only_changes_by_default(daemons, sqlite_db):
@@ -22,10 +23,12 @@ def test_every_check_is_reported_when_configured_and_only_changes_by_default(dae
         chatty.check_once()
         chatty.check_once()
         wait_until(lambda: len(rx.received) == 2, 10, "two reports")
-        assert all("All systems nominal" in r.json()["title"] for r in rx.received)
+        assert [r.json()["title"] for r in rx.received] == ["Homelab watchdog — ✅ All systems nominal"] * 2
+        chatty.close()
         quiet = Watchdog(watchdog_config({"gate": d.service()}, cpu_samples=1), sqlite_db, notifier)
         quiet.check_once()
-        assert quiet.last_report is not None and quiet.last_report.changed == []
+        assert quiet.last_report is not None
+        assert quiet.last_report.changed == []
         assert len(rx.received) == 2
 
 
@@ -71,9 +74,9 @@ def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_failed_on
         assert report.outcomes["worker:camera:yard"].report == "needs_human"
         assert "camera decoder lost its stream" in report.outcomes["worker:camera:yard"].findings[0].message
         assert report.outcomes["worker:camera:gate"].report in ("fixed", "nominal")
-        rows = {r["name"]: r for r in wd.status()}
-        assert rows["worker:camera:gate"]["details"]["fps"] == 5.0
-        assert rows["worker:camera:yard"]["state"] == "failed"
+        rows = {r.name: r for r in wd.status()}
+        assert rows["worker:camera:gate"].details["fps"] == 5.0
+        assert rows["worker:camera:yard"].state == "failed"
         assert wd.check_once().outcomes["worker:camera:gate"].report == "nominal"
         assert report.needs_human == ["worker:camera:yard"]
     finally:

@@ -8,7 +8,10 @@ import pytest
 
 from homelab_hub.config import load_config
 from homelab_hub.errors import ConfigError
-from tests.watchdog.conftest import FAST, wait_until
+from homelab_hub.watchdog.store import IncidentStore
+from tests.fakes.receiver import NotificationReceiver
+from tests.support import wait_until
+from tests.watchdog.support import FAST, HUB
 
 
 @pytest.fixture
@@ -22,7 +25,7 @@ def watched_hub(hub_factory, daemons, tmp_path):
         "--tag",
         f"$(touch {marker}); touch {marker} `touch {marker}` | rm -rf /",
     ]
-    hub = hub_factory({"watchdog": {**FAST, "services": {"gate": svc}}})
+    hub = hub_factory({**HUB, "watchdog": {**FAST, "services": {"gate": svc}}})
     admin = hub.create_token("ops", admin=True)
     agent = hub.create_token("claude")
     return hub, d, admin, agent, marker
@@ -41,15 +44,41 @@ def test_watchdog_status_over_rest_and_mcp_shows_services_and_hub_workers(watche
     )
     rows = {row["name"]: row for row in status["services"]}
     gate = rows["gate"]
-    assert gate["kind"] == "service" and gate["state"] == "healthy" and gate["report"] == "nominal"
-    assert gate["details"]["pids"] == d.pids() and gate["findings"] == []
-    assert rows["worker:watchdog"]["kind"] == "worker" and rows["worker:watchdog"]["state"] == "running"
+    assert gate["kind"] == "service"
+    assert gate["state"] == "healthy"
+    assert gate["report"] == "nominal"
+    assert gate["details"]["pids"] == d.pids()
+    assert gate["details"]["restart_budget"] == 3
+    assert gate["findings"] == []
+    assert rows["worker:watchdog"]["kind"] == "worker"
+    assert rows["worker:watchdog"]["state"] == "running"
     result = hub.mcp_call("watchdog_status", {"service": "gate"}, token=agent)
     assert not result.is_error
     (only,) = result.structured_content["services"]
-    assert only["name"] == "gate" and only["state"] == "healthy"
+    assert only["name"] == "gate"
+    assert only["state"] == "healthy"
     missing = hub.rest("watchdog_status", {"service": "nope"}, token=agent)
-    assert missing.status_code == 404 and "nope" in missing.json()["error"]["message"]
+    assert missing.status_code == 404
+    assert "nope" in missing.json()["error"]["message"]
+
+
+def test_api_health_reports_the_watchdogs_last_completed_check(watched_hub):
+    hub, _, _, agent, _ = watched_hub
+    # Without a credential health says states only; an agent token sees the details.
+    assert set(hub.get("/api/health").json()["components"]["watchdog"]) == {"state"}
+
+    def watchdog_health():
+        return hub.get("/api/health", token=agent).json()["components"]["watchdog"]
+
+    first = wait_until(lambda: (w := watchdog_health())["data"]["checks"] >= 1 and w, 20, "a first check")
+    assert first["state"] == "ok"
+    later = wait_until(
+        lambda: (w := watchdog_health())["data"]["last_check_at"] > first["data"]["last_check_at"] and w,
+        20,
+        "a later check",
+    )
+    assert later["data"]["checks"] > first["data"]["checks"]
+    assert later["data"]["last_check_age_s"] >= 0
 
 
 def test_an_admin_restarts_a_service_over_rest_and_the_restart_is_an_incident(watched_hub):
@@ -58,8 +87,10 @@ def test_an_admin_restarts_a_service_over_rest_and_the_restart_is_an_incident(wa
     reply = hub.rest("restart_service", {"name": "gate"}, token=admin)
     assert reply.status_code == 200, reply.text
     body = reply.json()
-    assert body["ok"] is True and body["service"] == "gate"
-    assert d.pids() and old not in d.pids()
+    assert body["ok"] is True
+    assert body["service"] == "gate"
+    assert d.pids()
+    assert old not in d.pids()
     assert not marker.exists(), "a shell ran the metacharacters"
     assert "$(touch" in d.log.read_text()  # the daemon received them as one literal argument
 
@@ -67,7 +98,8 @@ def test_an_admin_restarts_a_service_over_rest_and_the_restart_is_an_incident(wa
         return await session.read_resource(f"watchdog://incidents/{body['incident_id']}")
 
     incident = json.loads(hub.mcp(read, token=agent).contents[0].text)
-    assert incident["origin"] == "manual" and incident["requested_by"] == "ops via rest"
+    assert incident["origin"] == "manual"
+    assert incident["requested_by"] == "ops via rest"
     assert incident["forensics"]["processes"][0]["pid"] == old
     assert [a["ok"] for a in incident["actions"]] == [True, True]
 
@@ -87,7 +119,8 @@ def test_restart_service_refuses_agent_tokens_and_unconfigured_names_and_changes
     hub, d, admin, agent, _ = watched_hub
     (pid,) = d.pids()
     refused = hub.rest("restart_service", {"name": "gate"}, token=agent)
-    assert refused.status_code == 403 and refused.json()["error"]["code"] == "forbidden"
+    assert refused.status_code == 403
+    assert refused.json()["error"]["code"] == "forbidden"
     assert hub.mcp_call("restart_service", {"name": "gate"}, token=agent).is_error
     marker = tmp_path / "owned"
     for name in (
@@ -104,7 +137,7 @@ def test_restart_service_refuses_agent_tokens_and_unconfigured_names_and_changes
     assert hub.rest("restart_service", {"name": "gate", "force": True}, token=admin).status_code == 400
     assert not marker.exists()
     assert d.pids() == [pid]
-    assert hub.services.db.query("SELECT id FROM watchdog_incidents WHERE origin = 'manual'") == []
+    assert IncidentStore(hub.services.db).recent(origin="manual") == []
 
 
 def test_an_unknown_or_malformed_incident_id_is_a_clear_error(watched_hub):
@@ -119,23 +152,24 @@ def test_an_unknown_or_malformed_incident_id_is_a_clear_error(watched_hub):
 
     assert "does not exist" in hub.mcp(lambda s: read(s, "watchdog://incidents/999999"), token=agent)
     assert "positive integer" in hub.mcp(lambda s: read(s, "watchdog://incidents/abc"), token=agent)
+    assert "positive integer" in hub.mcp(lambda s: read(s, f"watchdog://incidents/{'9' * 40}"), token=agent)
 
 
 def test_a_service_name_with_shell_metacharacters_is_rejected_by_the_config():
     with pytest.raises(ConfigError) as err:
         load_config(None, watchdog={"services": {"gate; rm -rf /": {"match": "gate"}}})
-    assert "watchdog.services" in err.value.message and "letters, digits" in err.value.message
+    assert "watchdog.services" in err.value.message
+    assert "letters, digits" in err.value.message
 
 
 def test_inside_the_hub_the_worker_escalates_a_dead_service_to_the_configured_apprise_url(
     hub_factory, daemons
 ):
-    from tests.fakes.receiver import NotificationReceiver
-
     d = daemons()
     with NotificationReceiver() as rx:
         hub = hub_factory(
             {
+                **HUB,
                 "notify": {"apprise_urls": [rx.apprise_url("json")]},
                 "watchdog": {**FAST, "max_restart_attempts": 1, "services": {"gate": d.service()}},
             }
@@ -143,9 +177,12 @@ def test_inside_the_hub_the_worker_escalates_a_dead_service_to_the_configured_ap
         token = hub.create_token("claude")
         d.set_mode("exit")
         msg = rx.wait_for(lambda r: "Needs manual intervention" in r.body.decode(), timeout=30)
-        assert "gate" in msg.json()["message"] and "Incident:" in msg.json()["message"]
+        message = msg.json()["message"]
+        assert "gate" in message
+        assert "Incident:" in message
         status = hub.rest("watchdog_status", {"service": "gate"}, token=token).json()
         assert status["overall"] == "needs_human"
         assert status["services"][0]["state"] == "needs_human"
         health = hub.services.health()["watchdog"]
-        assert health.state == "degraded" and "gate" in health.detail
+        assert health.state == "degraded"
+        assert "gate" in health.detail

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
@@ -18,9 +19,14 @@ if TYPE_CHECKING:
 
 
 def build(services: Services) -> None:
-    """Create the engine and register its worker."""
+    """Create the engine and register its worker.
+
+    Raises ConfigError when the Claude tier is on and its prompt template is unreadable.
+    """
     config = services.config.watchdog
-    watchdog = Watchdog(config, services.db, notifier=services.notifier, supervisor=services.supervisor)
+    watchdog = Watchdog(
+        config, services.db, notifier=services.notifier, supervisor=services.supervisor, role="the hub"
+    )
     services.watchdog = watchdog
     if config.enabled:
         probe = WatchdogWorker(watchdog)
@@ -30,24 +36,42 @@ def build(services: Services) -> None:
 
 
 def health(services: Services) -> ComponentHealth:
+    """The last completed check (this hub's, or cron's through the lock's row), no addresses."""
     watchdog = services.watchdog
-    if watchdog is None or not services.config.watchdog.enabled:
-        return ComponentHealth(state="disabled", detail="watchdog.enabled is false")
+    if watchdog is None:
+        return ComponentHealth(state="disabled", detail="the watchdog is not running")
+    data: dict[str, object] = {"services": len(watchdog.config.services)}
+    deadman = watchdog.deadman.state()
+    if deadman:
+        data["deadman"] = {k: v for k, v in deadman.items() if k != "host"}
+    holder = watchdog.lock.current()
+    last = holder.last_check_at if holder is not None else None
     report = watchdog.last_report
-    if report is None:
+    if report is not None:
+        last = max(last or 0.0, report.finished_at)
+    data["last_check_at"] = last
+    data["last_check_age_s"] = None if last is None else round(time.time() - last, 1)
+    data["checks"] = watchdog.checks_completed
+    if not services.config.watchdog.enabled:
+        detail = "watchdog.enabled is false" + ("; last check by cron" if last else "")
+        return ComponentHealth(state="disabled", detail=detail, data=data)
+    if watchdog.standby is not None:
+        data["standby"] = True
         return ComponentHealth(
-            state="starting", detail="no check yet", data={"services": len(watchdog.config.services)}
+            state="ok", detail=f"standing by: the lock is held by {watchdog.standby}", data=data
         )
+    if report is None:
+        return ComponentHealth(state="starting", detail="no check yet", data=data)
     human = report.needs_human
     return ComponentHealth(
         state="degraded" if human else "ok",
         detail=f"needs a human: {', '.join(human)}" if human else report.overall,
-        data={"services": len(watchdog.config.services), "last_check_at": report.finished_at},
+        data=data,
     )
 
 
 def close(services: Services) -> None:
-    """Release what build() opened."""
+    """Release what build() opened (and the watchdog lock)."""
     if services.watchdog is not None:
         services.watchdog.close()
 
