@@ -19,6 +19,7 @@ import cv2
 import numpy as np
 
 from homelab_hub.cameras.config import CameraConfig
+from homelab_hub.cameras.live import LiveHub
 from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.worker import CameraRuntime, CameraWorker, StreamStats
 from homelab_hub.errors import NotFound, Unavailable
@@ -94,6 +95,7 @@ class CameraManager:
         self._pipeline_factory = pipeline_factory
         self._lock = threading.RLock()
         self._runtimes: dict[str, CameraRuntime] = {}
+        self.live = LiveHub(self)
         self.reload(cameras)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -128,7 +130,8 @@ class CameraManager:
         return result
 
     def close(self) -> None:
-        """Stop every camera worker (each closes its own stream)."""
+        """Stop the live encoders and every camera worker (each closes its own stream)."""
+        self.live.close()
         with self._lock:
             for name in list(self._runtimes):
                 self._drop(name)

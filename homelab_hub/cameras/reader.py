@@ -12,6 +12,10 @@ connection, then one per ``request_frame()`` (the worker asks once per sample, a
 when the latest frame is old); every other packet is demuxed and dropped. When the stream's
 keyframes are rarer than the sampling interval (``decode="auto"``), every frame is decoded
 (references need it). Either way a frame becomes BGR only when someone reads it.
+
+While someone watches the camera live (`want_live`, renewed by the live encoder), the reader
+decodes at the rate the viewers need: every keyframe when keyframes come at least that often,
+else every frame; when the last viewer leaves it goes back to decoding only what sampling needs.
 """
 
 from __future__ import annotations
@@ -132,6 +136,8 @@ class FrameReader:
         self._last_error_ts: float | None = None
         self._activity = time.monotonic()
         self._keyframe_gap: float | None = None
+        self._live_fps = 0.0
+        self._live_until = 0.0  # monotonic; a demand not renewed by then has lapsed
 
     # -- control (any thread) -----------------------------------------------------------
     def start(self) -> FrameReader:
@@ -182,6 +188,22 @@ class FrameReader:
             return self._published.wait_for(
                 lambda: self._latest.seq > seq or self._stop.is_set(), timeout
             ) and (self._latest.seq > seq)
+
+    def want_live(self, fps: float, hold_s: float = 3.0) -> None:
+        """Viewers watch at ``fps``: decode that often for the next ``hold_s`` seconds (the live
+        encoder renews it while anyone watches, so a demand nobody renews lapses by itself)."""
+        with self._lock:
+            self._live_fps = fps
+            self._live_until = time.monotonic() + hold_s
+
+    def _live_decode(self, now: float) -> Literal["none", "keyframes", "all"]:
+        """How much live viewers need decoded now (called by the reader thread)."""
+        with self._lock:
+            if now > self._live_until or self._live_fps <= 0:
+                return "none"
+            fps, gap = self._live_fps, self._keyframe_gap
+        # Keyframes alone suffice when they come at least as often as the viewers' frames.
+        return "keyframes" if gap is not None and gap <= 1.0 / fps else "all"
 
     def status(self) -> ReaderStatus:
         with self._lock:
@@ -297,11 +319,13 @@ class FrameReader:
         return got_frame, True
 
     def _decode(self, packet: Any, session: _Session, now: float) -> bool:
-        if session.mode == "keyframes":
+        live = self._live_decode(now) if session.mode == "keyframes" else "none"
+        if session.mode == "keyframes" and live != "all":
             if not packet.is_keyframe:
+                session.synced = False  # a skipped P-frame breaks the reference chain
                 return False  # dropped without decoding: the whole point of keyframe mode
             with self._lock:
-                wanted = self._wanted or session.published == 0
+                wanted = self._wanted or session.published == 0 or live == "keyframes"
             if not wanted:
                 return False
         elif not session.synced and not packet.is_keyframe:

@@ -117,6 +117,11 @@ class CameraRuntime:
                 got = reader.latest()
         return None if got is None else (got[0], got[1])
 
+    def reader(self) -> FrameReader | None:
+        """The current worker's reader (None between workers): the live encoder reads from it."""
+        with self._lock:
+            return self._reader
+
     def reader_status(self) -> ReaderStatus | None:
         with self._lock:
             reader = self._reader
