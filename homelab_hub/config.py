@@ -83,6 +83,9 @@ class ServerConfig(Section):
         gt=0,
         description="A connection that has not sent a whole request head within this time is closed.",
     )
+    session_hours: float = Field(
+        168.0, gt=0, le=24 * 365, description="Lifetime of a browser session made on /login (default a week)."
+    )
     body_timeout_s: float = Field(
         30.0, gt=0, description="A connection whose request body makes no progress for this long is closed."
     )

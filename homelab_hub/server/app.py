@@ -31,6 +31,9 @@ from homelab_hub.server.mcp import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
 from homelab_hub.server.services import Services, build_services, close_services, reload_services
 from homelab_hub.server.serving import check_bind
+from homelab_hub.server.sessions import SessionCache, SessionStore
+from homelab_hub.server.web.live import LiveRoutes
+from homelab_hub.server.web.pages import WebPages
 
 log = logging.getLogger(__name__)
 
@@ -52,6 +55,9 @@ class HubApp:
         self._services = services
         self._owns_services = services is None
         self.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
+        self.sessions = SessionCache(SessionStore(services.db) if services is not None else None)
+        self.web = WebPages(self.services, self.tokens, self.sessions)
+        self.live = LiveRoutes(self.services)
         self.tools = all_tools(self.components)
         self.resources = all_resources(self.components)
         self.mcp = MCPBinding(
@@ -73,7 +79,8 @@ class HubApp:
             )
         services = self._services
         self.tokens.store = TokenStore(services.db)
-        await anyio.to_thread.run_sync(self.tokens.refresh)
+        self.sessions.store = SessionStore(services.db)
+        await anyio.to_thread.run_sync(self._refresh_credentials)
         check_bind(self.config, self.tokens.required)
         if not self.tokens.required:
             log.warning(
@@ -108,12 +115,16 @@ class HubApp:
         log.info("config reloaded: %s", ", ".join(reloaded) or "nothing to apply live")
         return reloaded
 
+    def _refresh_credentials(self) -> None:
+        self.tokens.refresh()
+        self.sessions.refresh()
+
     async def _refresh_tokens(self) -> None:
         while True:
             await asyncio.sleep(self.tokens.refresh_s)
             try:
-                await anyio.to_thread.run_sync(self.tokens.refresh)
-            except Exception as exc:  # keep the last known tokens while the database is away
+                await anyio.to_thread.run_sync(self._refresh_credentials)
+            except Exception as exc:  # keep the last known tokens and sessions while the database is away
                 log.warning("token refresh failed: %s", exc)
 
     # -- plain routes -------------------------------------------------------------------
@@ -158,11 +169,14 @@ def create_app(
         Route("/metrics", hub.metrics, methods=["GET"]),
         *hub.rest.routes(),
         *hub.mcp.routes(),
+        *hub.live.routes(),
+        *hub.web.routes(),
     ]
     middleware = [
         Middleware(
             HubGuard,
             tokens=hub.tokens,
+            sessions=hub.sessions,
             allowed_hosts=config.server.allowed_hosts,
             allowed_origins=config.server.allowed_origins,
             max_body_bytes=config.server.max_body_bytes,

@@ -137,3 +137,17 @@ class TokenCache:
         if not token or len(token) > 256:
             return None
         return self._by_hash.get(_hash(token))
+
+    def live_hash(self, token: str) -> str | None:
+        """The stored hash of a live token (what a browser session remembers), or None."""
+        if not token or len(token) > 256:
+            return None
+        digest = _hash(token)
+        return digest if digest in self._by_hash else None
+
+    def identity_for_hash(self, token_hash: str) -> Identity | None:
+        """The identity of the live token with this hash; for a session made without a token
+        (a tokenless hub's loopback browser), the local admin while no token is required."""
+        if token_hash == "":
+            return None if self._required else LOCAL_IDENTITY
+        return self._by_hash.get(token_hash)

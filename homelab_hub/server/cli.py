@@ -15,6 +15,7 @@ from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
 from homelab_hub.server.auth import TokenStore
 from homelab_hub.server.components import COMPONENTS
+from homelab_hub.server.sessions import SessionStore
 
 
 def _config_option(parser: argparse.ArgumentParser, top: bool) -> None:
@@ -65,6 +66,22 @@ def build_parser() -> argparse.ArgumentParser:
     _config_option(revoke, top=False)
     revoke.add_argument("name")
     revoke.set_defaults(func=cmd_token_revoke)
+
+    session = sub.add_parser("session", help="browser sessions made on /login (list, revoke)")
+    _config_option(session, top=False)
+    ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
+    slist = ssub.add_parser("list", help="live browser sessions: handle, agent, role, expiry (never the ids)")
+    _config_option(slist, top=False)
+    slist.set_defaults(func=cmd_session_list)
+    srevoke = ssub.add_parser("revoke", help="end browser sessions: one by handle, an agent's, or all")
+    _config_option(srevoke, top=False)
+    which = srevoke.add_mutually_exclusive_group(required=True)
+    which.add_argument(
+        "handle", nargs="?", help="the session's handle from `session list` (a prefix will do)"
+    )
+    which.add_argument("--agent", help="every session of this agent")
+    which.add_argument("--all", action="store_true", help="every live session")
+    srevoke.set_defaults(func=cmd_session_revoke)
 
     doctor = sub.add_parser(
         "doctor", help="check config, database, model files and dependencies; say how to fix"
@@ -182,6 +199,34 @@ def cmd_token_list(args: argparse.Namespace) -> int:
 def cmd_token_revoke(args: argparse.Namespace) -> int:
     count = _token_store(args).revoke(args.name)
     print(f"revoked {count} token(s) of {args.name!r}; the hub stops accepting them within seconds")
+    return 0
+
+
+def _session_store(args: argparse.Namespace) -> SessionStore:
+    return SessionStore(_token_store(args).db)
+
+
+def cmd_session_list(args: argparse.Namespace) -> int:
+    import datetime as dt
+
+    sessions = _session_store(args).live()
+    if not sessions:
+        print("no live browser sessions")
+    for s in sessions:
+        expires = dt.datetime.fromtimestamp(s.expires_at).isoformat(timespec="minutes")
+        created = dt.datetime.fromtimestamp(s.created_at).isoformat(timespec="minutes")
+        print(
+            f"{s.handle}  {s.identity.agent:20} {s.identity.role:6} created {created}  expires {expires}  {s.user_agent[:40]}"
+        )
+    return 0
+
+
+def cmd_session_revoke(args: argparse.Namespace) -> int:
+    if args.handle is not None and len(args.handle) < 6:
+        print("homelab-hub: give at least 6 characters of the handle", file=sys.stderr)
+        return 1
+    count = _session_store(args).revoke_matching(handle=args.handle, agent=args.agent)
+    print(f"revoked {count} browser session(s); the hub drops them within seconds")
     return 0
 
 

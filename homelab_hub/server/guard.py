@@ -5,10 +5,13 @@
 2. Request bodies over ``server.max_body_bytes`` answered 413 (declared or streamed). Stalled
    heads and bodies are the listener's to drop (server/serving.py).
 3. A credential on the request is always judged: an unknown or revoked bearer token is 401,
-   whatever mode the hub is in. Without one, /mcp, /sse, /messages, /api and /metrics
-   (health and the OpenAPI document aside) need a token once the hub requires tokens
-   (`TokenCache.required`); before that, only loopback clients are served, as agent ``local``.
-   The identity is put on the scope, for the tools and for the MCP SDK's session-owner check.
+   whatever mode the hub is in. Browsers may use the session cookie made on /login instead,
+   anywhere but the MCP endpoints; a state-changing /api request made with the cookie must
+   carry an allowed Origin and the session's CSRF token. Without a credential, /mcp, /sse,
+   /messages, /api, /ws and /metrics (health and the OpenAPI document aside) need a token once
+   the hub requires tokens (`TokenCache.required`); before that, only loopback clients are
+   served, as agent ``local``. The identity is put on the scope, for the tools, the pages and
+   the MCP SDK's session-owner check.
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ from __future__ import annotations
 import fnmatch
 import logging
 import re
+import secrets
 from typing import Any
 
 from mcp.server.auth.middleware.bearer_auth import AuthenticatedUser
@@ -26,12 +30,17 @@ from homelab_hub.config import is_loopback
 from homelab_hub.errors import Forbidden, HubError, InvalidInput, PayloadTooLarge, Unauthorized
 from homelab_hub.metrics import HTTP_REQUESTS
 from homelab_hub.server.auth import IDENTITY_KEY, LOCAL_IDENTITY, TokenCache
+from homelab_hub.server.sessions import COOKIE, CSRF_HEADER, BrowserSession, SessionCache
 from homelab_hub.tools.registry import Identity
 
 log = logging.getLogger(__name__)
 
 PUBLIC_PATHS = ("/api/health", "/api/openapi.json")
-PROTECTED_PREFIXES = ("/mcp", "/sse", "/messages", "/api/", "/metrics")
+PROTECTED_PREFIXES = ("/mcp", "/sse", "/messages", "/api/", "/metrics", "/ws/")
+# Agents' endpoints: bearer tokens only, never a browser's cookie.
+MCP_PREFIXES = ("/mcp", "/sse", "/messages")
+UNSAFE_METHODS = ("POST", "PUT", "PATCH", "DELETE")
+SESSION_KEY = "hub_session"
 # Headers whose meaning is ambiguous when repeated: which one did the guard check, which one
 # does the app read? Refused rather than guessed.
 SINGLE_HEADERS = ("host", "origin", "authorization")
@@ -98,12 +107,14 @@ class HubGuard:
         app: ASGIApp,
         *,
         tokens: TokenCache | None,
+        sessions: SessionCache | None = None,
         allowed_hosts: list[str],
         allowed_origins: list[str],
         max_body_bytes: int,
     ) -> None:
         self.app = app
         self.tokens = tokens
+        self.sessions = sessions
         self.allowed_hosts = allowed_hosts
         self.allowed_origins = allowed_origins
         self.max_body_bytes = max_body_bytes
@@ -184,16 +195,35 @@ class HubGuard:
                 raise Unauthorized("invalid or revoked token")
             attach_identity(scope, identity)
             return
+        session = None if path.startswith(MCP_PREFIXES) else self._session(headers)
+        if session is not None and cache is not None:
+            identity = cache.identity_for_hash(session.token_hash)
+            if identity is not None:
+                if scope["type"] == "http" and scope["method"] in UNSAFE_METHODS and path.startswith("/api/"):
+                    check_csrf(headers, session)
+                attach_identity(scope, identity)
+                scope["state"][SESSION_KEY] = session
+                return
         tokens_required = cache is not None and cache.required
         loopback = is_loopback((scope.get("client") or ("", 0))[0])
         if not tokens_required and loopback:
             attach_identity(scope, LOCAL_IDENTITY)
             return
         if public:
-            return  # served anonymously (health answers states only)
+            return  # served anonymously (health answers states only; pages send you to /login)
         if tokens_required:
             raise Unauthorized("missing bearer token: send 'Authorization: Bearer <token>'")
         raise Unauthorized("this hub has no API tokens and serves loopback clients only")
+
+    def _session(self, headers: dict[str, list[str]]) -> BrowserSession | None:
+        if self.sessions is None:
+            return None
+        for cookie_header in headers.get("cookie", ()):
+            for part in cookie_header.split(";"):
+                name, _, value = part.strip().partition("=")
+                if name == COOKIE:
+                    return self.sessions.lookup(value)
+        return None
 
     def _limited(self, receive: Receive) -> Receive:
         seen = 0
@@ -219,6 +249,17 @@ class HubGuard:
         raw_headers += [(k.lower().encode(), v.encode()) for k, v in (headers or {}).items()]
         await send({"type": "http.response.start", "status": exc.status, "headers": raw_headers})
         await send({"type": "http.response.body", "body": body})
+
+
+def check_csrf(headers: dict[str, list[str]], session: BrowserSession, form_token: str | None = None) -> None:
+    """A browser's write must come from an allowed page (an Origin header, already checked
+    against the allowed list) and carry its session's CSRF token (header, or form field).
+    Raises Forbidden."""
+    if not _one(headers, "origin"):
+        raise Forbidden("a browser write needs an Origin header")
+    sent = form_token if form_token is not None else _one(headers, CSRF_HEADER)
+    if not sent or not secrets.compare_digest(sent, session.csrf):
+        raise Forbidden("missing or wrong CSRF token; reload the page")
 
 
 def attach_identity(scope: Any, identity: Identity) -> None:

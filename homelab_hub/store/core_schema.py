@@ -1,4 +1,4 @@
-"""Tables the hub itself owns: API tokens and supervisor events."""
+"""Tables the hub itself owns: API tokens, browser sessions and supervisor events."""
 
 from homelab_hub.store.migrations import Migration
 
@@ -31,6 +31,27 @@ MIGRATIONS = [
         mysql=(
             "CREATE TABLE IF NOT EXISTS worker_events (id BIGINT PRIMARY KEY AUTO_INCREMENT, worker VARCHAR(128) NOT NULL, "
             "ts DOUBLE NOT NULL, event VARCHAR(32) NOT NULL, reason TEXT NOT NULL) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        ),
+    ),
+    Migration(
+        component="core",
+        version=3,
+        description="browser sessions",
+        # Only the SHA-256 of a session id is stored. token_hash names the API token the
+        # session was made from ('' for a loopback session of a tokenless hub): revoking the
+        # token ends its sessions.
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS browser_sessions (id INTEGER PRIMARY KEY AUTOINCREMENT, "
+            "session_hash TEXT NOT NULL UNIQUE, token_hash TEXT NOT NULL, agent TEXT NOT NULL, role TEXT NOT NULL, "
+            "csrf TEXT NOT NULL, user_agent TEXT NOT NULL, created_at REAL NOT NULL, expires_at REAL NOT NULL, "
+            "revoked_at REAL)",
+        ),
+        mysql=(
+            "CREATE TABLE IF NOT EXISTS browser_sessions (id BIGINT PRIMARY KEY AUTO_INCREMENT, "
+            "session_hash CHAR(64) NOT NULL UNIQUE, token_hash VARCHAR(64) NOT NULL, agent VARCHAR(128) NOT NULL, "
+            "role VARCHAR(16) NOT NULL, csrf CHAR(43) NOT NULL, user_agent VARCHAR(200) NOT NULL, "
+            "created_at DOUBLE NOT NULL, expires_at DOUBLE NOT NULL, revoked_at DOUBLE NULL) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         ),
     ),
 ]

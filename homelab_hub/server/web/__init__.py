@@ -1,0 +1,1 @@
+"""The browser side of the hub: pages, sign-in and the live camera streams."""

@@ -1,0 +1,166 @@
+"""Browser sign-in: /login turns a token typed once into a session cookie, /logout ends it.
+
+The cookie is HttpOnly, SameSite=Strict, Secure when the page was served over https, and
+holds only a random session id (the database keeps its hash). Both forms are state-changing
+posts: they need an allowed Origin (the guard checks its value; here its presence), and
+/logout the session's CSRF token as well.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+from urllib.parse import parse_qs, quote
+
+import anyio.to_thread
+from starlette.requests import Request
+from starlette.responses import RedirectResponse, Response
+
+from homelab_hub.config import is_loopback
+from homelab_hub.errors import Forbidden
+from homelab_hub.server.auth import LOCAL_IDENTITY, TokenCache
+from homelab_hub.server.guard import SESSION_KEY, check_csrf
+from homelab_hub.server.sessions import COOKIE, BrowserSession, SessionCache, SessionStore
+
+if TYPE_CHECKING:
+    from homelab_hub.server.web.pages import Renderer
+
+log = logging.getLogger(__name__)
+MAX_FORM_BYTES = 4096
+
+
+def safe_next(value: str | None) -> str:
+    """A local path to go back to after signing in: never another site (``//evil``, ``https:``)."""
+    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "://" in value:
+        return "/"
+    return value[:500]
+
+
+class SignIn:
+    def __init__(
+        self,
+        tokens: TokenCache,
+        sessions: SessionCache,
+        store: Callable[[], SessionStore],
+        render: Renderer,
+        lifetime_s: Callable[[], float],
+    ) -> None:
+        self.tokens = tokens
+        self.sessions = sessions
+        self.store = store
+        self.render = render
+        self.lifetime_s = lifetime_s
+
+    # -- pages ------------------------------------------------------------------------------
+    async def login_page(self, request: Request) -> Response:
+        return self.render(request, "login.html", {"next": safe_next(request.query_params.get("next"))})
+
+    async def login(self, request: Request) -> Response:
+        """POST /login: a wrong or revoked token re-renders the form with 401."""
+        self._require_origin(request)
+        form = await _form(request)
+        next_path = safe_next(form.get("next"))
+        token = form.get("token", "").strip()
+        token_hash = self.tokens.live_hash(token)
+        identity = self.tokens.verify(token) if token_hash else None
+        if token_hash is None or identity is None:
+            log.info("browser sign-in refused from %s", (request.client.host if request.client else "?"))
+            return self.render(
+                request,
+                "login.html",
+                {"next": next_path, "error": "That token is not valid (wrong, or revoked)."},
+                status_code=401,
+            )
+        session_id, session = await anyio.to_thread.run_sync(
+            lambda: self.store().create(
+                identity,
+                token_hash,
+                lifetime_s=self.lifetime_s(),
+                user_agent=request.headers.get("user-agent", ""),
+            )
+        )
+        self.sessions.add(session)
+        log.info("browser session %s opened for agent %s", session.handle, identity.agent)
+        response = RedirectResponse(next_path, status_code=303)
+        self.set_cookie(request, response, session_id, session)
+        return response
+
+    async def logout(self, request: Request) -> Response:
+        self._require_origin(request)
+        form = await _form(request)
+        session: BrowserSession | None = request.scope.get("state", {}).get(SESSION_KEY)
+        if session is not None:
+            check_csrf(_headers(request), session, form_token=form.get("csrf", ""))
+            await anyio.to_thread.run_sync(self.store().revoke, session.session_hash)
+            self.sessions.drop(session.session_hash)
+            log.info("browser session %s closed", session.handle)
+        response = RedirectResponse("/login", status_code=303)
+        response.delete_cookie(COOKIE, path="/")
+        return response
+
+    # -- sessions for pages -----------------------------------------------------------------
+    async def local_session(
+        self, request: Request, response_for: Callable[[BrowserSession], Response]
+    ) -> Response:
+        """A tokenless hub's loopback browser gets a session as ``local`` without a login, so
+        its pages carry a CSRF token like any other."""
+        session_id, session = await anyio.to_thread.run_sync(
+            lambda: self.store().create(
+                LOCAL_IDENTITY,
+                "",
+                lifetime_s=self.lifetime_s(),
+                user_agent=request.headers.get("user-agent", ""),
+            )
+        )
+        self.sessions.add(session)
+        response = response_for(session)
+        self.set_cookie(request, response, session_id, session)
+        return response
+
+    def may_open_local_session(self, request: Request) -> bool:
+        client = request.client.host if request.client else ""
+        return not self.tokens.required and is_loopback(client)
+
+    def set_cookie(
+        self, request: Request, response: Response, session_id: str, session: BrowserSession
+    ) -> None:
+        response.set_cookie(
+            COOKIE,
+            session_id,
+            max_age=int(session.expires_at - session.created_at),
+            path="/",
+            httponly=True,
+            samesite="strict",
+            secure=request.url.scheme == "https",
+        )
+
+    @staticmethod
+    def _require_origin(request: Request) -> None:
+        # The guard has checked the Origin's value against the allowed list; a browser always
+        # sends one on a form post, so one without it is not a browser form.
+        if not request.headers.get("origin"):
+            raise Forbidden("a sign-in form post needs an Origin header")
+
+
+def _headers(request: Request) -> dict[str, list[str]]:
+    out: dict[str, list[str]] = {}
+    for k, v in request.headers.items():
+        out.setdefault(k.lower(), []).append(v)
+    return out
+
+
+async def _form(request: Request) -> dict[str, str]:
+    """A small urlencoded form (the sign-in and sign-out posts); other bodies give {}."""
+    body = await request.body()
+    if len(body) > MAX_FORM_BYTES:
+        return {}
+    try:
+        parsed = parse_qs(body.decode("utf-8"), max_num_fields=10)
+    except (UnicodeDecodeError, ValueError):
+        return {}
+    return {k: v[0] for k, v in parsed.items() if v}
+
+
+def login_url(request: Request) -> str:
+    return "/login?next=" + quote(safe_next(request.url.path), safe="/")
