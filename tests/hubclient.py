@@ -4,6 +4,7 @@ and through the MCP SDK's own client over Streamable HTTP and SSE."""
 from __future__ import annotations
 
 import contextlib
+import json
 import threading
 import time
 from collections.abc import AsyncIterator, Sequence
@@ -119,6 +120,40 @@ class RunningHub:
                 return await session.call_tool(tool, args or {})
 
         return anyio.run(go)
+
+    def raw_mcp_session(self, token: str | None = None) -> dict[str, str]:
+        """Initialize a Streamable HTTP session with plain HTTP (no SDK client, so any bytes can
+        be sent); returns the headers its requests carry."""
+        base = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+        base.update(self._headers(token))
+        init = {
+            "jsonrpc": "2.0",
+            "id": 0,
+            "method": "initialize",
+            "params": {
+                "protocolVersion": "2025-06-18",
+                "capabilities": {},
+                "clientInfo": {"name": "raw", "version": "0"},
+            },
+        }
+        r = httpx.post(self.url + "/mcp", json=init, headers=base, timeout=30)
+        r.raise_for_status()
+        headers = {
+            **base,
+            "mcp-session-id": r.headers["mcp-session-id"],
+            "mcp-protocol-version": "2025-06-18",
+        }
+        note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+        httpx.post(self.url + "/mcp", json=note, headers=headers, timeout=30).raise_for_status()
+        return headers
+
+    def raw_mcp_call(self, headers: dict[str, str], tool: str, arguments_json: str) -> dict[str, Any]:
+        """tools/call with the arguments as raw JSON text; returns the JSON-RPC result."""
+        name = json.dumps(tool)
+        body = f'{{"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {{"name": {name}, "arguments": {arguments_json}}}}}'
+        r = httpx.post(self.url + "/mcp", content=body, headers=headers, timeout=60)
+        r.raise_for_status()
+        return dict(r.json()["result"])
 
     def mcp(self, fn: Any, token: str | None = None, transport: str = "http") -> Any:
         """Run ``await fn(session)`` in a fresh MCP session; returns its result."""

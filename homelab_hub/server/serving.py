@@ -148,6 +148,9 @@ def uvicorn_config(app: Any, config: HubConfig, **overrides: Any) -> uvicorn.Con
         "lifespan": "on",
         "http": protocol_class(config),
         "timeout_keep_alive": 5,
+        # The WebSocket carries JPEGs, which deflate cannot shrink: compressing every frame for
+        # every viewer was most of the live grid's CPU with ten viewers (benchmarks/camera_live.py).
+        "ws_per_message_deflate": False,
     }
     options.update(overrides)
     return uvicorn.Config(app, **options)

@@ -82,8 +82,9 @@ class Watchdog:
         self.last_report: CheckReport | None = None
         self.checks_completed = 0
         self.standby: str | None = None  # who holds the lock while this watchdog waits
-        if notifier is None or not notifier.enabled:
-            # Said once here, not "could not be delivered" after every check.
+        if config.services and (notifier is None or not notifier.enabled):
+            # Said once here, not "could not be delivered" after every check; and only when
+            # there is something to report on.
             log.warning(
                 "watchdog: no notification target is configured (notify.apprise_urls is empty); "
                 "reports are only in watchdog_status, /api/health and this log"
