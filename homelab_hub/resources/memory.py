@@ -4,26 +4,22 @@ from __future__ import annotations
 
 import json
 
-from homelab_hub.errors import InvalidInput, Unavailable
-from homelab_hub.resources.registry import ResourceSpec
+from homelab_hub.memory.service import MemoryService
+from homelab_hub.resources.registry import ResourceSpec, id_param
 from homelab_hub.tools.memory import MemoryOut
 from homelab_hub.tools.registry import ToolContext
 
 RECENT = 20
 
 
-def _service(ctx: ToolContext):
-    if ctx.services.memory is None:
-        raise Unavailable("semantic memory is disabled on this hub (memory.enabled = false)")
-    return ctx.services.memory
+def _service(ctx: ToolContext) -> MemoryService:
+    return ctx.services.require(ctx.services.memory, "memory")
 
 
 def read_memory(ctx: ToolContext, params: dict[str, str]) -> str:
     """Raises InvalidInput for a non-numeric id, NotFound for an unknown or foreign one."""
-    raw = params.get("id", "")
-    if not raw.isdigit():
-        raise InvalidInput(f"memory://{raw}: the id must be a number, e.g. memory://42")
-    memory = _service(ctx).get(ctx.identity.agent, int(raw))
+    memory_id = id_param("memory://{id}", params.get("id", ""))
+    memory = _service(ctx).get(ctx.identity.agent, memory_id)
     return MemoryOut.of(memory).model_dump_json()
 
 

@@ -87,7 +87,7 @@ def test_the_index_is_written_to_disk_in_the_background_and_health_reports_it(me
         time.sleep(0.2)
     else:
         raise AssertionError("the index was not persisted within 30 s")
-    health = memory_hub.hub.get("/api/health").json()["components"]["memory"]
+    health = memory_hub.hub.get("/api/health", token=memory_hub.alice).json()["components"]["memory"]
     assert (
         health["state"] == "ok" and health["data"]["vectors"] == 1 and health["data"]["bits_per_dim"] <= 4.8
     )
