@@ -30,6 +30,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 WORKER_NAME = "alert-review"
+_RETRY_S = 3600.0
 
 
 @dataclass(frozen=True)
@@ -165,28 +166,35 @@ class ReviewWorker:
         # A run beats between batches: one batch may take the whole model timeout.
         self.heartbeat_timeout: float | None = timeout_s * 2 + 60
 
-    def next_due(self, last: float | None, now: float) -> float:
-        """When the next run is due: the first daily_at after the last run. Without any run yet,
-        the next daily_at from now (a fresh hub does not start with a long model run)."""
+    def next_due(self, last: ReviewRun | None, now: float) -> float:
+        """When the next run is due: the first daily_at after the last run, or an hour after a
+        run the model failed entirely (its host rebooting at 07:00 should not cost the day).
+        Without any run yet, the next daily_at from now: a fresh hub does not start with a
+        long model run."""
         hour, minute = (int(p) for p in self._config().vision.review.daily_at.split(":"))
-        start = datetime.fromtimestamp(last if last is not None else now)
+        start = datetime.fromtimestamp(last.started_at if last is not None else now)
         slot = start.replace(hour=hour, minute=minute, second=0, microsecond=0)
         if slot.timestamp() <= start.timestamp():
             slot += timedelta(days=1)
+        if last is not None and _failed_entirely(last):
+            return min(slot.timestamp(), last.started_at + _RETRY_S)
         return slot.timestamp()
 
     def run(self, ctx: WorkerContext) -> None:
         while not ctx.stop.is_set():
             review = self._review()
             last = review.store.last_run("daily")
-            due = self.next_due(last.started_at if last else None, self.clock())
+            due = self.next_due(last, self.clock())
             ctx.beat(next_run=datetime.fromtimestamp(due).isoformat(timespec="minutes"))
             if self.clock() < due:
                 ctx.wait(min(30.0, max(0.1, due - self.clock())))
                 continue
-            self.run_once(review, ctx)
+            retry = last is not None and _failed_entirely(last) and self.clock() < last.started_at + 86400
+            self.run_once(review, ctx, digest_failures=not retry)
 
-    def run_once(self, review: AlertReview, ctx: WorkerContext) -> ClassifyReport:
+    def run_once(
+        self, review: AlertReview, ctx: WorkerContext, *, digest_failures: bool = True
+    ) -> ClassifyReport:
         config = self._config()
         classifier = ReviewClassifier(config.vision.review, default_url=config.vision.url)
         try:
@@ -201,10 +209,19 @@ class ReviewWorker:
             report.groups, report.classified, report.flagged, report.failed, "; ".join(report.errors) or "ok",
         )  # fmt: skip
         ctx.beat(last_run=report.classified, last_failed=report.failed)
-        if config.vision.review.digest and self.bus is not None:
+        quiet = _failed_entirely_report(report) and not digest_failures  # hourly retries do not page anyone
+        if config.vision.review.digest and self.bus is not None and not quiet:
             title, body = digest(review.window(config.vision.review.window_hours), report)
             try:
                 self.bus.send(title, body)
             except Exception as exc:  # a notification outage must not stop the review
                 log.warning("alert review: digest not sent: %s", exc)
         return report
+
+
+def _failed_entirely(run: ReviewRun) -> bool:
+    return run.failed > 0 and run.classified == 0
+
+
+def _failed_entirely_report(report: ClassifyReport) -> bool:
+    return report.failed > 0 and report.classified == 0

@@ -197,18 +197,24 @@ def test_the_daily_worker_runs_when_due_and_sends_a_digest(sqlite_db, tmp_path, 
     assert f"- gate: {CAR!r} x6 (FALSE_POSITIVE 0.93)" in body["message"]
     last = review().store.last_run("daily")
     assert (last.classified, last.flagged) == (5, 4)
-    assert worker.next_due(last.started_at, now) > now  # tomorrow's slot, not another run today
+    assert worker.next_due(last, now) > now  # tomorrow's slot, not another run today
     assert not thread.is_alive()
 
 
-def test_the_daily_slot_is_the_first_after_the_last_run() -> None:
+def test_the_daily_slot_is_the_first_after_the_last_run_and_a_failed_run_is_retried_hourly() -> None:
     config = load_config(None, logging={"file": None}, vision={"review": {"daily_at": "07:00"}})
     worker = ReviewWorker(config=lambda: config, review=lambda: None, bus=None, timeout_s=5)  # type: ignore[arg-type,return-value]
     at = datetime(2026, 3, 31, 8, 30).timestamp()
+
+    def run(when: datetime, classified: int, failed: int) -> ReviewRun:
+        return ReviewRun(1, "daily", when.timestamp(), when.timestamp(), "m", 5, classified, 0, failed, "")
+
     assert datetime.fromtimestamp(worker.next_due(None, at)) == datetime(
         2026, 4, 1, 7, 0
     )  # never ran: tomorrow
-    yesterday = datetime(2026, 3, 30, 7, 0, 5).timestamp()
-    assert datetime.fromtimestamp(worker.next_due(yesterday, at)) == datetime(
-        2026, 3, 31, 7, 0
-    )  # missed: now
+    missed = run(datetime(2026, 3, 30, 7, 0, 5), 5, 0)
+    assert datetime.fromtimestamp(worker.next_due(missed, at)) == datetime(2026, 3, 31, 7, 0)  # missed: now
+    failed = run(datetime(2026, 3, 31, 7, 0, 5), 0, 5)
+    assert datetime.fromtimestamp(worker.next_due(failed, at)) == datetime(2026, 3, 31, 8, 0, 5)
+    partly = run(datetime(2026, 3, 31, 7, 0, 5), 3, 2)
+    assert datetime.fromtimestamp(worker.next_due(partly, at)) == datetime(2026, 4, 1, 7, 0)

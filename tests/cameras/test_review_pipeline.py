@@ -108,3 +108,27 @@ def test_the_motion_accumulator_stays_bounded_and_forgets_old_hours() -> None:
     assert grid.shape == (GRID_H, GRID_W)
     _, later, _ = activity.snapshot(24, start + 3 * 86400)
     assert later == 0
+
+
+def test_review_settings_reload_reschedules_the_daily_worker_and_restarts_no_camera(tmp_path: Path) -> None:
+    from homelab_hub.config import load_config
+    from homelab_hub.server.services import build_services, close_services, reload_services
+    from tests.cameras.review_data import cameras_config
+
+    def config(**review):
+        return load_config(
+            None, storage={"url": f"sqlite:///{tmp_path}/hub.db"}, logging={"file": None},
+            cameras=cameras_config(tmp_path), memory={"enabled": False}, vision={"review": review},
+        )  # fmt: skip
+
+    services = build_services(config(), start_workers=False)
+    try:
+        pipeline = services.cameras.pipeline("gate")
+        assert "alert-review" in services.supervisor.names()
+        reload_services(services, config(daily=False))
+        assert "alert-review" not in services.supervisor.names()
+        reload_services(services, config(daily=True, daily_at="05:30", context="snowy Calgary"))
+        assert "alert-review" in services.supervisor.names()
+        assert services.cameras.pipeline("gate") is pipeline  # the cameras kept running
+    finally:
+        close_services(services)

@@ -27,7 +27,7 @@ def hub(hub_factory, tmp_path: Path, review_model: FakeOllamaReview):
     hub = hub_factory(
         {
             "cameras": cameras_config(tmp_path),
-            "vision": {"url": "http://127.0.0.1:9", "review": {"url": review_model.url, "daily": False}},
+            "vision": {"url": "http://127.0.0.1:9", "review": {"url": review_model.url}},
             "memory": NO_MEMORY,
         }
     )
@@ -112,12 +112,11 @@ def test_bad_alert_review_input_gets_clear_errors(hub) -> None:
         over_mcp.content[0].text
         == "invalid_input: suppression pattern '*' has no words; it would silence every alert"
     )
-    assert (
-        hub.rest(
-            "alert_review", {"action": "suppress", "pattern": "the", "confirm": True}, token=root
-        ).status_code
-        == 200
-    )
+    saved = hub.rest("alert_review", {"action": "suppress", "pattern": "the", "confirm": True}, token=root)
+    assert saved.status_code == 200
+    undone = hub.rest("alert_review", {"action": "unsuppress", "pattern": "the"}, token=root).json()
+    assert undone["message"].endswith("with pattern 'the' undone")
+    assert undone["states"]["suppressed"] == 0
 
 
 def test_the_pages_read_groups_images_activity_and_draft_masks(hub) -> None:
@@ -180,3 +179,6 @@ def test_the_pages_read_groups_images_activity_and_draft_masks(hub) -> None:
     no_frame = hub.post("/api/cameras/gate/draft-mask.png", json={"zones": []}, token=agent)
     assert no_frame.status_code == 503
     assert hub.get("/api/review/groups").status_code == 401  # tokens exist: no credential, no data
+    worker = hub.get("/api/health", token=agent).json()["components"]["worker:alert-review"]
+    assert worker["state"] == "ok"
+    assert worker["data"]["next_run"].endswith("T07:00")
