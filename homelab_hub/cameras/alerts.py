@@ -258,12 +258,18 @@ class AlertStore:
         if fresh and generation == _GENERATION[0]:
             return rules
         generation = _GENERATION[0]
+        try:
+            rows = self.db.query(
+                "SELECT id, camera, pattern, expires_at FROM alert_suppressions "
+                "WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                (time.time(),),
+            )
+        except HubError as exc:
+            # The database went away: the patterns last read still apply (their expiry too).
+            log.warning("alerts: suppressions not reloaded, using the last %d: %s", len(rules), exc.message)
+            return rules
         rules = []
-        for row in self.db.query(
-            "SELECT id, camera, pattern, expires_at FROM alert_suppressions "
-            "WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
-            (time.time(),),
-        ):
+        for row in rows:
             try:
                 rx = compile_pattern(row["pattern"])
             except InvalidInput:

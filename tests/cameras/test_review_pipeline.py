@@ -132,3 +132,24 @@ def test_review_settings_reload_reschedules_the_daily_worker_and_restarts_no_cam
         assert services.cameras.pipeline("gate") is pipeline  # the cameras kept running
     finally:
         close_services(services)
+
+
+def test_suppressions_keep_applying_while_the_database_is_away(tmp_path: Path, monkeypatch) -> None:
+    from homelab_hub.cameras import alerts as alerts_module
+    from homelab_hub.errors import StorageUnavailable
+    from homelab_hub.store import Database, migrate
+
+    db = Database.from_url(f"sqlite:///{tmp_path}/hub.db")
+    migrate(db)
+    store = AlertStore(db)
+    store.add_suppression("kamado grill", camera="yard")
+    assert store.suppressed_by("yard", "A person by the kamado grill.") == "kamado grill"
+    monkeypatch.setattr(alerts_module, "_SUPPRESSION_CACHE_S", 0.0)  # every call reloads
+
+    def gone(*args, **kwargs):
+        raise StorageUnavailable("database sqlite:///hub.db is unavailable: disk I/O error")
+
+    monkeypatch.setattr(db, "query", gone)
+    monkeypatch.setattr(db, "execute", gone)
+    assert store.suppressed_by("yard", "A person by the kamado grill.") == "kamado grill"
+    db.close()
