@@ -189,8 +189,9 @@ class AlertReview:
         otherwise FALSE_POSITIVE and NOISE flag the group, REAL leaves it for review. High
         confidence NOISE is acknowledged only when the config says so."""
         state: GroupState = row.state
-        decided_by = row.decided_by
+        decided_by, decided_at = row.decided_by, row.decided_at  # a person's decision keeps its time
         if row.state not in ("suppressed", "acknowledged"):
+            decided_at = None
             state = "ai_flagged" if label in ("FALSE_POSITIVE", "NOISE") else "needs_review"
             decided_by = model_actor(model) if state == "ai_flagged" else ""
             auto = (
@@ -200,7 +201,7 @@ class AlertReview:
                 state, decided_by = "acknowledged", model_actor(model)
         self.store.set_verdict(
             row.id, verdict=label, confidence=confidence, reason=reason, suggested_pattern=pattern,
-            model=model, state=state, decided_by=decided_by,
+            model=model, state=state, decided_by=decided_by, decided_at=decided_at,
         )  # fmt: skip
         self.store.set_alert_status(row.camera, row.normalized, state)
         return state

@@ -236,13 +236,15 @@ class ReviewStore:
         state: GroupState,
         note: str = "",
         decided_by: str = "",
+        decided_at: float | None = None,
     ) -> None:
+        """The model's verdict; ``decided_at`` None means now."""
         now = time.time()
         self.db.execute(
             "UPDATE review_groups SET verdict = ?, confidence = ?, reason = ?, suggested_pattern = ?, model = ?, "
             "classified_at = ?, state = ?, note = ?, decided_by = ?, decided_at = ?, updated_at = ? WHERE id = ?",
             (verdict, confidence, reason[:500], suggested_pattern[:200], model[:255], now, state, note[:1000],
-             decided_by[:128], now, now, group_id),
+             decided_by[:128], decided_at or now, now, group_id),
         )  # fmt: skip
 
     def set_notes(self, notes: Sequence[tuple[int, str]]) -> None:

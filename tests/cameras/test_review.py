@@ -123,6 +123,12 @@ def test_a_verdict_flags_a_group_for_a_person_and_never_suppresses(db, tmp_path:
     assert states[CAT] == ("acknowledged", "model:qwen3.5:35b")  # high-confidence NOISE, setting on
     assert states[GRILL] == ("ai_flagged", "model:qwen3.5:35b")  # NOISE below the confidence asked for
     assert AlertStore(db).suppressions() == []
+    steam = review.acknowledge(by_description(review, STEAM).id, by="root")
+    review.apply_verdict(review.row(steam.id), label="FALSE_POSITIVE", confidence=0.9, reason="steam",
+                         pattern="steam", model="qwen3.5:35b")  # fmt: skip
+    after = review.group(steam.id)
+    assert (after.state, after.decided_by, after.decided_at) == ("acknowledged", "root", steam.decided_at)
+    assert after.verdict.label == "FALSE_POSITIVE"  # shown, but the person's decision stands
 
 
 def test_suppressing_a_group_previews_its_window_and_silences_that_camera_only(db, tmp_path: Path) -> None:

@@ -121,6 +121,7 @@ def test_bad_alert_review_input_gets_clear_errors(hub) -> None:
 
 def test_the_pages_read_groups_images_activity_and_draft_masks(hub) -> None:
     agent = hub.create_token("viewer")
+    root = hub.create_token("root", admin=True)
     groups = hub.get("/api/review/groups?hours=24&camera=gate", token=agent)
     assert groups.status_code == 200, groups.text
     visitor = group_of(groups.json(), VISITOR)
@@ -141,11 +142,20 @@ def test_the_pages_read_groups_images_activity_and_draft_masks(hub) -> None:
     assert hub.get("/api/cameras/garage/activity", token=agent).status_code == 404
     seen = hub.get("/api/review/preview?pattern=kamado+grill&camera=yard", token=agent).json()
     assert (seen["matched_alerts"], seen["window_alerts"], seen["broad"]) == (4, 7, "")
-    draft = hub.get(
-        f"/api/review/groups/{group_of(groups.json(), VISITOR)['id']}/exclusion-zone", token=agent
-    )
+    car = group_of(groups.json(), CAR)
+    draft = hub.get(f"/api/review/groups/{car['id']}/exclusion-zone", token=agent)
     assert draft.status_code == 200, draft.text
-    assert draft.json()["drafted"][0]["kind"] == "exclude"
+    zone = draft.json()["drafted"][0]
+    assert zone["kind"] == "exclude"
+    assert [z["name"] for z in draft.json()["zones"]["zones"]] == [zone["name"]]  # shown with the others
+    saved = hub.rest("zone_edit", {"camera": "gate", "action": "add", "zone": zone}, token=root)
+    assert saved.status_code == 200, saved.text
+    detector = hub.services.cameras.pipeline("gate").detector  # the camera's live pipeline
+    still = np.full((360, 640, 3), 90, np.uint8)
+    detector.detect(still)
+    moved = still.copy()
+    cv2.rectangle(moved, (60, 20), (200, 60), (20, 20, 20), -1)  # the car on the road again
+    assert detector.detect(moved).kind == "none"
     road = {"name": "road", "kind": "exclude", "points": [[0, 0], [1, 0], [1, 0.3], [0, 0.3]]}
     mask = hub.post(
         "/api/cameras/gate/draft-mask.png", json={"zones": [road], "width": 1280, "height": 720}, token=agent
