@@ -13,7 +13,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from homelab_hub.cameras.alerts import Suppression, compile_pattern
+from homelab_hub.cameras.alerts import MAX_PATTERN_CHARS, Suppression, compile_pattern
 from homelab_hub.cameras.review import AlertReview, ReviewGroup, check_hours, matching_suppression
 from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
@@ -95,7 +95,9 @@ def suppress(
         camera = group.camera
         if not pattern:
             suggested = group.verdict.suggested_pattern if group.verdict else ""
-            pattern = suggested if suggested and _matches(suggested, group.normalized) else group.normalized
+            pattern = (
+                suggested if suggested and _matches(suggested, group.normalized) else _words(group.normalized)
+            )
         elif not _matches(pattern, group.normalized):
             raise InvalidInput(
                 f"pattern {pattern!r} does not match review group {group.id} ({group.normalized!r}); "
@@ -174,6 +176,14 @@ def unsuppress(
     review.window(hours)  # the groups they held are released
     ids = ", ".join(str(s.id) for s in undone)
     return undone, None, f"suppression(s) {ids} with pattern {pattern!r} undone"
+
+
+def _words(normalized: str) -> str:
+    """The description as a pattern: whole, or its first words when it is longer than a pattern
+    may be (a prefix still matches it)."""
+    if len(normalized) <= MAX_PATTERN_CHARS:
+        return normalized
+    return normalized[: MAX_PATTERN_CHARS + 1].rsplit(" ", 1)[0]
 
 
 def _matches(pattern: str, normalized: str) -> bool:

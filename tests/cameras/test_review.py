@@ -270,3 +270,14 @@ def test_the_draft_mask_is_the_mask_the_motion_prefilter_applies(tmp_path: Path)
     assert png.shape == (360, 640, 4)
     assert np.array_equal(png[:, :, 3] > 0, applied == 0)
     assert mask.ignored_share == pytest.approx(float((applied == 0).mean()), abs=1e-4)
+
+
+def test_a_group_with_a_long_description_is_suppressed_by_its_first_words(sqlite_db, tmp_path: Path) -> None:
+    long = "A person is standing by the gate post lights and " + "looking around the yard slowly " * 20
+    record(AlertStore(sqlite_db), tmp_path / "alerts", "gate", long, time.time() - 60, (10, 10, 40, 80))
+    review = make_review(sqlite_db, tmp_path)
+    group = review.window(1).groups[0]
+    done = suppress(review, by="root", group_id=group.id)
+    assert len(done.suppression.pattern) <= 200
+    assert normalize_description(long).startswith(done.suppression.pattern)
+    assert AlertStore(sqlite_db).suppressed_by("gate", long) == done.suppression.pattern
