@@ -3,7 +3,9 @@
 Every confirmed alert logs one ``CONFIRMED ALERT`` line (the seed's daily review parses
 them), gets a row and the full frame annotated with its boxes. Suppression patterns match
 the normalized description ("a kamado grill" silences every alert describing it); the
-review page writes them to ``alert_suppressions``, the config may list more.
+review page writes them to ``alert_suppressions``, the config may list more. A stored one may
+expire, counts the alerts it silenced (hits, last hit) and is undone by marking it removed,
+so its history stays.
 """
 
 from __future__ import annotations
@@ -23,14 +25,19 @@ import numpy as np
 
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.cameras.verdict import normalize_description
-from homelab_hub.errors import InvalidInput
+from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.store import Database
 
 log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
 _COLOURS = {"ALERT": (0, 0, 255), "UNVERIFIED": (0, 200, 255)}
-_SUPPRESSION_CACHE_S = 10.0  # the review page's new patterns apply within this long
+# Another process's new patterns (a camera worker of its own) apply within this long; this
+# process's own changes bump _GENERATION and apply from the next alert on.
+_SUPPRESSION_CACHE_S = 10.0
+_GENERATION = [0]
+_GENERATION_LOCK = threading.Lock()
+MAX_PATTERN_CHARS = 200  # a description is one short sentence; the MySQL column holds 512
 
 
 @dataclass(frozen=True)
@@ -79,8 +86,63 @@ def annotate(frame_bgr: np.ndarray, boxes: list[Box], verdict: str, label: str =
     return out
 
 
+@dataclass(frozen=True)
+class Suppression:
+    """A stored suppression pattern and what it has done."""
+
+    id: int
+    camera: str | None  # None: every camera
+    pattern: str
+    note: str
+    created_at: float
+    created_by: str
+    expires_at: float | None
+    hits: int
+    last_hit_at: float | None
+    removed_at: float | None
+    removed_by: str
+    group_id: int | None
+
+    def active(self, now: float) -> bool:
+        return self.removed_at is None and (self.expires_at is None or self.expires_at > now)
+
+    @classmethod
+    def from_row(cls, row: dict[str, Any]) -> Suppression:
+        def num(key: str) -> float | None:
+            return None if row.get(key) is None else float(row[key])
+
+        return cls(
+            id=int(row["id"]),
+            camera=row["camera"],
+            pattern=row["pattern"],
+            note=row["note"] or "",
+            created_at=float(row["created_at"]),
+            created_by=row.get("created_by") or "",
+            expires_at=num("expires_at"),
+            hits=int(row.get("hits") or 0),
+            last_hit_at=num("last_hit_at"),
+            removed_at=num("removed_at"),
+            removed_by=row.get("removed_by") or "",
+            group_id=None if row.get("group_id") is None else int(row["group_id"]),
+        )
+
+
+@dataclass(frozen=True)
+class _Rule:
+    id: int | None  # None: from the config
+    camera: str | None
+    pattern: str
+    rx: re.Pattern[str]
+    expires_at: float | None
+
+
 def compile_pattern(pattern: str) -> re.Pattern[str]:
     """A suppression pattern, normalized like descriptions; '*' matches anything. Raises InvalidInput."""
+    if len(pattern) > MAX_PATTERN_CHARS:
+        raise InvalidInput(
+            f"suppression pattern is {len(pattern)} characters long; at most {MAX_PATTERN_CHARS} are allowed "
+            "(a few words of the description, e.g. 'car on the road')"
+        )
     parts = [normalize_description(p) for p in pattern.split("*")]
     if not any(parts):
         raise InvalidInput(f"suppression pattern {pattern!r} has no words; it would silence every alert")
@@ -94,7 +156,7 @@ class AlertStore:
         self.db = db
         self._lock = threading.Lock()
         self._last_alert: dict[tuple[str, str], float] = {}
-        self._suppressions: tuple[float, list[tuple[str | None, str, re.Pattern[str]]]] = (0.0, [])
+        self._rules: tuple[float, int, list[_Rule]] = (0.0, -1, [])
 
     # -- cooldown and suppression ---------------------------------------------------------
     def in_cooldown(self, camera: str, ts: float, cooldown_s: float, verdict: str = "ALERT") -> bool:
@@ -103,37 +165,119 @@ class AlertStore:
         return last is not None and 0 <= ts - last < cooldown_s
 
     def suppressed_by(self, camera: str, description: str, extra: list[str] = ()) -> str | None:  # type: ignore[assignment]
-        """The pattern that silences this description on this camera, or None."""
+        """The pattern that silences this description on this camera, or None. A stored
+        pattern that matches counts a hit (a database hiccup there is logged, not raised)."""
         text = normalize_description(description)
         for pattern in extra:
             if compile_pattern(pattern).search(text):
                 return pattern
-        for cam, raw, rx in self._suppression_rules():
-            if (cam is None or cam == camera) and rx.search(text):
-                return raw
+        now = time.time()
+        for rule in self._suppression_rules():
+            if rule.expires_at is not None and rule.expires_at <= now:
+                continue  # expired since the cache was loaded
+            if (rule.camera is None or rule.camera == camera) and rule.rx.search(text):
+                if rule.id is not None:
+                    self._count_hit(rule.id, now)
+                return rule.pattern
         return None
 
-    def add_suppression(self, pattern: str, *, camera: str | None = None, note: str = "") -> int:
-        """Silence alerts whose normalized description matches. Raises InvalidInput, StorageUnavailable."""
+    def add_suppression(
+        self,
+        pattern: str,
+        *,
+        camera: str | None = None,
+        note: str = "",
+        expires_at: float | None = None,
+        created_by: str = "",
+        group_id: int | None = None,
+    ) -> Suppression:
+        """Silence alerts whose normalized description matches, optionally until ``expires_at``.
+        Raises InvalidInput (empty or too long pattern, expiry not in the future),
+        StorageUnavailable."""
         compile_pattern(pattern)
+        now = time.time()
+        if expires_at is not None and expires_at <= now:
+            when = time.strftime("%Y-%m-%d %H:%M", time.localtime(expires_at))
+            raise InvalidInput(f"suppression expiry {when} is in the past; give a time in the future or none")
         result = self.db.execute(
-            "INSERT INTO alert_suppressions (camera, pattern, note, created_at) VALUES (?, ?, ?, ?)",
-            (camera, pattern, note, time.time()),
+            "INSERT INTO alert_suppressions (camera, pattern, note, created_at, created_by, expires_at, hits, "
+            "group_id) VALUES (?, ?, ?, ?, ?, ?, 0, ?)",
+            (camera, pattern, note[:500], now, created_by[:128], expires_at, group_id),
         )
-        self._suppressions = (0.0, [])
-        return int(result.lastrowid or 0)
+        self._changed()
+        found = self.suppression(int(result.lastrowid or 0))
+        assert found is not None
+        return found
 
-    def _suppression_rules(self) -> list[tuple[str | None, str, re.Pattern[str]]]:
-        loaded_at, rules = self._suppressions
-        if time.monotonic() - loaded_at < _SUPPRESSION_CACHE_S and loaded_at:
+    def remove_suppression(self, suppression_id: int, *, removed_by: str = "") -> Suppression:
+        """Undo a suppression (kept, marked removed). Raises NotFound, StorageUnavailable."""
+        current = self.suppression(suppression_id)
+        if current is None:
+            raise NotFound(f"suppression {suppression_id} does not exist")
+        if current.removed_at is None:
+            self.db.execute(
+                "UPDATE alert_suppressions SET removed_at = ?, removed_by = ? WHERE id = ? AND removed_at IS NULL",
+                (time.time(), removed_by[:128], suppression_id),
+            )
+            self._changed()
+        found = self.suppression(suppression_id)
+        assert found is not None
+        return found
+
+    def suppression(self, suppression_id: int) -> Suppression | None:
+        row = self.db.query_one("SELECT * FROM alert_suppressions WHERE id = ?", (suppression_id,))
+        return Suppression.from_row(row) if row else None
+
+    def suppressions(self, *, camera: str | None = None, include_inactive: bool = False) -> list[Suppression]:
+        """Stored suppressions, newest first; active ones only unless asked. Raises StorageUnavailable."""
+        rows = self.db.query("SELECT * FROM alert_suppressions ORDER BY created_at DESC, id DESC")
+        now = time.time()
+        found = [Suppression.from_row(r) for r in rows]
+        return [
+            s
+            for s in found
+            if (include_inactive or s.active(now)) and (camera is None or s.camera in (None, camera))
+        ]
+
+    def _changed(self) -> None:
+        with _GENERATION_LOCK:
+            _GENERATION[0] += 1
+
+    def _count_hit(self, suppression_id: int, now: float) -> None:
+        try:
+            self.db.execute(
+                "UPDATE alert_suppressions SET hits = hits + 1, last_hit_at = ? WHERE id = ?",
+                (now, suppression_id),
+            )
+        except HubError as exc:
+            log.warning("alerts: could not count a hit of suppression %d: %s", suppression_id, exc.message)
+
+    def _suppression_rules(self) -> list[_Rule]:
+        loaded_at, generation, rules = self._rules
+        fresh = loaded_at and time.monotonic() - loaded_at < _SUPPRESSION_CACHE_S
+        if fresh and generation == _GENERATION[0]:
+            return rules
+        generation = _GENERATION[0]
+        try:
+            rows = self.db.query(
+                "SELECT id, camera, pattern, expires_at FROM alert_suppressions "
+                "WHERE removed_at IS NULL AND (expires_at IS NULL OR expires_at > ?)",
+                (time.time(),),
+            )
+        except HubError as exc:
+            # The database went away: the patterns last read still apply (their expiry too).
+            log.warning("alerts: suppressions not reloaded, using the last %d: %s", len(rules), exc.message)
             return rules
         rules = []
-        for row in self.db.query("SELECT camera, pattern FROM alert_suppressions"):
+        for row in rows:
             try:
-                rules.append((row["camera"], row["pattern"], compile_pattern(row["pattern"])))
+                rx = compile_pattern(row["pattern"])
             except InvalidInput:
-                log.warning("alerts: ignoring empty suppression pattern %r", row["pattern"])
-        self._suppressions = (time.monotonic(), rules)
+                log.warning("alerts: ignoring unusable suppression pattern %r", row["pattern"][:80])
+                continue
+            expires = None if row["expires_at"] is None else float(row["expires_at"])
+            rules.append(_Rule(int(row["id"]), row["camera"], row["pattern"], rx, expires))
+        self._rules = (time.monotonic(), generation, rules)
         return rules
 
     # -- recording ------------------------------------------------------------------------

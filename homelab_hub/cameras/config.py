@@ -48,9 +48,20 @@ class CameraConfig(BaseModel):
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion prefilter settings.")
     zones: ZoneList = Field(default_factory=list, description="Exclusion/inclusion zones.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert cooldown and retention.")
+    known_features: list[str] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Permanent things in view that the review model should know, e.g. "
+        "['kamado grill', 'stone wall', 'gate post lights'].",
+    )
 
     @model_validator(mode="after")
     def _check_streams(self) -> CameraConfig:
+        for feature in self.known_features:
+            if not 1 <= len(feature.strip()) <= 200:
+                raise ValueError(
+                    f"known_features: {feature[:40]!r} must be 1 to 200 characters, e.g. 'kamado grill'"
+                )
         if not self.url.strip():
             raise ValueError(
                 "url must name a stream, e.g. 'rtsp://user:pass@192.0.2.10:554/stream1' or a file path"

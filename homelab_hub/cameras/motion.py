@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
-from homelab_hub.cameras.zones import ZoneMask
+from homelab_hub.cameras.zones import ZoneMask, detection_size
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 MotionKind = Literal["first", "none", "motion", "recalibrated"]
@@ -64,8 +64,7 @@ class MotionDetector:
             if self._pending is not None:
                 self._mask, self._pending = self._pending, None
         src_h, src_w = frame_bgr.shape[:2]
-        width = min(self.config.detect_width, src_w)
-        height = max(2, round(src_h * width / src_w))
+        width, height = detection_size(src_w, src_h, self.config.detect_width)
         # Resize before converting: 4K -> 640 px first makes the colour conversion ~40x cheaper.
         small = (
             cv2.resize(frame_bgr, (width, height), interpolation=cv2.INTER_AREA)

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
+from homelab_hub.cameras.activity import MotionActivity
 from homelab_hub.cameras.alerts import AlertStore
 from homelab_hub.cameras.motion import Box, MotionDetector
 from homelab_hub.cameras.vision import VisionClassifier, VisionHealth
@@ -123,6 +124,7 @@ class CameraPipeline:
         zones = deps.zones.load(name, list(camera.zones)).zones if deps else list(camera.zones)
         self.detector = MotionDetector(camera.motion, zones)
         self.stats = PipelineStats()
+        self.activity = MotionActivity()  # the zone editor's underlay
         self._last_full: float | None = None
         if deps is not None:
             deps.bus.add_camera(name)
@@ -158,6 +160,7 @@ class CameraPipeline:
         moving = motion.kind == "motion"
         if moving:
             self.stats.motion_samples += 1
+            self.activity.add(motion.boxes, frame.shape[1], frame.shape[0], ts)
         if self.deps is not None:
             self.deps.bus.camera_motion(self.name, moving)
         if self._last_full is None:

@@ -128,6 +128,64 @@ DEFAULT_PROMPT = (
 )
 
 
+_CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
+
+
+class ReviewConfig(_Section):
+    """The daily alert review ([vision.review]): a larger model sorts the day's recurring alert
+    patterns into REAL / FALSE_POSITIVE / NOISE for a person to confirm. The seed used
+    qwen3.5:35b for this while qwen2.5vl:7b judged the crops."""
+
+    url: str = Field(default="", description="Ollama base URL of the review model; empty = [vision].url.")
+    model: str = Field(default="qwen3.5:35b", description="Ollama model that labels the alert groups.")
+    timeout_s: float = Field(
+        default=180.0, gt=0, le=3600, description="Seconds to wait for the model's answer to one batch."
+    )
+    batch_size: int = Field(default=8, ge=1, le=50, description="Alert groups sent to the model per request.")
+    images_per_group: int = Field(
+        default=1, ge=0, le=2, description="Stored alert images sent with each group (0 = text only)."
+    )
+    max_image_px: int = Field(
+        default=512, ge=64, le=2048, description="Longest side of each image sent to the review model."
+    )
+    think: bool = Field(
+        default=False,
+        description="Let a thinking model reason before answering (slower); false sends think=false.",
+    )
+    context: str = Field(
+        default="",
+        max_length=2000,
+        description="Lab-wide context for the review model: place, weather, season, neighbourhood, e.g. "
+        "'Calgary: snowy winters, a quiet residential street, deer at dawn'.",
+    )
+    window_hours: int = Field(default=24, ge=1, le=720, description="Hours of alerts the daily run reviews.")
+    daily: bool = Field(
+        default=True, description="Classify the last window_hours once a day (a supervised worker)."
+    )
+    daily_at: str = Field(default="07:00", description="Local time (HH:MM) of the daily run.")
+    digest: bool = Field(
+        default=True, description="After the daily run, send a short digest through [notify] (Apprise)."
+    )
+    auto_acknowledge_noise: bool = Field(
+        default=False,
+        description="Acknowledge groups the model labels NOISE with at least auto_acknowledge_confidence "
+        "(never suppresses; off = a person confirms every verdict).",
+    )
+    auto_acknowledge_confidence: float = Field(
+        default=0.9,
+        ge=0.5,
+        le=1,
+        description="Confidence a NOISE verdict needs to be acknowledged automatically.",
+    )
+
+    @field_validator("daily_at")
+    @classmethod
+    def _clock(cls, value: str) -> str:
+        if not _CLOCK.match(value):
+            raise ValueError(f"daily_at {value!r} must be a 24-hour local time HH:MM, e.g. '07:00'")
+        return value
+
+
 class VisionConfig(_Section):
     """The vision model shared by every camera (top-level [vision])."""
 
@@ -201,6 +259,9 @@ class VisionConfig(_Section):
                                  "coyote", "fox", "raccoon", "package"],
         description="Words that make a free-text answer without a verdict word an ALERT.",
     )  # fmt: skip
+    review: ReviewConfig = Field(
+        default_factory=ReviewConfig, description="The daily alert review by a larger model."
+    )
 
 
 class AlertsConfig(_Section):

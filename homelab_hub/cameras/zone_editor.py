@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Literal
 
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.settings import ZoneConfig
-from homelab_hub.cameras.zones import ZoneStore, parse_zone
+from homelab_hub.cameras.zones import ZoneStore, check_unique, parse_zone
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from homelab_hub.cameras.pipeline import CameraPipeline
 
 ZoneKind = Literal["exclude", "include"]
+MAX_DRAFT_ZONES = 64  # a draft mask renders them all on every redraw
 
 # Edits are load, change, save: two at once (the page and an agent) must not lose one.
 _EDIT_LOCK = threading.Lock()
@@ -35,7 +36,7 @@ class ZoneSet:
 
     camera: str
     zones: list[ZoneConfig]
-    source: str  # database | config | config (stored zones unreadable)
+    source: str  # database | config | config (stored zones unreadable) | draft (not saved)
     applied: bool  # the running camera already uses these zones
 
 
@@ -66,17 +67,33 @@ class ZoneEditor:
 
         Raises NotFound (camera), Conflict (the name is taken), InvalidInput (bad polygon).
         """
-        label = f"zone {name!r} on camera {camera!r}"
         with _EDIT_LOCK:
             config, pipeline, zones = self._load(camera)
-            if any(z.name == name for z in zones):
-                raise Conflict(f"{label} already exists; use action=update to change it")
-            if points is None:
-                raise InvalidInput(f"{label}: points are required to add a zone, e.g. [[0,0],[1,0],[1,0.3]]")
-            zones.append(
-                parse_zone(camera, {"name": name, "kind": kind or "exclude", "points": list(points)})
+            return self._save(camera, self._with_added(camera, zones, name, points, kind), pipeline)
+
+    def preview_add(
+        self, camera: str, name: str, points: Sequence[Sequence[float]] | None, kind: ZoneKind | None = None
+    ) -> ZoneSet:
+        """The camera's zones as `add` would save them, checked the same way but not saved
+        (the review's "exclude this area", shown before the operator saves it).
+
+        Raises NotFound (camera), Conflict (the name is taken), InvalidInput (bad polygon).
+        """
+        _, _, zones = self._load(camera)
+        return ZoneSet(camera, self._with_added(camera, zones, name, points, kind), "draft", applied=False)
+
+    def check_draft(self, camera: str, raw_zones: Sequence[object]) -> ZoneSet:
+        """A whole draft zone set (the zone page while drawing), checked as a save would check
+        it, not saved. Raises NotFound (camera), InvalidInput (a bad zone, a repeated name,
+        more than MAX_DRAFT_ZONES)."""
+        self._camera(camera)
+        if len(raw_zones) > MAX_DRAFT_ZONES:
+            raise InvalidInput(
+                f"camera {camera!r}: a draft has {len(raw_zones)} zones; at most {MAX_DRAFT_ZONES} are allowed"
             )
-            return self._save(camera, zones, pipeline)
+        zones = [parse_zone(camera, z) for z in raw_zones]
+        check_unique(camera, zones)
+        return ZoneSet(camera, zones, "draft", applied=False)
 
     def update(
         self,
@@ -147,6 +164,17 @@ class ZoneEditor:
     def _load(self, camera: str) -> tuple[CameraConfig, CameraPipeline | None, _Zones]:
         config, pipeline = self._camera(camera)
         return config, pipeline, list(self.store.load(camera, list(config.zones)).zones)
+
+    @staticmethod
+    def _with_added(
+        camera: str, zones: _Zones, name: str, points: Sequence[Sequence[float]] | None, kind: ZoneKind | None
+    ) -> _Zones:
+        label = f"zone {name!r} on camera {camera!r}"
+        if any(z.name == name for z in zones):
+            raise Conflict(f"{label} already exists; use action=update to change it")
+        if points is None:
+            raise InvalidInput(f"{label}: points are required to add a zone, e.g. [[0,0],[1,0],[1,0.3]]")
+        return [*zones, parse_zone(camera, {"name": name, "kind": kind or "exclude", "points": list(points)})]
 
     @staticmethod
     def _index(camera: str, zones: _Zones, name: str) -> int:

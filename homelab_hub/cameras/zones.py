@@ -58,6 +58,47 @@ class ZoneMask:
         return mask
 
 
+def detection_size(frame_width: int, frame_height: int, detect_width: int) -> tuple[int, int]:
+    """The size the motion prefilter diffs a frame at, and so the size its zone mask is built
+    for: the detect width (never upscaled), the height keeping the aspect ratio."""
+    width = min(detect_width, frame_width)
+    return width, max(2, round(frame_height * width / frame_width))
+
+
+# What the draft mask shows: ignored pixels tinted red and half opaque, counted ones clear,
+# so the page can lay it over the live frame.
+_IGNORED_RGBA = (40, 40, 230, 140)  # BGRA for OpenCV
+
+
+@dataclass(frozen=True)
+class DraftMask:
+    png: bytes  # RGBA at the detection size: ignored pixels tinted, counted ones transparent
+    width: int
+    height: int
+    ignored_share: float  # of the frame, 0..1
+
+
+def draft_mask(zones: list[ZoneConfig], frame_width: int, frame_height: int, detect_width: int) -> DraftMask:
+    """What the motion prefilter will ignore with these zones on a frame of this size, drawn
+    at the detection size by the same `ZoneMask` the running pipeline applies.
+    Raises InvalidInput (a size that is not an image)."""
+    if not (2 <= frame_width <= 16384 and 2 <= frame_height <= 16384):
+        raise InvalidInput(
+            f"frame size {frame_width}x{frame_height} is not an image size; expected 2..16384 px"
+        )
+    width, height = detection_size(frame_width, frame_height, detect_width)
+    mask = ZoneMask(zones).for_size(width, height)
+    out = np.zeros((height, width, 4), np.uint8)
+    ignored = 0.0
+    if mask is not None:
+        out[mask == 0] = _IGNORED_RGBA
+        ignored = float((mask == 0).mean())
+    ok, buf = cv2.imencode(".png", out, [cv2.IMWRITE_PNG_COMPRESSION, 3])
+    if not ok:
+        raise InvalidInput("the draft mask could not be encoded as PNG")
+    return DraftMask(bytes(buf), width, height, round(ignored, 4))
+
+
 def _pixels(zone: ZoneConfig, width: int, height: int) -> np.ndarray:
     pts = np.array([[x * (width - 1), y * (height - 1)] for x, y in zone.points], np.float64)
     return np.round(pts).astype(np.int32).reshape(-1, 1, 2)

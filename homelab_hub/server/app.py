@@ -24,6 +24,7 @@ from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError, NotFound, Unavailable
 from homelab_hub.metrics import REGISTRY
+from homelab_hub.server import web_api
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache, TokenStore
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
@@ -168,6 +169,7 @@ def create_app(
         Route("/api/health", hub.health, methods=["GET"]),
         Route("/metrics", hub.metrics, methods=["GET"]),
         *hub.rest.routes(),
+        *web_api.routes(hub.services),
         *hub.mcp.routes(),
         *hub.live.routes(),
         *hub.web.routes(),

@@ -1,4 +1,5 @@
-"""Wires the cameras engine into Services: shared pipeline deps, the manager, its health."""
+"""Wires the cameras engine into Services: shared pipeline deps, the manager, its health, and
+the daily alert review (a supervised worker)."""
 
 from __future__ import annotations
 
@@ -9,11 +10,14 @@ from typing import TYPE_CHECKING
 from homelab_hub.cameras import schema
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import PipelineDeps
+from homelab_hub.cameras.review import AlertReview
+from homelab_hub.cameras.review_worker import WORKER_NAME, ReviewWorker
 from homelab_hub.health import ComponentHealth
 from homelab_hub.server import cli_camera
 from homelab_hub.server.components.base import Component
 from homelab_hub.tools import alerts as alerts_tools
 from homelab_hub.tools import cameras as cameras_tools
+from homelab_hub.tools import review as review_tools
 from homelab_hub.tools import zones as zones_tools
 
 if TYPE_CHECKING:
@@ -37,6 +41,30 @@ def build(services: Services) -> None:
     services.cameras = manager
     if not services.config.cameras:
         services.off["cameras"] = "no cameras are configured; add a [cameras.NAME] section with url = '…'"
+    _schedule_review(services, services.config)
+
+
+def _schedule_review(services: Services, config: HubConfig) -> None:
+    """The daily review worker, when cameras exist and [vision.review].daily is on."""
+    if not (config.cameras and config.vision.review.daily):
+        services.supervisor.remove(WORKER_NAME)
+        return
+
+    def review() -> AlertReview:
+        current = services.config
+        return AlertReview(
+            services.db, config=current.vision.review, cameras=current.cameras, manager=services.cameras
+        )
+
+    timeout_s = config.vision.review.timeout_s
+
+    def worker() -> ReviewWorker:
+        return ReviewWorker(
+            config=lambda: services.config, review=review, bus=services.notifier, timeout_s=timeout_s
+        )
+
+    # A run beats between batches, and one batch may take the whole model timeout.
+    services.supervisor.add(WORKER_NAME, worker, heartbeat_timeout=timeout_s * 2 + 60)
 
 
 def health(services: Services) -> ComponentHealth:
@@ -67,7 +95,11 @@ def reload(services: Services, config: HubConfig) -> None:
     if manager is None:
         return
     old = services.config
-    if config.vision == old.vision and config.notify == old.notify:
+    if config.vision.review != old.vision.review or bool(config.cameras) != bool(old.cameras):
+        _schedule_review(services, config)
+    # The review's settings are not the pipelines': changing them restarts no camera.
+    same_vision = config.vision.model_dump(exclude={"review"}) == old.vision.model_dump(exclude={"review"})
+    if same_vision and config.notify == old.notify:
         manager.reload(config.cameras)
         return
     old_deps = manager.deps
@@ -81,6 +113,7 @@ def reload(services: Services, config: HubConfig) -> None:
 
 def close(services: Services) -> None:
     """Stop the camera workers, then release the shared pipeline deps."""
+    services.supervisor.remove(WORKER_NAME)
     manager = services.cameras
     if manager is None:
         return
@@ -94,7 +127,7 @@ COMPONENT = Component(
     name="cameras",
     config_section="cameras",
     migrations=schema.MIGRATIONS,
-    tools=[*cameras_tools.TOOLS, *zones_tools.TOOLS, *alerts_tools.TOOLS],
+    tools=[*cameras_tools.TOOLS, *zones_tools.TOOLS, *alerts_tools.TOOLS, *review_tools.TOOLS],
     resources=(),
     register_cli=cli_camera.register,
     build=build,
