@@ -122,6 +122,13 @@ def _compact(schema: Any) -> Any:
         # anyOf [{type: string}, {type: null}] says the same as type: [string, null], shorter.
         schema = {k: v for k, v in schema.items() if k != "anyOf"}
         schema["type"] = [o["type"] for o in options]
+    elif _nullable(options):
+        # anyOf [{type: integer, minimum: 1}, {type: null}] is type: [integer, null] with the
+        # same bounds: JSON Schema applies minimum, items, enum… to their own type only.
+        value, _ = sorted(options, key=lambda o: o == {"type": "null"})
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **value, "type": [value["type"], "null"]}
+        if "enum" in value:
+            schema["enum"] = [*value["enum"], None]
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
@@ -132,6 +139,14 @@ def _compact(schema: Any) -> Any:
         else:
             out[key] = _compact(value)
     return out
+
+
+def _nullable(options: Any) -> bool:
+    """An anyOf of one typed schema and null (what pydantic makes of ``X | None``)."""
+    if not isinstance(options, list) or len(options) != 2 or {"type": "null"} not in options:
+        return False
+    value = next(o for o in options if o != {"type": "null"})
+    return isinstance(value, dict) and isinstance(value.get("type"), str) and "$ref" not in value
 
 
 def split_images(result: BaseModel) -> tuple[dict[str, Any], list[mt.ImageContent]]:
