@@ -122,11 +122,15 @@ def _compact(schema: Any) -> Any:
         # anyOf [{type: string}, {type: null}] says the same as type: [string, null], shorter.
         schema = {k: v for k, v in schema.items() if k != "anyOf"}
         schema["type"] = [o["type"] for o in options]
-    elif _nullable(options):
+    elif isinstance(options, list) and _nullable(options):
         # anyOf [{type: integer, minimum: 1}, {type: null}] is type: [integer, null] with the
         # same bounds: JSON Schema applies minimum, items, enum… to their own type only.
-        value, _ = sorted(options, key=lambda o: o == {"type": "null"})
-        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **value, "type": [value["type"], "null"]}
+        value = next(o for o in options if o != {"type": "null"})
+        schema = {
+            **{k: v for k, v in schema.items() if k != "anyOf"},
+            **value,
+            "type": [value["type"], "null"],
+        }
         if "enum" in value:
             schema["enum"] = [*value["enum"], None]
     for key, value in schema.items():

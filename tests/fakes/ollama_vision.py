@@ -11,6 +11,7 @@ and phrased the way vision models phrase them, or misbehave::
         ollama.mode = "error"          # HTTP 500
         ollama.delay_s = 3             # slow model
         ollama.version = "0.4.7"       # rejects `format` with 400, like servers before 0.5
+        ollama.fixed = "ALERT: ..."    # the same answer to every image
 
 Requests to /api/chat are kept in ``ollama.chats`` (the parsed JSON bodies).
 """
@@ -79,6 +80,7 @@ class FakeOllamaVision(FakeHTTPServer):
         """Back to a healthy, modern server (lets one server serve a whole test module)."""
         self.model = model
         self.mode = "look"
+        self.fixed: str | None = None  # when set, every answer is this text
         self.version = "0.6.2"
         self.delay_s = 0.0
         self.chats: list[dict[str, Any]] = []
@@ -126,6 +128,8 @@ class FakeOllamaVision(FakeHTTPServer):
         return Reply(200, reply, delay_s=self.delay_s)
 
     def _answer(self, body: dict[str, Any]) -> str:
+        if self.fixed is not None:
+            return self.fixed
         if self.mode == "look":
             images = body.get("messages", [{}])[-1].get("images") or []
             if not images:

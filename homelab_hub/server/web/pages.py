@@ -63,6 +63,9 @@ class WebPages:
         return [
             Route("/", self.home, methods=["GET"]),
             Route("/cameras", self.cameras, methods=["GET"]),
+            Route("/zones", self.zones, methods=["GET"]),
+            Route("/alerts", self.alerts, methods=["GET"]),
+            Route("/alerts/review", self.review, methods=["GET"]),
             Route("/login", self.signin.login_page, methods=["GET"]),
             Route("/login", self.signin.login, methods=["POST"]),
             Route("/logout", self.signin.logout, methods=["POST"]),
@@ -120,6 +123,21 @@ class WebPages:
 
     async def cameras(self, request: Request) -> Response:
         return await self.page(request, "cameras.html", _cameras)
+
+    async def zones(self, request: Request) -> Response:
+        wanted = request.query_params.get("camera", "")
+
+        def context(services: Services) -> dict[str, Any]:
+            cameras = _cameras(services)["cameras"]
+            return {"cameras": cameras, "selected": wanted if wanted in cameras else (cameras or [""])[0]}
+
+        return await self.page(request, "zones.html", context)
+
+    async def alerts(self, request: Request) -> Response:
+        return RedirectResponse("/alerts/review", status_code=307)
+
+    async def review(self, request: Request) -> Response:
+        return await self.page(request, "review.html", _cameras)
 
 
 def _home(services: Services) -> dict[str, Any]:
