@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from homelab_hub.cameras.reader import ReaderConfig
-from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, VisionConfig, ZoneList
+from homelab_hub.cameras.settings import AlertsConfig, AudioConfig, MotionConfig, VisionConfig, ZoneList
 
 __all__ = ["CAMERA_NAME", "CameraConfig", "CameraMap", "ReaderConfig", "VisionConfig"]
 
@@ -48,6 +48,9 @@ class CameraConfig(BaseModel):
     motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion prefilter settings.")
     zones: ZoneList = Field(default_factory=list, description="Exclusion/inclusion zones.")
     alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert cooldown and retention.")
+    audio: AudioConfig = Field(
+        default_factory=AudioConfig, description="Transcription of the camera's microphone (off by default)."
+    )
 
     @model_validator(mode="after")
     def _check_streams(self) -> CameraConfig:

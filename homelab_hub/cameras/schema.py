@@ -1,13 +1,28 @@
 """Tables owned by the cameras engine (numbered per component; see store/migrations.py).
 
 alerts: one row per confirmed (ALERT) or unverified (model down) motion event, with its
-annotated image on disk; suppressions: description patterns that silence an alert kind
+annotated image on disk, or per transcribed audio alert (kind audio / audio_urgent) with its
+transcript and clip; suppressions: description patterns that silence an alert kind
 (written by the review page); camera_zones: each camera's edited zone set as JSON.
 """
 
 from homelab_hub.store.migrations import Migration
 
 _MYSQL = "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4"
+
+# MySQL has no ADD COLUMN IF NOT EXISTS (MariaDB does): the one ALTER runs only while none of
+# the three columns exists, so a migration cut short after it is safe to run again. One ALTER
+# is atomic on InnoDB: either all three columns are there or none.
+_ALERT_AUDIO_COLUMNS = (
+    "SET @homelab_hub_alter = (SELECT IF(COUNT(*) = 0, "
+    "'ALTER TABLE alerts ADD COLUMN kind VARCHAR(16) NOT NULL DEFAULT ''visual'', "
+    "ADD COLUMN transcript TEXT NULL, ADD COLUMN clip_path VARCHAR(1024) NULL', 'DO 0') "
+    "FROM information_schema.columns WHERE table_schema = DATABASE() AND table_name = 'alerts' "
+    "AND column_name IN ('kind', 'transcript', 'clip_path'))",
+    "PREPARE homelab_hub_stmt FROM @homelab_hub_alter",
+    "EXECUTE homelab_hub_stmt",
+    "DEALLOCATE PREPARE homelab_hub_stmt",
+)
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -39,5 +54,17 @@ MIGRATIONS: list[Migration] = [
             "CREATE TABLE IF NOT EXISTS camera_zones (camera VARCHAR(128) PRIMARY KEY, zones_json MEDIUMTEXT NOT NULL, "
             f"updated_at DOUBLE NOT NULL) {_MYSQL}",
         ),
+    ),
+    Migration(
+        component="cameras",
+        version=2,
+        description="alerts of kind audio and audio_urgent: kind, transcript, clip_path",
+        sqlite=(
+            # SQLite runs a migration in one transaction: a failed one leaves nothing behind.
+            "ALTER TABLE alerts ADD COLUMN kind TEXT NOT NULL DEFAULT 'visual'",
+            "ALTER TABLE alerts ADD COLUMN transcript TEXT",
+            "ALTER TABLE alerts ADD COLUMN clip_path TEXT",
+        ),
+        mysql=_ALERT_AUDIO_COLUMNS,
     ),
 ]
