@@ -52,7 +52,8 @@ class _HttpPlayer:
 
 class LinkPlayPlayer(_HttpPlayer):
     def command(self, command: str) -> str:
-        reply = self._request("GET", "/httpapi.asp?command=" + quote(command, safe=":"))
+        """Send one command (already safe for a query string). Raises SpeakerFailed."""
+        reply = self._request("GET", "/httpapi.asp?command=" + command)
         text = reply.text.strip()
         if reply.status_code != 200 or text.lower() != "ok":
             raise SpeakerFailed(
@@ -63,7 +64,8 @@ class LinkPlayPlayer(_HttpPlayer):
     def play(self, url: str) -> None:
         if self.config.volume is not None:
             self.command(f"setPlayerCmd:vol:{self.config.volume}")
-        # The URL is one percent-encoded argument: its own ':' and '/' must not split the command.
+        # The URL goes percent-encoded (as the API asks): its own '&', '?' and ':' stay inside
+        # the one argument.
         self.command("setPlayerCmd:play:" + quote(url, safe=""))
 
 
