@@ -120,7 +120,7 @@ class AudioRing:
 
 class AudioChunker:
     """Cuts a continuous 16 kHz stream into chunks of about ``chunk_s`` seconds, each ending
-    at the quietest 100 ms in its last 40 %, so speech that crosses the boundary stays whole."""
+    in the quietest 100 ms of its last 40 %, so speech that crosses the boundary stays whole."""
 
     def __init__(self, camera: str, chunk_s: float, keep_s: float) -> None:
         self.camera = camera
@@ -159,7 +159,10 @@ def _quiet_cut(span: np.ndarray) -> int:
     if tail.size < window:
         return span.size
     energy = np.mean(np.square(tail.reshape(-1, window)), axis=1)
-    return lo + int(np.argmin(energy)) * window + window // 2
+    # The latest window within 3 dB of the quietest: a pause in speech is far quieter than the
+    # words around it, and steady silence or hiss is cut near the full chunk length.
+    quiet = np.flatnonzero(energy <= 2 * energy.min() + 1e-12)
+    return lo + int(quiet[-1]) * window + window // 2
 
 
 @dataclass(frozen=True)
