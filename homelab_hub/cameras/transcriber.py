@@ -171,7 +171,7 @@ class Transcriber:
             cam.sink.note_transcript(chunk.end_ts)
         if verdict.raises_alert:
             self._raise(chunk, verdict, cam)
-        elif verdict.transcript:
+        elif verdict.transcript or any(d.text for d in verdict.dropped):
             self._reject(chunk, verdict, cam)
         log.debug(
             "transcriber: %s %.1f dBFS %s (%s): %r",
@@ -240,10 +240,9 @@ class Transcriber:
     def _reject(self, chunk: AudioChunk, verdict: ChunkVerdict, cam: _Camera) -> None:
         with self._lock:
             self.counts.gated += verdict.decision == "gated"
+            heard = verdict.transcript or " ".join(d.text for d in verdict.dropped if d.text)
             self._rejected.append(
-                RejectedTranscript(
-                    chunk.camera, chunk.end_ts, verdict.transcript, verdict.decision, verdict.why
-                )
+                RejectedTranscript(chunk.camera, chunk.end_ts, heard, verdict.decision, verdict.why)
             )
             if verdict.decision == "gated" and cam.sink.config.preroll_s > 0:
                 self._pending.append(_Pending(chunk, verdict, chunk.end_ts + cam.sink.config.preroll_s))
