@@ -119,3 +119,19 @@ def test_listen_to_a_clip_without_sound_is_a_clear_error(capsys, tmp_path):
     code, _, err = listen(capsys, str(video))
     assert code == 1
     assert err == f"homelab-hub: {str(video)!r} has no audio track\n"
+
+
+def test_doctor_names_the_speech_model_in_use_and_how_to_use_a_bigger_one(capsys, tmp_path):
+    code = main(["doctor", "--config", config(tmp_path, "enabled = true")])
+    out = capsys.readouterr().out
+    line = next(x for x in out.splitlines() if "speech model" in x)
+    assert line.startswith("✓ speech model: faster-whisper tiny.en (cpu/int8, in use) at ")
+    assert "medium.en" in line
+    assert code in (0, 1)  # the camera URL of the example is unreachable
+
+
+def test_doctor_flags_a_missing_speech_model_when_a_camera_has_audio(capsys, tmp_path):
+    hub = config(tmp_path, "enabled = true", f'model_dir = "{tmp_path / "medium.en"}"')
+    assert main(["doctor", "--config", hub]) == 1
+    out = capsys.readouterr().out
+    assert f"✗ speech model: transcriber: model directory '{tmp_path / 'medium.en'}' " in out

@@ -241,3 +241,28 @@ def test_a_missing_model_directory_is_a_clear_error(tmp_path):
         "[transcriber].model_dir to a CTranslate2 faster-whisper model directory (model.bin, config.json, "
         "tokenizer.json)"
     )
+
+
+def test_a_hub_whose_model_directory_is_missing_keeps_its_video_and_says_why(hub_factory, tmp_path):
+    from tests.cameras.clips import ClipSpec, write_clip
+
+    clip = write_clip(tmp_path / "yard.mp4", ClipSpec("moving_object", width=160, height=120, seconds=3))
+    missing = tmp_path / "whisper-medium.en"
+    hub = hub_factory(
+        {
+            "memory": {"enabled": False},
+            "vision": {"enabled": False},
+            "transcriber": {"model_dir": str(missing)},
+            "cameras": {"yard": {"url": str(clip), "interval_s": 0.5, "audio": {"enabled": True}}},
+        }
+    )
+    camera = wait_until(
+        lambda: (c := hub.rest("camera_list").json()["cameras"][0])["samples"] >= 2 and c, 20, "video samples"
+    )
+    assert camera["state"] == "ok"
+    assert camera["audio_codec"] is None
+    cameras = hub.get("/api/health").json()["components"]["cameras"]
+    assert cameras["state"] == "degraded"
+    assert cameras["detail"].startswith(f"audio off: transcriber: model directory '{missing}' ")
+    assert cameras["data"]["transcriber"]["enabled"] is False
+    assert "worker:audio:transcriber" not in hub.get("/api/health").json()["components"]
