@@ -49,7 +49,15 @@ def test_through_the_model_a_minute_of_silence_and_hiss_never_becomes_you(capsys
     # The level gate off: every chunk reaches whisper, whose VAD finds no speech (without it,
     # tiny.en answers "you" on digital silence).
     clip = write_wav(tmp_path / "night.wav", script(silence(30), hiss(30, dbfs=-50, seed=3)))
-    code, out, _ = listen(capsys, str(clip), "--camera", "gate", "--config", config(tmp_path, "level_gate_dbfs = -120"), "--json")
+    code, out, _ = listen(
+        capsys,
+        str(clip),
+        "--camera",
+        "gate",
+        "--config",
+        config(tmp_path, "level_gate_dbfs = -120"),
+        "--json",
+    )
     assert code == 0
     doc = json.loads(out)
     assert [c["decision"] for c in doc["chunks"]] == ["no_speech"] * 4
@@ -62,9 +70,14 @@ def gate_clip(tmp_path):
     return write_wav(
         tmp_path / "gate.wav",
         script(
-            silence(0.8), speech("Help! There is a fire at the front gate"), silence(1.7),
-            speech("The parcel is on the doorstep"), silence(2.8),
-            speech("Thank you for watching"), silence(3.5), hiss(2, dbfs=-60),
+            silence(0.8),
+            speech("Help! There is a fire at the front gate"),
+            silence(1.7),
+            speech("The parcel is on the doorstep"),
+            silence(2.8),
+            speech("Thank you for watching"),
+            silence(3.5),
+            hiss(2, dbfs=-60),
         ),  # fmt: skip
     )
 
@@ -86,7 +99,15 @@ def test_listen_prints_each_chunks_decision_and_a_summary(capsys, tmp_path):
 def test_a_visual_alert_given_to_listen_opens_the_gate_for_the_speech_before_it(capsys, tmp_path):
     hub = config(tmp_path, "chunk_s = 5")
     code, out, _ = listen(
-        capsys, str(gate_clip(tmp_path)), "--camera", "gate", "--config", hub, "--visual-alert-at", "12", "--json"
+        capsys,
+        str(gate_clip(tmp_path)),
+        "--camera",
+        "gate",
+        "--config",
+        hub,
+        "--visual-alert-at",
+        "12",
+        "--json",
     )
     assert code == 0
     doc = json.loads(out)

@@ -61,7 +61,9 @@ def _gate_track() -> np.ndarray:
 
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory) -> Any:
-    require(gst_rtsp_available(), "gst-rtsp-server for /usr/bin/python3 (gir1.2-gst-rtsp-server-1.0, python3-gi)")
+    require(
+        gst_rtsp_available(), "gst-rtsp-server for /usr/bin/python3 (gir1.2-gst-rtsp-server-1.0, python3-gi)"
+    )
     require(espeak_available(), "espeak-ng (Debian package espeak-ng)")
     require(port_open("127.0.0.1", 1883), "Mosquitto on 127.0.0.1:1883")
     from tests.hubclient import RunningHub, hub_config
@@ -71,9 +73,12 @@ def lab(tmp_path_factory) -> Any:
     tracks = {
         "gate": AudioTrack(write_track(tmp / "gate.aac", _gate_track(), "aac"), "aac"),
         "door": AudioTrack(
-            write_track(tmp / "door.alaw", script(speech("Help! Call the fire brigade"), silence(3)), "alaw"), "alaw"
+            write_track(tmp / "door.alaw", script(speech("Help! Call the fire brigade"), silence(3)), "alaw"),
+            "alaw",
         ),
-        "quiet": AudioTrack(write_track(tmp / "quiet.aac", script(silence(3), hiss(3, dbfs=-60)), "aac"), "aac"),
+        "quiet": AudioTrack(
+            write_track(tmp / "quiet.aac", script(silence(3), hiss(3, dbfs=-60)), "aac"), "aac"
+        ),
         "mute": AudioTrack(None, "l8"),
         "plain": None,
     }
@@ -101,10 +106,16 @@ def lab(tmp_path_factory) -> Any:
                 "cameras": cameras,
                 "notify": {
                     "apprise_urls": [rx.apprise_url("json")],
-                    "mqtt": {"enabled": True, "client_id": f"audio-rtsp-{port}", "topic_prefix": f"rtsp{port}"},
+                    "mqtt": {
+                        "enabled": True,
+                        "client_id": f"audio-rtsp-{port}",
+                        "topic_prefix": f"rtsp{port}",
+                    },
                     "speakers": {
                         "hub_url": f"http://127.0.0.1:{port}",
-                        "devices": {"porch": {"kind": "linkplay", "url": wiim.url, "kinds": ["audio_urgent"]}},
+                        "devices": {
+                            "porch": {"kind": "linkplay", "url": wiim.url, "kinds": ["audio_urgent"]}
+                        },
                     },
                 },
             },
@@ -120,13 +131,17 @@ def lab(tmp_path_factory) -> Any:
 
 def test_urgent_speech_on_an_aac_camera_is_an_audio_urgent_alert_without_a_visual_one(lab):
     alert = wait_until(
-        lambda: next((a for a in lab.alerts("gate") if a["kind"] == "audio_urgent"), None), 60, "an urgent alert"
+        lambda: next((a for a in lab.alerts("gate") if a["kind"] == "audio_urgent"), None),
+        60,
+        "an urgent alert",
     )
     assert "fire" in alert["transcript"].lower()
     assert alert["clip_path"].endswith(".ogg")
     assert alert["verdict"] == "ALERT"
     assert alert["image_path"] is None
-    message = lab.rx.wait_for(lambda r: "Camera gate: URGENT" in r.body.decode(errors="replace"), timeout=20).json()
+    message = lab.rx.wait_for(
+        lambda r: "Camera gate: URGENT" in r.body.decode(errors="replace"), timeout=20
+    ).json()
     assert message["title"] == "Camera gate: URGENT, speech heard"
     assert message["attachments"][0]["mimetype"] == "audio/ogg"
     fetch = lab.wiim.wait_fetched(timeout=20)
@@ -178,7 +193,9 @@ def test_the_same_speech_after_a_visual_alert_is_an_audio_alert_with_its_clip(la
 
 def test_a_g711_alaw_camera_is_transcribed_too(lab):
     alert = wait_until(
-        lambda: next((a for a in lab.alerts("door") if a["kind"] == "audio_urgent"), None), 60, "the door's alert"
+        lambda: next((a for a in lab.alerts("door") if a["kind"] == "audio_urgent"), None),
+        60,
+        "the door's alert",
     )
     assert "fire brigade" in alert["transcript"].lower()
     assert lab.camera("door")["audio_codec"] == "pcm_alaw"
@@ -187,7 +204,9 @@ def test_a_g711_alaw_camera_is_transcribed_too(lab):
 def test_a_silent_camera_raises_nothing_and_reports_its_level(lab):
     wait_until(lambda: lab.camera("gate")["last_transcript_at"], 60, "the other cameras' chunks")
     camera = wait_until(
-        lambda: (c := lab.camera("quiet"))["audio_level_dbfs"] is not None and c, 30, "the quiet camera's level"
+        lambda: (c := lab.camera("quiet"))["audio_level_dbfs"] is not None and c,
+        30,
+        "the quiet camera's level",
     )
     assert camera["audio_level_dbfs"] < -55
     assert camera["last_transcript_at"] is None

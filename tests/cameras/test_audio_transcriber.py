@@ -53,7 +53,9 @@ def chunk(samples: np.ndarray, *, ended_ago: float = 0.0, camera: str = "gate") 
 class Rig:
     """A transcriber with one camera 'gate', its alert store and bus."""
 
-    def __init__(self, db: Database, model: SpeechModel, tmp: Path, bus: NotificationBus | None = None, **audio):
+    def __init__(
+        self, db: Database, model: SpeechModel, tmp: Path, bus: NotificationBus | None = None, **audio
+    ):
         self.alerts = AlertStore(db)
         self.alerts_config = AlertsConfig(image_dir=tmp / "alerts", cooldown_s=0)
         self.transcriber = Transcriber(TranscriberConfig(), model, alerts=self.alerts, bus=bus)
@@ -92,7 +94,9 @@ def test_urgent_words_raise_an_audio_urgent_alert_with_its_clip_on_apprise_and_m
     sqlite_db, model, tmp_path, mqtt_events
 ):
     with NotificationReceiver() as rx:
-        publisher = MqttPublisher(MqttConfig(enabled=True, topic_prefix="audiotest", client_id="audiotest-hub"))
+        publisher = MqttPublisher(
+            MqttConfig(enabled=True, topic_prefix="audiotest", client_id="audiotest-hub")
+        )
         bus = NotificationBus(AppriseNotifier([rx.apprise_url("json")]), publisher)
         bus.start()
         assert publisher.wait_connected(10)
@@ -117,7 +121,9 @@ def test_urgent_words_raise_an_audio_urgent_alert_with_its_clip_on_apprise_and_m
         bus.stop()
 
 
-def test_ordinary_speech_without_a_visual_alert_is_kept_for_debugging_and_never_notified(sqlite_db, model, tmp_path):
+def test_ordinary_speech_without_a_visual_alert_is_kept_for_debugging_and_never_notified(
+    sqlite_db, model, tmp_path
+):
     with NotificationReceiver() as rx:
         bus = NotificationBus(AppriseNotifier([rx.apprise_url("json")]))
         rig = Rig(sqlite_db, model, tmp_path, bus)
@@ -211,7 +217,9 @@ def test_corrupt_audio_packets_are_counted_and_skipped(tmp_path):
             if packet.size == 0:
                 continue
             if i % 5 == 0:
-                packet = av.Packet(bytes(np.random.default_rng(i).integers(0, 255, packet.size, dtype=np.uint8)))
+                packet = av.Packet(
+                    bytes(np.random.default_rng(i).integers(0, 255, packet.size, dtype=np.uint8))
+                )
                 packet.stream = stream
             sink.feed(packet)
     status = sink.status()

@@ -24,7 +24,13 @@ from tests.fakes.receiver import NotificationReceiver
 from tests.support import free_port, require, wait_until
 
 URGENT = CameraAlert(
-    "gate", "Help! There is a fire", time.time(), 7, None, kind="audio_urgent", transcript="Help! There is a fire"
+    "gate",
+    "Help! There is a fire",
+    time.time(),
+    7,
+    None,
+    kind="audio_urgent",
+    transcript="Help! There is a fire",
 )
 VISUAL = CameraAlert("gate", "a person at the door", time.time(), 8, None)
 
@@ -48,7 +54,8 @@ def speakers_hub(hub_factory, devices: dict, **speakers):
 def test_a_linkplay_speaker_plays_the_alert_from_a_url_that_then_answers_404(hub_factory):
     with FakeLinkPlay() as wiim:
         hub = speakers_hub(
-            hub_factory, {"porch": {"kind": "linkplay", "url": wiim.url, "volume": 35, "kinds": ["audio_urgent"]}}
+            hub_factory,
+            {"porch": {"kind": "linkplay", "url": wiim.url, "volume": 35, "kinds": ["audio_urgent"]}},
         )
         hub.services.notifier.camera_alert(URGENT)
         fetch = wiim.wait_fetched()
@@ -151,7 +158,12 @@ def test_speakers_are_routed_by_camera_and_kind_and_reports_speak_nowhere_by_def
     config = SpeakersConfig(
         hub_url="http://127.0.0.1:9",
         devices={
-            "gate_only": {"kind": "linkplay", "url": "http://127.0.0.1:9", "cameras": ["gate"], "kinds": ["audio"]},
+            "gate_only": {
+                "kind": "linkplay",
+                "url": "http://127.0.0.1:9",
+                "cameras": ["gate"],
+                "kinds": ["audio"],
+            },
             "everything": {"kind": "linkplay", "url": "http://127.0.0.1:9"},
         },
     )
@@ -180,8 +192,12 @@ def test_a_speaker_that_is_down_or_slow_does_not_hold_up_apprise_or_the_other_sp
         message = rx.wait_for(lambda r: "fox" in r.body.decode(), timeout=15)
         assert message.json()["title"] == "Camera gate: alert"
         wait_until(lambda: len(good.plays) == 2, 20, "both announcements on the good speaker")
-        wait_until(lambda: speakers.status().speakers["down"].failures == 2, 20, "the dead speaker's failures")
-        wait_until(lambda: speakers.status().speakers["slow"].failures == 2, 20, "the slow speaker's timeouts")
+        wait_until(
+            lambda: speakers.status().speakers["down"].failures == 2, 20, "the dead speaker's failures"
+        )
+        wait_until(
+            lambda: speakers.status().speakers["slow"].failures == 2, 20, "the slow speaker's timeouts"
+        )
         status = speakers.status().speakers
         assert status["down"].last_error.startswith("speaker down (http://127.0.0.1:")
         assert status["down"].last_error.endswith("is unreachable: ConnectError")
@@ -201,13 +217,18 @@ def test_a_piper_voice_without_the_piper_program_fails_with_a_clear_error(tmp_pa
     tts = TextToSpeech(SpeakersConfig(piper_voice=voice, piper_bin=str(tmp_path / "no-piper")))
     with pytest.raises(SpeechFailed) as info:
         tts.synthesize("hello")
-    assert info.value.message == f"speakers: {tmp_path / 'no-piper'} is not installed (install piper or fix piper_bin)"
+    assert (
+        info.value.message
+        == f"speakers: {tmp_path / 'no-piper'} is not installed (install piper or fix piper_bin)"
+    )
 
 
 def test_speakers_without_a_hub_url_are_refused_at_config_load() -> None:
     with pytest.raises(ConfigError) as info:
         from homelab_hub.config import load_config
 
-        load_config(None, notify={"speakers": {"devices": {"porch": {"kind": "linkplay", "url": "http://w"}}}})
+        load_config(
+            None, notify={"speakers": {"devices": {"porch": {"kind": "linkplay", "url": "http://w"}}}}
+        )
     assert "speakers need hub_url" in info.value.message
     assert isinstance(HubConfig().notify.speakers.devices, dict)
