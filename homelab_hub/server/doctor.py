@@ -6,6 +6,7 @@ import importlib.util
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from homelab_hub.config import HubConfig, load_config
@@ -120,11 +121,18 @@ def check_speech_model(config: HubConfig) -> Finding:
 
 def check_speakers(config: HubConfig) -> Finding:
     """Speakers fetch the spoken alert from hub_url: its host must pass the Host check."""
+    from homelab_hub.notify.tts import TextToSpeech
     from homelab_hub.server.guard import host_allowed
 
     speakers = config.notify.speakers
     if not speakers.devices:
         return Finding("speakers", True, "none configured")
+    tts = TextToSpeech(speakers)
+    if not tts.available():
+        program = tts.argv(Path("speech.wav"))[0]
+        return Finding(
+            "speakers", False, f"{program} is not installed", "apt-get install espeak-ng (or fix piper_bin)"
+        )
     host = urlparse(speakers.hub_url or "").netloc
     if not host_allowed(host, config.server.allowed_hosts):
         return Finding(

@@ -274,3 +274,32 @@ def test_a_hub_whose_model_directory_is_missing_keeps_its_video_and_says_why(hub
     assert cameras["detail"].startswith(f"audio off: transcriber: model directory '{missing}' ")
     assert cameras["data"]["transcriber"]["enabled"] is False
     assert "worker:audio:transcriber" not in hub.get("/api/health").json()["components"]
+
+
+def test_a_reload_that_turns_audio_on_starts_the_transcriber_and_the_cameras_sink(tmp_path):
+    from homelab_hub.config import load_config
+    from homelab_hub.server.services import build_services, close_services, reload_services
+
+    def config(audio: bool):
+        return load_config(
+            None,
+            storage={"url": f"sqlite:///{tmp_path}/hub.db"},
+            memory={"enabled": False},
+            vision={"enabled": False},
+            cameras={"yard": {"url": "rtsp://127.0.0.1:9/none", "audio": {"enabled": audio}}},
+        )
+
+    services = build_services(config(False), start_workers=False)
+    try:
+        assert services.cameras.transcriber is None
+        assert "audio:transcriber" not in services.supervisor.names()
+        reload_services(services, config(True))
+        assert services.cameras.transcriber is not None
+        assert "audio:transcriber" in services.supervisor.names()
+        assert services.cameras.runtime("yard").audio is not None
+        reload_services(services, config(False))
+        assert services.cameras.transcriber is None
+        assert "audio:transcriber" not in services.supervisor.names()
+        assert services.cameras.runtime("yard").audio is None
+    finally:
+        close_services(services)

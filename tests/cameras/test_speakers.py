@@ -67,6 +67,12 @@ def test_a_linkplay_speaker_plays_the_alert_from_a_url_that_then_answers_404(hub
         assert fetch.decoded_seconds() > 1.0
         assert httpx.get(fetch.url).status_code == 404
 
+        def porch() -> dict:
+            return hub.get("/api/health").json()["components"]["notify"]["data"]["speakers"]["speakers"]["porch"]
+
+        wait_until(lambda: porch()["plays"] == 1, 10, "the play counted in health")
+        assert porch()["failures"] == 0
+
 
 def test_a_home_assistant_media_player_gets_play_media_with_the_token_and_fetches_the_audio(hub_factory):
     with FakeHomeAssistant(token="llat-secret", entities=["media_player.kitchen"]) as ha:
