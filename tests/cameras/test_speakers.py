@@ -68,7 +68,9 @@ def test_a_linkplay_speaker_plays_the_alert_from_a_url_that_then_answers_404(hub
         assert httpx.get(fetch.url).status_code == 404
 
         def porch() -> dict:
-            return hub.get("/api/health").json()["components"]["notify"]["data"]["speakers"]["speakers"]["porch"]
+            return hub.get("/api/health").json()["components"]["notify"]["data"]["speakers"]["speakers"][
+                "porch"
+            ]
 
         wait_until(lambda: porch()["plays"] == 1, 10, "the play counted in health")
         assert porch()["failures"] == 0
