@@ -18,6 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 from homelab_hub.cameras.config import CameraMap, VisionConfig
+from homelab_hub.cameras.settings import TranscriberConfig
 from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
@@ -142,6 +143,9 @@ class HubConfig(BaseSettings):
     )
     vision: VisionConfig = Field(
         default_factory=VisionConfig, description="Vision model shared by the cameras."
+    )
+    transcriber: TranscriberConfig = Field(
+        default_factory=TranscriberConfig, description="Speech-to-text model for the cameras' audio."
     )
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="Self-healing watchdog.")
     inference: InferenceConfig = Field(default_factory=InferenceConfig, description="Inference hosts.")

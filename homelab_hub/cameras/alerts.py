@@ -53,6 +53,9 @@ class AlertRecord:
     latency_s: float | None
     image_path: str | None
     review_status: str
+    kind: str = "visual"  # visual | audio | audio_urgent
+    transcript: str | None = None
+    clip_path: str | None = None
 
     @classmethod
     def from_row(cls, row: dict[str, Any]) -> AlertRecord:
@@ -68,6 +71,9 @@ class AlertRecord:
             latency_s=None if row["latency_s"] is None else float(row["latency_s"]),
             image_path=row["image_path"],
             review_status=row["review_status"],
+            kind=row.get("kind") or "visual",
+            transcript=row.get("transcript"),
+            clip_path=row.get("clip_path"),
         )
 
 
@@ -328,6 +334,56 @@ class AlertStore:
             alert_id, camera, ts, verdict, description, boxes, full_frame, model, latency_s, str(path), "new"
         )
 
+    def record_audio(
+        self,
+        *,
+        camera: str,
+        ts: float,
+        kind: str,
+        transcript: str,
+        samples: np.ndarray,
+        model: str,
+        latency_s: float | None,
+        config: AlertsConfig,
+    ) -> AlertRecord:
+        """Save a transcribed chunk as an ``audio`` or ``audio_urgent`` alert: its clip (Ogg
+        Opus) next to the camera's images and the row with the transcript as description (so
+        the review groups spoken alerts like seen ones), then apply retention.
+
+        Raises StorageUnavailable, InvalidInput (a camera name leaving the folder), OSError.
+        """
+        from homelab_hub.cameras.audio import write_clip  # PyAV's encoder, only when one is due
+
+        with self._lock:
+            self._last_alert[(camera, kind)] = ts
+        path = image_path(Path(config.image_dir), camera, ts, kind, suffix=".ogg")
+        size = write_clip(samples, path)
+        row = self.db.execute(
+            "INSERT INTO alerts (camera, ts, boxes, description, normalized, verdict, full_frame, model, latency_s, "
+            "image_path, image_bytes, review_status, kind, transcript, clip_path) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (camera, ts, "[]", transcript, normalize_description(transcript), "ALERT", 0, model, latency_s,
+             None, size, "new", kind, transcript, str(path)),
+        )  # fmt: skip
+        alert_id = int(row.lastrowid or 0)
+        log.warning("AUDIO ALERT camera=%s id=%d kind=%s: %s", camera, alert_id, kind, transcript)
+        self.prune(camera, config, now=time.time())
+        return AlertRecord(
+            alert_id, camera, ts, "ALERT", transcript, [], False, model, latency_s, None, "new",
+            kind=kind, transcript=transcript, clip_path=str(path),
+        )  # fmt: skip
+
+    def visual_alert_between(self, camera: str, earliest: float, latest: float) -> float | None:
+        """Time of the newest confirmed visual alert of the camera within [earliest, latest],
+        or None. Read from the database, so alerts of a camera worker in another process count.
+        Raises StorageUnavailable."""
+        row = self.db.query_one(
+            "SELECT MAX(ts) AS ts FROM alerts WHERE camera = ? AND kind = 'visual' AND verdict = 'ALERT' "
+            "AND ts >= ? AND ts <= ?",
+            (camera, earliest, latest),
+        )
+        return None if row is None or row["ts"] is None else float(row["ts"])
+
     # -- reading and retention ------------------------------------------------------------
     def recent(
         self, *, camera: str | None = None, since: float | None = None, limit: int = 20
@@ -359,7 +415,9 @@ class AlertStore:
         the oldest images (keeping their rows) until the rest fit in retention_mb. Returns the
         number of images removed."""
         cutoff = now - config.retention_days * 86400
-        old = self.db.query("SELECT id, image_path FROM alerts WHERE camera = ? AND ts < ?", (camera, cutoff))
+        old = self.db.query(
+            "SELECT id, image_path, clip_path FROM alerts WHERE camera = ? AND ts < ?", (camera, cutoff)
+        )
         total = self.db.query_one(
             "SELECT COALESCE(SUM(image_bytes), 0) AS total FROM alerts WHERE camera = ? AND ts >= ?",
             (camera, cutoff),
@@ -368,7 +426,8 @@ class AlertStore:
         trimmed: list[dict[str, Any]] = []
         if excess > 0:
             for row in self.db.query(
-                "SELECT id, image_path, image_bytes FROM alerts WHERE camera = ? AND ts >= ? AND image_bytes > 0 "
+                "SELECT id, image_path, clip_path, image_bytes FROM alerts WHERE camera = ? AND ts >= ? "
+                "AND image_bytes > 0 "
                 "ORDER BY ts, id",
                 (camera, cutoff),
             ):
@@ -377,13 +436,14 @@ class AlertStore:
                 trimmed.append(row)
                 excess -= int(row["image_bytes"])
         for row in [*old, *trimmed]:
-            if row["image_path"]:
-                Path(row["image_path"]).unlink(missing_ok=True)
+            for key in ("image_path", "clip_path"):
+                if row[key]:
+                    Path(row[key]).unlink(missing_ok=True)
         if old:
             self.db.executemany("DELETE FROM alerts WHERE id = ?", [(int(r["id"]),) for r in old])
         if trimmed:
             self.db.executemany(
-                "UPDATE alerts SET image_path = NULL, image_bytes = 0 WHERE id = ?",
+                "UPDATE alerts SET image_path = NULL, clip_path = NULL, image_bytes = 0 WHERE id = ?",
                 [(int(r["id"]),) for r in trimmed],
             )
         if old or trimmed:
@@ -396,8 +456,8 @@ class AlertStore:
         return len(old) + len(trimmed)
 
 
-def image_path(root: Path, camera: str, ts: float, verdict: str) -> Path:
-    """Where an alert's image goes: ROOT/CAMERA/DAY/HHMMSS-mmm-VERDICT.jpg.
+def image_path(root: Path, camera: str, ts: float, verdict: str, suffix: str = ".jpg") -> Path:
+    """Where an alert's image (or clip) goes: ROOT/CAMERA/DAY/HHMMSS-mmm-VERDICT.jpg.
 
     Camera names are plain words (checked at config load) and anything else in one becomes
     ``_``; the path is still checked to stay under ROOT (lexically: a symlinked camera folder
@@ -406,7 +466,7 @@ def image_path(root: Path, camera: str, ts: float, verdict: str) -> Path:
     folder = re.sub(r"[^A-Za-z0-9_-]+", "_", camera) or "camera"
     day = time.strftime("%Y-%m-%d", time.localtime(ts))
     stamp = time.strftime("%H%M%S", time.localtime(ts)) + f"-{int(ts * 1000) % 1000:03d}"
-    path = root / folder / day / f"{stamp}-{verdict.lower()}.jpg"
+    path = root / folder / day / f"{stamp}-{verdict.lower()}{suffix}"
     base = os.path.normpath(os.path.abspath(root))
     if os.path.commonpath([base, os.path.normpath(os.path.abspath(path))]) != base:
         raise InvalidInput(f"camera {camera!r}: its alert image would land outside {root}")

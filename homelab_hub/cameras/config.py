@@ -13,7 +13,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from homelab_hub.cameras.reader import ReaderConfig
-from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, VisionConfig, ZoneList
+from homelab_hub.cameras.settings import AlertsConfig, AudioConfig, MotionConfig, VisionConfig, ZoneList
 
 __all__ = ["CAMERA_NAME", "CameraConfig", "CameraMap", "ReaderConfig", "VisionConfig"]
 
@@ -53,6 +53,9 @@ class CameraConfig(BaseModel):
         max_length=30,
         description="Permanent things in view that the review model should know, e.g. "
         "['kamado grill', 'stone wall', 'gate post lights'].",
+    )
+    audio: AudioConfig = Field(
+        default_factory=AudioConfig, description="Transcription of the camera's microphone (off by default)."
     )
 
     @model_validator(mode="after")

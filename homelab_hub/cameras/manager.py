@@ -3,7 +3,9 @@
 The manager keeps a ``CameraRuntime`` per configured camera (disabled ones included, so their
 zones can still be edited) and registers a ``CameraWorker`` factory for each enabled one with
 the supervisor as ``camera:NAME``. ``reload`` compares the new camera sections with the old:
-only cameras that were added, changed or removed are touched.
+only cameras that were added, changed or removed are touched. A camera with
+``audio.enabled`` gets an `AudioSink` feeding the hub's one `Transcriber` (when the model is
+there; without it the camera reads video only).
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import cv2
 import numpy as np
 
+from homelab_hub.cameras.audio import AudioSink
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.live import LiveHub
 from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
@@ -27,6 +30,7 @@ from homelab_hub.health import ComponentHealth
 from homelab_hub.redact import redact_url
 
 if TYPE_CHECKING:
+    from homelab_hub.cameras.transcriber import Transcriber
     from homelab_hub.supervisor import Supervisor, WorkerStateName
 
 log = logging.getLogger(__name__)
@@ -89,9 +93,12 @@ class CameraManager:
         deps: PipelineDeps | None,
         supervisor: Supervisor | None,
         pipeline_factory: PipelineFactory = CameraPipeline,
+        transcriber: Transcriber | None = None,
     ) -> None:
         self.deps = deps
         self.supervisor = supervisor
+        self.transcriber = transcriber
+        self.audio_error = ""  # why cameras with audio.enabled read video only (no model)
         self._pipeline_factory = pipeline_factory
         self._lock = threading.RLock()
         self._runtimes: dict[str, CameraRuntime] = {}
@@ -129,6 +136,15 @@ class CameraManager:
             )
         return result
 
+    def set_transcriber(self, transcriber: Transcriber | None) -> None:
+        """Use another transcriber (or none) from the next `reload` on: cameras with audio are
+        restarted by it, the others keep running."""
+        with self._lock:
+            self.transcriber = transcriber
+            for runtime in self._runtimes.values():
+                if runtime.camera.audio.enabled:
+                    runtime.stale = True
+
     def close(self) -> None:
         """Stop the live encoders and every camera worker (each closes its own stream)."""
         self.live.close()
@@ -137,13 +153,19 @@ class CameraManager:
                 self._drop(name)
 
     def _add(self, name: str, camera: CameraConfig) -> None:
-        runtime = CameraRuntime(name, camera, self._pipeline_factory(name, camera, self.deps))
+        sink = None
+        if camera.audio.enabled and camera.enabled and self.transcriber is not None:
+            sink = AudioSink(name, camera.audio, self.transcriber.submit)
+            self.transcriber.attach(sink, camera.alerts)
+        runtime = CameraRuntime(name, camera, self._pipeline_factory(name, camera, self.deps), audio=sink)
         self._runtimes[name] = runtime
         if camera.enabled and self.supervisor is not None:
             self.supervisor.add(f"camera:{name}", lambda: CameraWorker(runtime), heartbeat_timeout=None)
 
     def _drop(self, name: str) -> None:
-        self._runtimes.pop(name, None)
+        runtime = self._runtimes.pop(name, None)
+        if runtime is not None and runtime.audio is not None and self.transcriber is not None:
+            self.transcriber.detach(runtime.audio)
         if self.supervisor is not None and not self.supervisor.remove(f"camera:{name}"):
             log.warning(
                 "camera %s: worker did not stop in time; its reader finishes on its own timeout", name

@@ -16,6 +16,10 @@ keyframes are rarer than the sampling interval (``decode="auto"``), every frame 
 While someone watches the camera live (`want_live`, renewed by the live encoder), the reader
 decodes at the rate the viewers need: every keyframe when keyframes come at least that often,
 else every frame; when the last viewer leaves it goes back to decoding only what sampling needs.
+
+With an `AudioSink` (the camera has ``audio.enabled``), the audio track of the same session is
+demuxed too and every audio packet goes to the sink, in keyframe mode as well; without one,
+or when the stream has no decodable audio, only the video is demuxed, as before.
 """
 
 from __future__ import annotations
@@ -25,13 +29,16 @@ import threading
 import time
 from collections import deque
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import av
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
 from homelab_hub.redact import redact_text, redact_url
+
+if TYPE_CHECKING:
+    from homelab_hub.cameras.audio import AudioSink
 
 log = logging.getLogger(__name__)
 
@@ -116,8 +123,11 @@ class _Session:
 class FrameReader:
     """Reads one stream in its own thread; ``latest()`` gives the newest decoded frame."""
 
-    def __init__(self, url: str, config: ReaderConfig, *, name: str, interval_s: float) -> None:
+    def __init__(
+        self, url: str, config: ReaderConfig, *, name: str, interval_s: float, audio: AudioSink | None = None
+    ) -> None:
         self.url = url
+        self.audio = audio
         self.config = config
         self.name = name
         self.interval_s = interval_s
@@ -245,6 +255,8 @@ class FrameReader:
                     self._error(f"stream {redact_url(self.url)} lost: {_describe(exc)}")
                 finally:
                     _close(container)  # in this thread, always: see the module docstring
+                    if self.audio is not None:
+                        self.audio.close()
             if self._stop.is_set():
                 break
             if healthy:
@@ -295,13 +307,18 @@ class FrameReader:
             session.frame_period = 1.0 / float(rate)
         self._set(state="streaming", mode=session.mode)
         got_frame = False
-        for packet in container.demux(stream):
+        audio = self.audio.open(container) if self.audio is not None else None
+        for packet in container.demux(stream) if audio is None else container.demux(stream, audio):
             if self._stop.is_set():
                 return got_frame, False
             now = time.monotonic()
             self._activity = now
             if packet.size == 0:
                 continue  # demuxer's end-of-stream marker
+            if audio is not None and packet.stream_index == audio.index:
+                self.audio.feed(packet)  # type: ignore[union-attr]  # every one: audio has no keyframes
+                self._check_stall(session, now)  # sound alone does not keep a frozen picture alive
+                continue
             with self._lock:
                 self._packets += 1
             if not self.live:

@@ -2,7 +2,8 @@
 
 How an operator tunes thresholds on their own footage (``homelab-hub camera analyze``) and
 how the tests drive the pipeline: every ``interval_s`` of media time one frame goes through
-the same `CameraPipeline` a camera worker uses. With a vision config, alerts go to a
+the same `CameraPipeline` a camera worker uses. `AudioReplay` does the same for a clip's
+sound (``homelab-hub camera listen``): the transcriber's chunker, gates and model. With a vision config, alerts go to a
 throw-away SQLite database and image folder, and the notification bus has no sinks: a replay
 never notifies anyone and never touches the hub's alert history.
 """
@@ -21,9 +22,12 @@ import av
 import numpy as np
 
 from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.audio import SAMPLE_RATE, AudioChunk, AudioChunker, file_audio
+from homelab_hub.cameras.audio_gate import ChunkVerdict, judge
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps, PipelineStats, SampleResult
-from homelab_hub.cameras.settings import VisionConfig
+from homelab_hub.cameras.settings import TranscriberConfig, VisionConfig
+from homelab_hub.cameras.speech import SpeechModel
 from homelab_hub.cameras.vision import VisionClassifier
 from homelab_hub.cameras.zones import ZoneStore
 from homelab_hub.errors import InvalidInput
@@ -152,3 +156,63 @@ class Replay:
         self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
+
+
+@dataclass(frozen=True)
+class ListenChunk:
+    t: float  # seconds into the clip where the chunk starts
+    duration_s: float
+    verdict: ChunkVerdict
+
+
+class AudioReplay:
+    """A clip's audio through the transcriber's chunker, gates and model, as fast as it
+    decodes (``homelab-hub camera listen``). Visual alerts are the given offsets into the
+    clip; nothing is stored or notified."""
+
+    def __init__(
+        self,
+        name: str,
+        camera: CameraConfig,
+        transcriber: TranscriberConfig,
+        *,
+        model: SpeechModel | None = None,
+        visual_alerts_at: list[float] = (),  # type: ignore[assignment]
+    ) -> None:
+        self.name = name
+        self.audio = camera.audio
+        self.transcriber = transcriber
+        self.model = model or SpeechModel(transcriber)  # ConfigError for a missing model, before any output
+        self.visual = sorted(visual_alerts_at)
+        self.counts: dict[str, int] = {}
+
+    def _visual(self, camera: str, earliest: float, latest: float) -> float | None:
+        return max((t for t in self.visual if earliest <= t <= latest), default=None)
+
+    def chunks(self, clip: str | Path) -> Iterator[ListenChunk]:
+        """Each chunk's way through the gates, as it is decided. Raises InvalidInput (no audio)."""
+        chunker = AudioChunker(self.name, self.audio.chunk_s, 2 * self.audio.chunk_s)
+        t = 0.0
+        for block in file_audio(clip):
+            t += block.size / SAMPLE_RATE
+            for chunk in chunker.push(block, t):
+                yield self._judge(chunk)
+        tail = chunker.flush(t, min_s=0.5)
+        if tail is not None:
+            yield self._judge(tail)
+
+    def _judge(self, chunk: AudioChunk) -> ListenChunk:
+        verdict = judge(chunk, self.audio, self.transcriber, self.model, self._visual)
+        self.counts[verdict.decision] = self.counts.get(verdict.decision, 0) + 1
+        return ListenChunk(round(chunk.start_ts, 3), round(chunk.duration_s, 3), verdict)
+
+    def report(self) -> dict[str, Any]:
+        c = self.counts
+        return {
+            "chunks": sum(c.values()),
+            "skipped_quiet": c.get("quiet", 0),
+            "transcribed": sum(n for d, n in c.items() if d != "quiet"),
+            "alerts": c.get("alert", 0) + c.get("urgent", 0),
+            "urgent": c.get("urgent", 0),
+            "decisions": dict(c),
+        }

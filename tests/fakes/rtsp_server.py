@@ -1,4 +1,5 @@
-"""A real RTSP camera for tests: gst-rtsp-server streaming an H.264 clip in a loop.
+"""A real RTSP camera for tests: gst-rtsp-server streaming an H.264 clip in a loop, with an
+optional audio track (G.711 A-law or AAC, looping too, as cameras with a microphone send it).
 
 gst-rtsp-server is only importable from Debian's Python (``python3-gi`` and
 ``gir1.2-gst-rtsp-server-1.0``), so the server runs as a subprocess under
@@ -14,6 +15,12 @@ and the test-side controller::
 The clip must be a raw Annex-B ``.h264`` stream (``write_clip(path.h264, ...)``): it is
 stream-copied, never re-encoded, so the server costs almost no CPU and the 1080p benchmark
 measures the reader, not the camera.
+
+Sound, in the same RTSP session (``audio=AudioTrack(path, codec)``): ``alaw`` is a raw 8 kHz
+G.711 A-law file and ``aac`` an ADTS file (``tests/cameras/audio_clips.write_track``), both
+stream-copied like the video. ``l8`` sends 8-bit linear PCM (RTP payload L8), a codec PyAV
+has no depacketizer for: the camera whose audio cannot be decoded. The audio loops on its
+own length, independently of the video.
 """
 
 from __future__ import annotations
@@ -24,10 +31,18 @@ import signal
 import socket
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 SYSTEM_PYTHON = "/usr/bin/python3"
 MOUNT = "/cam"
+AUDIO_CODECS = ("alaw", "aac", "l8")
+
+
+@dataclass(frozen=True)
+class AudioTrack:
+    path: Path | None  # None for l8 (a test tone made by the server)
+    codec: str  # alaw | aac | l8
 
 
 def gst_rtsp_available() -> bool:
@@ -63,10 +78,15 @@ def _port_open(port: int) -> bool:
 class RTSPCamera:
     """Controls one gst-rtsp-server subprocess on a fixed port (kept across restarts)."""
 
-    def __init__(self, clip: str | Path, *, fps: int, port: int | None = None) -> None:
+    def __init__(
+        self, clip: str | Path, *, fps: int, port: int | None = None, audio: AudioTrack | None = None
+    ) -> None:
         self.clip = Path(clip)
         if self.clip.suffix != ".h264":
             raise ValueError(f"RTSPCamera streams raw Annex-B H.264; got {self.clip.name}, want a .h264 file")
+        if audio is not None and audio.codec not in AUDIO_CODECS:
+            raise ValueError(f"audio codec {audio.codec!r}: want one of {AUDIO_CODECS}")
+        self.audio = audio
         self.fps = fps
         self.port = port or _free_port()
         self.url = f"rtsp://127.0.0.1:{self.port}{MOUNT}"
@@ -82,6 +102,8 @@ class RTSPCamera:
         if self._proc and self._proc.poll() is None:
             return self
         cmd = [SYSTEM_PYTHON, __file__, str(self.clip), str(self.port), str(self.fps)]
+        if self.audio is not None:
+            cmd += [self.audio.codec, str(self.audio.path or "")]
         env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
         from tests.support import wait_until  # test side only: the server half runs without pytest
 
@@ -133,7 +155,20 @@ class RTSPCamera:
         self.kill()
 
 
-def _serve(clip: str, port: int, fps: int) -> None:  # runs under /usr/bin/python3
+def _audio_launch(codec: str, path: str) -> str:
+    # Each branch stamps its own timestamps (rawaudioparse from the byte count, aacparse from
+    # the frames), so a looping file keeps a steady clock like a live microphone.
+    if codec == "alaw":
+        return (
+            f'multifilesrc location="{path}" loop=true blocksize=800 caps=audio/x-alaw,rate=8000,channels=1 '
+            "! rawaudioparse use-sink-caps=true ! rtppcmapay name=pay1 pt=8"
+        )
+    if codec == "aac":
+        return f'multifilesrc location="{path}" loop=true ! aacparse ! rtpmp4gpay name=pay1 pt=97'
+    return "audiotestsrc is-live=true wave=sine ! audio/x-raw,format=U8,rate=8000,channels=1 ! rtpL8pay name=pay1 pt=98"
+
+
+def _serve(clip: str, port: int, fps: int, audio: tuple[str, str] | None) -> None:  # under /usr/bin/python3
     import gi
 
     gi.require_version("Gst", "1.0")
@@ -151,8 +186,9 @@ def _serve(clip: str, port: int, fps: int) -> None:  # runs under /usr/bin/pytho
         f'( multifilesrc location="{clip}" loop=true '
         f"caps=video/x-h264,stream-format=byte-stream,framerate={fps}/1 "
         "! h264parse name=parse config-interval=-1 ! video/x-h264,alignment=au "
-        "! rtph264pay name=pay0 pt=96 config-interval=-1 )"
+        "! rtph264pay name=pay0 pt=96 config-interval=-1"
     )
+    launch += f" {_audio_launch(*audio)} )" if audio else " )"
     factory.set_launch(launch)
     factory.set_shared(True)
 
@@ -175,6 +211,9 @@ def _serve(clip: str, port: int, fps: int) -> None:  # runs under /usr/bin/pytho
 
 
 if __name__ == "__main__":
-    if len(sys.argv) != 4:
-        sys.exit(f"usage: {shutil.which('python3')} rtsp_server.py CLIP.h264 PORT FPS")
-    _serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]))
+    if len(sys.argv) not in (4, 6):
+        sys.exit(
+            f"usage: {shutil.which('python3')} rtsp_server.py CLIP.h264 PORT FPS [alaw|aac|l8 AUDIOFILE]"
+        )
+    track = (sys.argv[4], sys.argv[5]) if len(sys.argv) == 6 else None
+    _serve(sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), track)

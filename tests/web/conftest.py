@@ -1,5 +1,7 @@
-"""Fixtures of the page and stream tests: one Chromium for the session, a fresh context (no
-cookies) per test."""
+"""Fixtures of the page and stream tests: one Chromium per test module, a fresh context (no
+cookies) per test. Module, not session: playwright's sync API keeps an event loop running in
+the main thread while it is open, and tests elsewhere that run their own loop (anyio.run)
+would find it there."""
 
 from __future__ import annotations
 
@@ -11,7 +13,7 @@ import pytest
 from tests.web.support import CHROMIUM, CHROMIUM_ARGS, require_chromium
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     require_chromium()
     from playwright.sync_api import sync_playwright

@@ -1,5 +1,6 @@
-"""Wires the cameras engine into Services: shared pipeline deps, the manager, its health, and
-the daily alert review (a supervised worker)."""
+"""Wires the cameras engine into Services: shared pipeline deps, the manager, the transcriber
+(one supervised worker for every camera with audio), the daily alert review (another), and
+their health."""
 
 from __future__ import annotations
 
@@ -11,7 +12,12 @@ from homelab_hub.cameras import schema
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import PipelineDeps
 from homelab_hub.cameras.review import AlertReview
-from homelab_hub.cameras.review_worker import WORKER_NAME, ReviewWorker
+from homelab_hub.cameras.review_worker import WORKER_NAME as REVIEW_WORKER
+from homelab_hub.cameras.review_worker import ReviewWorker
+from homelab_hub.cameras.speech import SpeechModel
+from homelab_hub.cameras.transcriber import WORKER_NAME as TRANSCRIBER_WORKER
+from homelab_hub.cameras.transcriber import Transcriber, TranscriberWorker
+from homelab_hub.errors import ConfigError
 from homelab_hub.health import ComponentHealth
 from homelab_hub.server import cli_camera
 from homelab_hub.server.components.base import Component
@@ -31,23 +37,52 @@ _VISION_FAILURES_DEGRADE = 3
 
 
 def build(services: Services) -> None:
-    """Create the camera manager (one supervised worker per enabled camera)."""
+    """Create the camera manager (one supervised worker per enabled camera), the transcriber
+    when a camera has audio, and the daily review when it is on."""
     deps = PipelineDeps.from_config(services.config, services.db, services.notifier)
+    transcriber, audio_error = _transcriber(services.config, deps, None)
     try:
-        manager = CameraManager(services.config.cameras, deps=deps, supervisor=services.supervisor)
+        manager = CameraManager(
+            services.config.cameras, deps=deps, supervisor=services.supervisor, transcriber=transcriber
+        )
     except Exception:
         deps.close()
         raise
+    manager.audio_error = audio_error
+    if transcriber is not None:
+        services.supervisor.add(TRANSCRIBER_WORKER, lambda: TranscriberWorker(transcriber))
     services.cameras = manager
     if not services.config.cameras:
         services.off["cameras"] = "no cameras are configured; add a [cameras.NAME] section with url = '…'"
     _schedule_review(services, services.config)
 
 
+def _transcriber(
+    config: HubConfig, deps: PipelineDeps, previous: Transcriber | None
+) -> tuple[Transcriber | None, str]:
+    """The transcriber when a camera wants audio, else None; a missing model is the error
+    returned (and logged): the cameras then read video only."""
+    if not _wants_audio(config):
+        return None, ""
+    if previous is not None and previous.config == config.transcriber:
+        model = previous.model  # the same weights: no reload
+    else:
+        try:
+            model = SpeechModel(config.transcriber)
+        except ConfigError as exc:
+            log.error("%s; cameras read video only", exc.message)
+            return None, exc.message
+    return Transcriber(config.transcriber, model, alerts=deps.alerts, bus=deps.bus), ""
+
+
+def _wants_audio(config: HubConfig) -> bool:
+    return any(c.enabled and c.audio.enabled for c in config.cameras.values())
+
+
 def _schedule_review(services: Services, config: HubConfig) -> None:
     """The daily review worker, when cameras exist and [vision.review].daily is on."""
     if not (config.cameras and config.vision.review.daily):
-        services.supervisor.remove(WORKER_NAME)
+        services.supervisor.remove(REVIEW_WORKER)
         return
 
     def review() -> AlertReview:
@@ -64,7 +99,7 @@ def _schedule_review(services: Services, config: HubConfig) -> None:
         )
 
     # A run beats between batches, and one batch may take the whole model timeout.
-    services.supervisor.add(WORKER_NAME, worker, heartbeat_timeout=timeout_s * 2 + 60)
+    services.supervisor.add(REVIEW_WORKER, worker, heartbeat_timeout=timeout_s * 2 + 60)
 
 
 def health(services: Services) -> ComponentHealth:
@@ -76,7 +111,14 @@ def health(services: Services) -> ComponentHealth:
     if current is None or not services.config.cameras:
         return cameras
     vision = current.vision_health()
-    data = {**cameras.data, "vision": asdict(vision) if vision is not None else {"enabled": False}}
+    transcriber = manager.transcriber
+    data = {
+        **cameras.data,
+        "vision": asdict(vision) if vision is not None else {"enabled": False},
+        "transcriber": transcriber.status().public()
+        if transcriber is not None
+        else {"enabled": False, "error": manager.audio_error},
+    }
     if (
         vision is not None
         and vision.consecutive_failures >= _VISION_FAILURES_DEGRADE
@@ -85,25 +127,43 @@ def health(services: Services) -> ComponentHealth:
         return ComponentHealth(
             state="degraded", detail=f"vision model failing: {vision.last_error}", data=data
         )
+    if manager.audio_error and cameras.state == "ok":
+        return ComponentHealth(state="degraded", detail=f"audio off: {manager.audio_error}", data=data)
     return cameras.model_copy(update={"data": data})
 
 
 def reload(services: Services, config: HubConfig) -> None:
     """Apply a changed config (SIGHUP): only cameras whose section changed are restarted, unless
-    the shared [vision] or [notify] settings changed, which rebuilds every camera's pipeline."""
+    the shared [vision] or [notify] settings changed, which rebuilds every camera's pipeline;
+    a changed [transcriber] (or the first camera with audio) replaces the transcriber; the
+    review's settings reschedule its worker and restart no camera."""
     manager = services.cameras
     if manager is None:
         return
     old = services.config
     if config.vision.review != old.vision.review or bool(config.cameras) != bool(old.cameras):
         _schedule_review(services, config)
-    # The review's settings are not the pipelines': changing them restarts no camera.
     same_vision = config.vision.model_dump(exclude={"review"}) == old.vision.model_dump(exclude={"review"})
-    if same_vision and config.notify == old.notify:
+    new_deps = None
+    if not same_vision or config.notify != old.notify:
+        new_deps = PipelineDeps.from_config(config, services.db, services.notifier)
+    if (
+        new_deps is not None
+        or config.transcriber != old.transcriber
+        or _wants_audio(config) != _wants_audio(old)
+    ):
+        services.supervisor.remove(TRANSCRIBER_WORKER)
+        deps = new_deps or manager.deps
+        assert deps is not None  # the manager was built with deps
+        transcriber, manager.audio_error = _transcriber(config, deps, manager.transcriber)
+        manager.set_transcriber(transcriber)
+        if transcriber is not None:
+            services.supervisor.add(TRANSCRIBER_WORKER, lambda: TranscriberWorker(transcriber))
+    if new_deps is None:
         manager.reload(config.cameras)
         return
     old_deps = manager.deps
-    manager.reload(config.cameras, deps=PipelineDeps.from_config(config, services.db, services.notifier))
+    manager.reload(config.cameras, deps=new_deps)
     if old_deps is not None:
         try:
             old_deps.close()
@@ -112,11 +172,12 @@ def reload(services: Services, config: HubConfig) -> None:
 
 
 def close(services: Services) -> None:
-    """Stop the camera workers, then release the shared pipeline deps."""
-    services.supervisor.remove(WORKER_NAME)
+    """Stop the review, the camera workers and the transcriber, then release the shared deps."""
+    services.supervisor.remove(REVIEW_WORKER)
     manager = services.cameras
     if manager is None:
         return
+    services.supervisor.remove(TRANSCRIBER_WORKER)
     manager.close()
     if manager.deps is not None:
         manager.deps.close()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
@@ -22,7 +23,9 @@ def health(services: Services) -> ComponentHealth:
     bus = services.notifier
     if bus is None:
         return ComponentHealth(state="disabled", detail="notifications are not running")
-    data = {"apprise_targets": bus.apprise_targets, "mqtt": bus.mqtt is not None}
+    data: dict[str, object] = {"apprise_targets": bus.apprise_targets, "mqtt": bus.mqtt is not None}
+    if bus.speakers is not None:
+        data["speakers"] = asdict(bus.speakers.status())
     if bus.mqtt is None:
         return ComponentHealth(
             state="ok" if bus.apprise_targets else "disabled", detail="apprise only", data=data
