@@ -33,7 +33,7 @@ import psutil
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tests.hubclient import mcp_session  # noqa: E402
+from tests.hubclient import mcp_session, raw_session  # noqa: E402
 
 SERVER = textwrap.dedent(
     """
@@ -95,33 +95,6 @@ async def mcp_times(base: str, n: int) -> tuple[list[float], int]:
         return out, size
 
 
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-
-
-def mcp_raw_session(client: httpx.Client, base: str) -> dict[str, str]:
-    """Initialize an MCP session with plain HTTP; returns the headers later calls carry."""
-    init = {
-        "jsonrpc": "2.0",
-        "id": 0,
-        "method": "initialize",
-        "params": {
-            "protocolVersion": "2025-06-18",
-            "capabilities": {},
-            "clientInfo": {"name": "bench", "version": "0"},
-        },
-    }
-    r = client.post(base + "/mcp", json=init, headers=MCP_HEADERS)
-    r.raise_for_status()
-    headers = {**MCP_HEADERS, "mcp-session-id": r.headers["mcp-session-id"]}
-    version = r.headers.get("mcp-protocol-version")
-    if version:
-        headers["mcp-protocol-version"] = version
-    client.post(
-        base + "/mcp", json={"jsonrpc": "2.0", "method": "notifications/initialized"}, headers=headers
-    ).raise_for_status()
-    return headers
-
-
 def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--requests", type=int, default=2000)
@@ -150,7 +123,7 @@ def main() -> None:
                 # Warm up both paths, then interleave rounds so drift hits both alike.
                 time_requests(client, "GET", base + "/bare", 200)
                 time_requests(client, "POST", base + "/api/tools/hub_status", 200, json={})
-                headers = mcp_raw_session(client, base)
+                headers = raw_session(base, post=client.post)
                 call = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "hub_status"}}
                 time_requests(client, "POST", base + "/mcp", 200, json=call, headers=headers)
                 server = psutil.Process(proc.pid)

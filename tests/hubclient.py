@@ -49,6 +49,34 @@ async def mcp_session(
         raise ValueError(transport)
 
 
+MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
+MCP_INIT = {
+    "jsonrpc": "2.0",
+    "id": 0,
+    "method": "initialize",
+    "params": {
+        "protocolVersion": "2025-06-18",
+        "capabilities": {},
+        "clientInfo": {"name": "raw", "version": "0"},
+    },
+}
+
+
+def raw_session(
+    base_url: str, headers: dict[str, str] | None = None, post: Any = httpx.post
+) -> dict[str, str]:
+    """Initialize an MCP Streamable HTTP session with plain HTTP (no SDK client, so any bytes
+    can be sent, and only the server's work is timed); returns the headers its requests carry.
+    ``post`` is httpx.post or a client's post."""
+    base = {**MCP_HEADERS, **(headers or {})}
+    r = post(base_url + "/mcp", json=MCP_INIT, headers=base, timeout=30)
+    r.raise_for_status()
+    session = {**base, "mcp-session-id": r.headers["mcp-session-id"], "mcp-protocol-version": "2025-06-18"}
+    note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
+    post(base_url + "/mcp", json=note, headers=session, timeout=30).raise_for_status()
+    return session
+
+
 class RunningHub:
     def __init__(self, config: HubConfig) -> None:
         self.config = config
@@ -122,30 +150,8 @@ class RunningHub:
         return anyio.run(go)
 
     def raw_mcp_session(self, token: str | None = None) -> dict[str, str]:
-        """Initialize a Streamable HTTP session with plain HTTP (no SDK client, so any bytes can
-        be sent); returns the headers its requests carry."""
-        base = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-        base.update(self._headers(token))
-        init = {
-            "jsonrpc": "2.0",
-            "id": 0,
-            "method": "initialize",
-            "params": {
-                "protocolVersion": "2025-06-18",
-                "capabilities": {},
-                "clientInfo": {"name": "raw", "version": "0"},
-            },
-        }
-        r = httpx.post(self.url + "/mcp", json=init, headers=base, timeout=30)
-        r.raise_for_status()
-        headers = {
-            **base,
-            "mcp-session-id": r.headers["mcp-session-id"],
-            "mcp-protocol-version": "2025-06-18",
-        }
-        note = {"jsonrpc": "2.0", "method": "notifications/initialized"}
-        httpx.post(self.url + "/mcp", json=note, headers=headers, timeout=30).raise_for_status()
-        return headers
+        """A Streamable HTTP session opened with plain HTTP (see `raw_session`)."""
+        return raw_session(self.url, self._headers(token))
 
     def raw_mcp_call(self, headers: dict[str, str], tool: str, arguments_json: str) -> dict[str, Any]:
         """tools/call with the arguments as raw JSON text; returns the JSON-RPC result."""

@@ -16,35 +16,16 @@ import pytest
 
 from homelab_hub.server.auth import TokenStore
 from homelab_hub.store import Database
+from tests.hubclient import MCP_HEADERS, MCP_INIT, raw_session
 from tests.support import wait_until
 
-MCP_HEADERS = {"Accept": "application/json, text/event-stream", "Content-Type": "application/json"}
-INIT = {
-    "jsonrpc": "2.0",
-    "id": 0,
-    "method": "initialize",
-    "params": {
-        "protocolVersion": "2025-06-18",
-        "capabilities": {},
-        "clientInfo": {"name": "probe", "version": "0"},
-    },
-}
+INIT = MCP_INIT
 CALL = {"jsonrpc": "2.0", "id": 1, "method": "tools/call", "params": {"name": "hub_status", "arguments": {}}}
 
 
 def open_session(hub, token: str) -> dict[str, str]:
     """Initialize a Streamable HTTP session with plain HTTP; the headers its calls carry."""
-    auth = {"Authorization": f"Bearer {token}"}
-    r = httpx.post(hub.url + "/mcp", json=INIT, headers={**MCP_HEADERS, **auth}, timeout=30)
-    assert r.status_code == 200
-    headers = {**MCP_HEADERS, **auth, "mcp-session-id": r.headers["mcp-session-id"]}
-    httpx.post(
-        hub.url + "/mcp",
-        json={"jsonrpc": "2.0", "method": "notifications/initialized"},
-        headers=headers,
-        timeout=30,
-    )
-    return headers
+    return raw_session(hub.url, {"Authorization": f"Bearer {token}"})
 
 
 # -- 1. revoking the last token -----------------------------------------------------------
