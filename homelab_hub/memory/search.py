@@ -1,39 +1,59 @@
 """Hybrid search: semantic candidates from the 4-bit index, keyword candidates from BM25,
-both re-scored exactly with the float32 embeddings from the database, then fused.
+both re-scored exactly (float32 embeddings from the database, BM25 of every candidate),
+then fused into one ranking.
 
 Score semantics (what ``score`` in a result means): the exact cosine similarity between the
-query's and the memory's all-MiniLM-L6-v2 embeddings, from -1 to 1. With MiniLM, 0.4 and up
-is usually on topic and 0.6 and up is the same fact. The order is the fused rank, so a memory
-that contains the query's rare words (a port, a hostname, an error string) can rank above one
-with a higher score, and it is kept even below ``min_score``.
+query's and the memory's all-MiniLM-L6-v2 embeddings (its best chunk for a long memory),
+from -1 to 1. With MiniLM, 0.4 and up is usually on topic and 0.6 and up is the same fact.
+The order is the fused rank, so a memory that contains the query's rare words (a port, a
+hostname, an error string) can rank above one with a higher score, and it is kept even
+below ``min_score``.
+
+Fusion is a convex combination of the two normalised scores, cosine rescaled over the
+candidates and BM25 divided by the best candidate's, each first lent part of the memory's
+thread neighbours' score (threads.py). The weight of the semantic half depends on whether
+the query holds an identifier. The numbers below were chosen on the dev halves of both eval
+sets by benchmarks/memory_fusion_tune.py and checked on the held-out halves by
+tests/memory/test_memory_quality.py, which asserts that hybrid never falls below either
+half on any query class.
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from collections.abc import Collection
+from dataclasses import dataclass, field
 from typing import Literal
 
 import numpy as np
 
+from homelab_hub.memory.chunks import Span
 from homelab_hub.memory.embedder import Embedder
-from homelab_hub.memory.index import VectorIndex
-from homelab_hub.memory.keyword import KeywordIndex
-from homelab_hub.memory.store import Memory, MemoryStore
+from homelab_hub.memory.index import VectorIndex, memory_of
+from homelab_hub.memory.keyword import KeywordHit, KeywordIndex
+from homelab_hub.memory.store import Chunk, Memory, MemoryStore
+from homelab_hub.memory.threads import ThreadMap
 
 Mode = Literal["hybrid", "semantic", "keyword"]
 
 # A memory holding at least this share of the query's IDF weight counts as a keyword match.
 KEYWORD_MATCH_COVERAGE = 0.5
-# Weight of the keyword vote for queries of plain words. Queries with an identifier in them
-# (a digit, dotted/dashed/underscored names, paths, ALL-CAPS codes) give it full weight:
-# there the embedding is the weak half. Tuned on tests/fixtures/memory/quality_set.json.
-PLAIN_QUERY_KEYWORD_WEIGHT = 0.25
 _IDENTIFIER = re.compile(r"\d|\w[._:/@\-]\w|\b[A-Z][A-Z0-9_]{2,}\b|\(\)")
 
 
 def has_identifier(query: str) -> bool:
     return bool(_IDENTIFIER.search(query))
+
+
+@dataclass(frozen=True)
+class Fusion:
+    """The fusion's parameters (see the module docstring for where they come from)."""
+
+    semantic_weight: float = 0.5  # plain-language queries
+    identifier_weight: float = 0.3  # queries with a port, address, path or code in them
+    context: float = 0.3  # share of the best thread neighbour's score a memory borrows
+    neighbours: int = 1  # memories on each side that count as neighbours
+    seeds: int = 30  # top candidates of each half whose neighbours join the candidates
 
 
 @dataclass
@@ -42,60 +62,157 @@ class SearchHit:
     score: float
     keyword_match: bool
     rank_score: float
+    chunk: Span | None = None  # the part of a long memory that matched best
+    part: tuple[int, int] | None = None  # (chunk number, chunks) of that part
+
+
+@dataclass
+class _Candidate:
+    memory: Memory
+    cosine: float = -1.0
+    bm25: float = 0.0
+    coverage: float = 0.0
+    chunk: Span | None = None
+    part: tuple[int, int] | None = None
+    neighbours: list[int] = field(default_factory=list)
+
+
+@dataclass
+class SearchParts:
+    """What one search needs, gathered by MemoryService."""
+
+    store: MemoryStore
+    index: VectorIndex
+    keywords: KeywordIndex
+    threads: ThreadMap
+    embedder: Embedder
+    chunked: Collection[int]
 
 
 def hybrid_search(
+    parts: SearchParts,
     *,
-    store: MemoryStore,
-    index: VectorIndex,
-    keywords: KeywordIndex,
-    embedder: Embedder,
     query: str,
     agent: str | None,
     limit: int,
     min_score: float,
     candidates: int,
-    rrf_k: int,
     allowed: set[int] | None = None,
     mode: Mode = "hybrid",
+    fusion: Fusion | None = None,
 ) -> list[SearchHit]:
-    """Search one agent's memories (None: all). ``allowed`` restricts to filtered ids."""
-    qvec = embedder.embed_query(query)
+    """Search one agent's memories (None: all). ``allowed`` restricts to filtered ids before
+    any cut, so a filter never hides a match that ranks low overall."""
+    fusion = fusion or Fusion()
+    qvec = parts.embedder.embed_query(query)
     pool = max(candidates, limit * 4)
     semantic_ids: list[int] = []
     if mode != "keyword":
         allowed_arr = np.fromiter(allowed, dtype=np.int64) if allowed is not None else None
-        semantic_ids = [i for i, _ in index.search(qvec, agent, pool, allowed=allowed_arr)]
-    keyword_hits: list[tuple[int, float, float]] = []
+        keys = parts.index.search(qvec, agent, pool * 2, allowed=allowed_arr)
+        semantic_ids = list(dict.fromkeys(memory_of(k) for k, _ in keys))[:pool]
+    keyword_hits: list[KeywordHit] = []
     if mode != "semantic":
-        keyword_hits = keywords.search(query, agent, pool if allowed is None else pool * 4)
-        if allowed is not None:
-            keyword_hits = [h for h in keyword_hits if h[0] in allowed][:pool]
-    coverage = {mid: cov for mid, _, cov in keyword_hits}
-    ids = list(dict.fromkeys([*semantic_ids, *(h[0] for h in keyword_hits)]))
-    rows = store.get_many(ids, agent, with_embedding=True)
-    exact: dict[int, float] = {}
-    for mid, row in rows.items():
-        assert row.embedding is not None
-        exact[mid] = float(np.dot(row.embedding, qvec))
-    # Semantic rank: exact cosine over the index's candidates (ties broken by id, so both
-    # databases give the same order).
-    sem_rank = sorted((m for m in semantic_ids if m in exact), key=lambda m: (-exact[m], m))
-    kw_rank = [mid for mid, _, _ in keyword_hits if mid in exact]
-    fused: dict[int, float] = {}
-    for rank, mid in enumerate(sem_rank):
-        fused[mid] = fused.get(mid, 0.0) + 1.0 / (rrf_k + rank + 1)
-    weight = 1.0 if has_identifier(query) else PLAIN_QUERY_KEYWORD_WEIGHT
-    for rank, mid in enumerate(kw_rank):
-        # Weight the keyword vote by how much of the query the memory covers: a memory that
-        # merely shares a common word should not outvote the embedding.
-        fused[mid] = fused.get(mid, 0.0) + weight * coverage[mid] / (rrf_k + rank + 1)
+        keyword_hits = parts.keywords.search(query, agent, pool, allowed)
+    ids = list(dict.fromkeys([*semantic_ids, *(h.id for h in keyword_hits)]))
+    if mode == "hybrid" and fusion.context > 0:
+        seeds = [*semantic_ids[: fusion.seeds], *(h.id for h in keyword_hits[: fusion.seeds])]
+        extra = [n for mid in seeds for n in parts.threads.neighbours(mid, fusion.neighbours)]
+        ids = list(dict.fromkeys([*ids, *(n for n in extra if allowed is None or n in allowed)]))
+    found = _gather(parts, query, qvec, agent, ids, keyword_hits, mode, fusion)
+    if mode == "semantic":
+        order = sorted(found, key=lambda m: (-found[m].cosine, m))
+        rank = {m: found[m].cosine for m in order}
+    elif mode == "keyword":
+        kw = [h.id for h in keyword_hits if h.id in found]
+        rank = {m: found[m].bm25 for m in kw}
+        order = kw
+    else:
+        rank = _fuse(found, query, fusion)
+        order = sorted(rank, key=lambda m: (-rank[m], -found[m].cosine, m))
     hits: list[SearchHit] = []
-    for mid in sorted(fused, key=lambda m: (-fused[m], -exact[m], m)):
-        is_kw = coverage.get(mid, 0.0) >= KEYWORD_MATCH_COVERAGE
-        if exact[mid] < min_score and not is_kw:
+    for mid in order:
+        c = found[mid]
+        is_kw = c.coverage >= KEYWORD_MATCH_COVERAGE
+        if c.cosine < min_score and not is_kw:
             continue
-        hits.append(SearchHit(memory=rows[mid], score=exact[mid], keyword_match=is_kw, rank_score=fused[mid]))
+        hits.append(SearchHit(c.memory, c.cosine, is_kw, rank[mid], c.chunk, c.part))
         if len(hits) >= limit:
             break
     return hits
+
+
+def _gather(
+    parts: SearchParts,
+    query: str,
+    qvec: np.ndarray,
+    agent: str | None,
+    ids: list[int],
+    keyword_hits: list[KeywordHit],
+    mode: Mode,
+    fusion: Fusion,
+) -> dict[int, _Candidate]:
+    """Exact cosine (best chunk), BM25 and thread neighbours of every candidate."""
+    rows = parts.store.get_many(ids, agent, with_embedding=True)
+    chunks = parts.store.chunks([m for m in rows if m in parts.chunked])
+    found: dict[int, _Candidate] = {}
+    for mid, row in rows.items():
+        assert row.embedding is not None
+        c = _Candidate(row, cosine=float(np.dot(row.embedding, qvec)))
+        if mid in chunks:
+            _best_chunk(c, chunks[mid], qvec, query)
+        found[mid] = c
+    if mode == "semantic":
+        return found
+    by_agent: dict[str, list[int]] = {}
+    for mid, c in found.items():
+        by_agent.setdefault(c.memory.agent, []).append(mid)
+    hits = {h.id: h for h in keyword_hits}
+    missing = [m for m in found if m not in hits]
+    if missing:  # neighbours and semantic-only candidates: their BM25 too
+        for name, mids in by_agent.items():
+            hits.update(parts.keywords.score(query, name, [m for m in mids if m in missing]))
+    for mid, c in found.items():
+        h = hits.get(mid)
+        if h is not None:
+            c.bm25, c.coverage = h.score, h.coverage
+        if mode == "hybrid":
+            c.neighbours = [n for n in parts.threads.neighbours(mid, fusion.neighbours) if n in found]
+    return found
+
+
+def _best_chunk(c: _Candidate, chunks: list[Chunk], qvec: np.ndarray, query: str) -> None:
+    # The memory scores by its best part; the part shown is the best by cosine, with a
+    # nudge for holding the query's words (an identifier the embedding blurs).
+    words = {w.lower() for w in re.findall(r"\w[\w.:/@\-]*\w|\w", query) if len(w) > 2}
+    content = c.memory.content
+    best, best_key = None, -9.0
+    for ch in chunks:
+        cos = float(np.dot(ch.embedding, qvec))
+        c.cosine = max(c.cosine, cos)
+        text = content[ch.start : ch.end].lower()
+        held = sum(1 for w in words if w in text) / len(words) if words else 0.0
+        if cos + 0.15 * held > best_key:
+            best, best_key = ch, cos + 0.15 * held
+    if best is not None:
+        c.chunk = Span(best.start, best.end)
+        c.part = (best.seq, len(chunks))
+
+
+def _fuse(found: dict[int, _Candidate], query: str, fusion: Fusion) -> dict[int, float]:
+    if not found:
+        return {}
+    cos = np.array([c.cosine for c in found.values()])
+    lo, hi = float(cos.min()), float(cos.max())
+    top_bm25 = max(c.bm25 for c in found.values()) or 1.0
+    sem = {m: (c.cosine - lo) / (hi - lo) if hi > lo else 1.0 for m, c in found.items()}
+    kw = {m: c.bm25 / top_bm25 for m, c in found.items()}
+    w = fusion.identifier_weight if has_identifier(query) else fusion.semantic_weight
+    out: dict[int, float] = {}
+    for mid, c in found.items():
+        s, k = sem[mid], kw[mid]
+        if c.neighbours:
+            s += fusion.context * max(sem[n] for n in c.neighbours)
+            k += fusion.context * max(kw[n] for n in c.neighbours)
+        out[mid] = w * s + (1 - w) * k
+    return out
