@@ -88,9 +88,9 @@ class KeywordHit:
 class KeywordIndex:
     """Okapi BM25 over memory contents, per agent, rebuilt from the database at start.
 
-    k1 = 1.2 and b = 0.4 were chosen on the dev halves of the eval sets
-    (benchmarks/memory_fusion_tune.py): memories are one to three sentences, so length
-    normalisation at the textbook b = 0.75 punishes a sentence for a single extra clause.
+    k1 = 1.2 with b = 0.4 instead of the textbook 0.75: memories are one to three sentences,
+    where full length normalisation punishes a sentence for one extra clause
+    (benchmarks/memory_fusion_tune.py compares them on the eval sets' dev halves).
     """
 
     def __init__(self, k1: float = 1.2, b: float = 0.4) -> None:

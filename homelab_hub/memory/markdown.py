@@ -19,7 +19,6 @@ from homelab_hub.memory.chunks import TokenCounter
 _FENCE = re.compile(r"^\s*(```|~~~)")
 _ATX = re.compile(r"^(#{1,6})\s+(.+?)\s*#*\s*$")
 _SETEXT = re.compile(r"^(=+|-+)\s*$")
-_PLAIN = re.compile(r"^\s{0,4}[A-Z0-9][^.!?;,:]{0,70}[A-Za-z0-9)?!]\s*$")
 _LIST_OR_CODE = re.compile(r"^\s*([-*+>|]|\d+[.)]\s|[\w./-]+\s{2,})")
 SEP = " › "
 
@@ -41,11 +40,35 @@ class _Block:
 
 def _plain_heading(lines: list[str], i: int) -> bool:
     line = lines[i]
-    if not _PLAIN.match(line) or _LIST_OR_CODE.match(line) or len(line.split()) > 10:
+    text = line.strip()
+    if (
+        not text
+        or len(text) > 80
+        or len(text.split()) > 10
+        or not (text[0].isupper() or text[0].isdigit())
+        or text[-1] in ".,;:"
+        or ". " in text
+        or "; " in text
+        or len(line) - len(line.lstrip()) > 4
+        or _LIST_OR_CODE.match(line)
+    ):
         return False
     before = i == 0 or not lines[i - 1].strip()
     after = i + 1 >= len(lines) or not lines[i + 1].strip()
     return before and after
+
+
+def _is_heading(lines: list[str], i: int, level: int, title: str, after_first: bool) -> bool:
+    # Shell and Python comments in unfenced code look like "# ..." headings. A level-1
+    # heading after the document's first one must stand alone between blank lines, and a
+    # "# ... :" introducing the lines below it is a comment ("# What launchctl saw:").
+    if title.endswith(":"):
+        return False
+    if level > 1 or not after_first:
+        return True
+    blank_before = i == 0 or not lines[i - 1].strip()
+    blank_after = i + 1 >= len(lines) or not lines[i + 1].strip()
+    return blank_before and blank_after
 
 
 def _blocks(text: str) -> list[_Block]:
@@ -64,7 +87,7 @@ def _blocks(text: str) -> list[_Block]:
         if fenced[i]:
             continue
         atx = _ATX.match(line)
-        if atx and not atx.group(2).endswith(":"):  # "# what launchctl saw:" is a comment
+        if atx and _is_heading(lines, i, len(atx.group(1)), atx.group(2), bool(headings)):
             headings[i] = (len(atx.group(1)), atx.group(2).strip())
         elif (
             i + 1 < len(lines)
@@ -77,9 +100,10 @@ def _blocks(text: str) -> list[_Block]:
             underline.add(i + 1)
     plain = [i for i in range(len(lines)) if not fenced[i] and i not in headings and _plain_heading(lines, i)]
     if len(plain) >= 2:
-        deepest = max((lvl for lvl, _ in headings.values()), default=0)
+        # Plain heading lines are the sections under the title (level 2 below a # title).
+        level = 2 if any(lvl == 1 for lvl, _ in headings.values()) else 1
         for i in plain:
-            headings[i] = (deepest + 1, lines[i].strip())
+            headings[i] = (level, lines[i].strip())
     levels = [lvl for _, (lvl, _) in sorted(headings.items())]
     titled = bool(levels) and levels[0] == 1 and levels.count(1) == 1
     blocks = [_Block([], [])]

@@ -9,13 +9,13 @@ The order is the fused rank, so a memory that contains the query's rare words (a
 hostname, an error string) can rank above one with a higher score, and it is kept even
 below ``min_score``.
 
-Fusion is a convex combination of the two normalised scores, cosine rescaled over the
-candidates and BM25 divided by the best candidate's, each first lent part of the memory's
-thread neighbours' score (threads.py). The weight of the semantic half depends on whether
-the query holds an identifier. The numbers below were chosen on the dev halves of both eval
-sets by benchmarks/memory_fusion_tune.py and checked on the held-out halves by
-tests/memory/test_memory_quality.py, which asserts that hybrid never falls below either
-half on any query class.
+Fusion is a convex combination of the two scores, each z-scored over the candidates and
+first raised by part of the best thread neighbour's (threads.py). The weight of the
+semantic half depends on the query (an identifier in it, or only one or two content words)
+and on how much of the query the best keyword hit holds. The numbers below were chosen on
+the dev halves of both eval sets (benchmarks/memory_fusion_tune.py) and are checked on the
+held-out halves by tests/memory/test_memory_quality.py, which asserts that hybrid never
+falls below either half on any query class.
 """
 
 from __future__ import annotations
@@ -30,7 +30,7 @@ import numpy as np
 from homelab_hub.memory.chunks import Span
 from homelab_hub.memory.embedder import Embedder
 from homelab_hub.memory.index import VectorIndex, memory_of
-from homelab_hub.memory.keyword import KeywordHit, KeywordIndex
+from homelab_hub.memory.keyword import KeywordHit, KeywordIndex, tokenize
 from homelab_hub.memory.store import Chunk, Memory, MemoryStore
 from homelab_hub.memory.threads import ThreadMap
 
@@ -49,11 +49,14 @@ def has_identifier(query: str) -> bool:
 class Fusion:
     """The fusion's parameters (see the module docstring for where they come from)."""
 
-    semantic_weight: float = 0.5  # plain-language queries
-    identifier_weight: float = 0.3  # queries with a port, address, path or code in them
-    context: float = 0.3  # share of the best thread neighbour's score a memory borrows
-    neighbours: int = 1  # memories on each side that count as neighbours
+    semantic_weight: float = 0.3  # plain-language queries
+    short_weight: float = 0.5  # queries of one or two content words: BM25 has too little to go on
+    identifier_weight: float = 0.15  # queries with a port, address, path or code in them
+    semantic_context: float = 0.2  # share of the best neighbour's semantic score a memory borrows
+    keyword_context: float = 0.75  # ... and of its BM25 score ("done, it's on 8124 now")
+    neighbours: int = 5  # memories on each side that count as neighbours (a turn and its question)
     seeds: int = 30  # top candidates of each half whose neighbours join the candidates
+    keyword_confidence: float = 0.3  # below this query coverage by the best BM25 hit, BM25 votes less
 
 
 @dataclass
@@ -115,7 +118,7 @@ def hybrid_search(
     if mode != "semantic":
         keyword_hits = parts.keywords.search(query, agent, pool, allowed)
     ids = list(dict.fromkeys([*semantic_ids, *(h.id for h in keyword_hits)]))
-    if mode == "hybrid" and fusion.context > 0:
+    if mode == "hybrid" and fusion.neighbours > 0:
         seeds = [*semantic_ids[: fusion.seeds], *(h.id for h in keyword_hits[: fusion.seeds])]
         extra = [n for mid in seeds for n in parts.threads.neighbours(mid, fusion.neighbours)]
         ids = list(dict.fromkeys([*ids, *(n for n in extra if allowed is None or n in allowed)]))
@@ -200,19 +203,31 @@ def _best_chunk(c: _Candidate, chunks: list[Chunk], qvec: np.ndarray, query: str
 
 
 def _fuse(found: dict[int, _Candidate], query: str, fusion: Fusion) -> dict[int, float]:
+    """Convex combination of z-scored cosine and BM25 over the candidates, each raised by
+    the best thread neighbour's (within ``fusion.neighbours`` on either side)."""
     if not found:
         return {}
-    cos = np.array([c.cosine for c in found.values()])
-    lo, hi = float(cos.min()), float(cos.max())
-    top_bm25 = max(c.bm25 for c in found.values()) or 1.0
-    sem = {m: (c.cosine - lo) / (hi - lo) if hi > lo else 1.0 for m, c in found.items()}
-    kw = {m: c.bm25 / top_bm25 for m, c in found.items()}
-    w = fusion.identifier_weight if has_identifier(query) else fusion.semantic_weight
+    mids = list(found)
+    cos = np.array([found[m].cosine for m in mids])
+    bm = np.array([found[m].bm25 for m in mids])
+    sem = dict(zip(mids, ((cos - cos.mean()) / (cos.std() + 1e-9)).tolist(), strict=True))
+    kw = dict(zip(mids, ((bm - bm.mean()) / (bm.std() + 1e-9)).tolist(), strict=True))
+    if has_identifier(query):
+        w = fusion.identifier_weight
+    elif len(set(tokenize(query))) <= 2:
+        w = fusion.short_weight
+    else:
+        w = fusion.semantic_weight
+    # A keyword half whose best hit holds only a sliver of the query ("last" in "how long
+    # does the ups last") must not outvote the embedding.
+    best = max((c for c in found.values() if c.bm25 > 0), key=lambda c: c.bm25, default=None)
+    confidence = min(1.0, best.coverage / fusion.keyword_confidence) if best is not None else 0.0
+    wk = (1 - w) * confidence
     out: dict[int, float] = {}
     for mid, c in found.items():
         s, k = sem[mid], kw[mid]
         if c.neighbours:
-            s += fusion.context * max(sem[n] for n in c.neighbours)
-            k += fusion.context * max(kw[n] for n in c.neighbours)
-        out[mid] = w * s + (1 - w) * k
+            s += fusion.semantic_context * max(0.0, *(sem[n] for n in c.neighbours))
+            k += fusion.keyword_context * max(0.0, *(kw[n] for n in c.neighbours))
+        out[mid] = w * s + wk * k
     return out

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -95,15 +96,20 @@ def load_conversation_set(service: Any, threads: bool = True) -> dict[str, EvalS
         agent = f"conv-{conv['id']}"
         for session in conv["sessions"]:
             for turn in session["turns"]:
-                by_turn[turn["id"]] = service.store.id_by_hash(agent, turn_content(turn))
+                key = (session["id"], _epoch(turn["at"])) if threads else ()
+                by_turn[turn["id"]] = service.store.id_by_hash(agent, turn_content(turn), *key)
     sets: dict[str, EvalSet] = {}
     for q in data["questions"]:
         agent = f"conv-{q['conversation']}"
         sets.setdefault(agent, EvalSet("conversation", agent, []))
-        sets[agent].queries.append(
-            Query(q["question"], q["type"], q["split"], [by_turn[t] for t in q["evidence"]])
-        )
+        evidence = [by_turn[t] for t in q["evidence"]]
+        assert None not in evidence, q
+        sets[agent].queries.append(Query(q["question"], q["type"], q["split"], evidence))
     return sets
+
+
+def _epoch(iso: str) -> float:
+    return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
 
 
 def import_records(service: Any, records: list[dict[str, Any]]) -> Any:
