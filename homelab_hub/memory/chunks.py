@@ -3,9 +3,9 @@
 all-MiniLM-L6-v2 reads at most 256 word pieces and was trained on 128; the rest of a longer
 text is invisible to it. A memory over ``CHUNK_TOKENS`` word pieces is therefore embedded
 in sentence-aligned chunks as well as whole; search scores it by its best chunk and the
-answer shows that chunk instead of the whole memory. 64 word pieces (two or three
-sentences, about 250 characters) keeps three excerpts of a long note well under 300 tokens
-of answer. An imported memory starts with its context line (file and heading path): each
+answer shows that chunk instead of the whole memory. 48 word pieces (one to three
+sentences, about 200 characters) keeps three excerpts of a long note, with their file and
+heading, under 300 tokens of answer. An imported memory starts with its context line (file and heading path): each
 chunk is embedded with that line above it, so a chunk still knows which section it is in.
 """
 
@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Protocol
 
-CHUNK_TOKENS = 64
+CHUNK_TOKENS = 48
 _SEGMENT = re.compile(r"[^\n]*?(?:[.!?](?=\s)|\n|$)", re.S)
 
 
@@ -40,32 +40,37 @@ def _segments(text: str, base: int) -> list[Span]:
 
 
 def chunk_spans(content: str, counter: TokenCounter, limit: int = CHUNK_TOKENS) -> list[Span]:
-    """Sentence-aligned spans of at most ~``limit`` word pieces covering ``content``; empty
-    when the whole content fits in one."""
+    """Sentence-aligned windows of at most ~``limit`` word pieces over ``content``, each
+    starting about half way into the one before (so a fact cut at one window's edge sits
+    whole in the next); empty when the whole content fits in one."""
     if counter.count_tokens([content])[0] <= limit:
         return []
-    segments = _segments(content, 0)
-    sizes = counter.count_tokens([content[s.start : s.end] for s in segments])
-    spans: list[Span] = []
-    start: int | None = None
-    end = 0
-    used = 0
-    for seg, size in zip(segments, sizes, strict=True):
+    segments: list[Span] = []
+    sizes: list[int] = []
+    raw = _segments(content, 0)
+    for seg, size in zip(raw, counter.count_tokens([content[s.start : s.end] for s in raw]), strict=True):
         if size > limit:  # one very long sentence or line: cut it by words
-            if start is not None:
-                spans.append(Span(start, end))
-                start, used = None, 0
-            spans.extend(_by_words(content, seg, size, limit))
-            continue
-        if start is not None and used + size > limit:
-            spans.append(Span(start, end))
-            start, used = None, 0
-        if start is None:
-            start = seg.start
-        end = seg.end
-        used += size
-    if start is not None:
-        spans.append(Span(start, end))
+            parts = _by_words(content, seg, size, limit)
+            segments.extend(parts)
+            sizes.extend(counter.count_tokens([content[p.start : p.end] for p in parts]))
+        else:
+            segments.append(seg)
+            sizes.append(size)
+    spans: list[Span] = []
+    first = 0
+    while first < len(segments):
+        last, used = first, 0
+        while last < len(segments) and (last == first or used + sizes[last] <= limit):
+            used += sizes[last]
+            last += 1
+        spans.append(Span(segments[first].start, segments[last - 1].end))
+        if last >= len(segments):
+            break
+        nxt, half = first, 0
+        while nxt < last - 1 and half + sizes[nxt] <= used / 2:
+            half += sizes[nxt]
+            nxt += 1
+        first = max(nxt, first + 1)
     return spans
 
 
@@ -93,7 +98,20 @@ def chunk_texts(content: str, spans: list[Span], header: str = "") -> list[str]:
     return out
 
 
-def excerpt(content: str, span: Span) -> str:
-    """A chunk as shown in an answer, with … where the memory goes on."""
-    text = content[span.start : span.end]
-    return ("…" if span.start > 0 else "") + text + ("…" if span.end < len(content.rstrip()) else "")
+def body_start(content: str, has_context_line: bool) -> int:
+    """Where an imported memory's text begins, after its context line and blank line."""
+    if not has_context_line:
+        return 0
+    at = content.find("\n\n")
+    return at + 2 if at >= 0 else 0
+
+
+def answer_text(content: str, span: Span | None, has_context_line: bool) -> str:
+    """What a search answer shows: the matching chunk of a long memory (… where it goes on),
+    without an imported memory's context line (source and section say where it is)."""
+    begin = body_start(content, has_context_line)
+    start, end = (begin, len(content)) if span is None else (max(span.start, begin), span.end)
+    if end <= start:
+        start, end = begin, len(content)
+    text = content[start:end].strip()
+    return ("…" if start > begin else "") + text + ("…" if end < len(content.rstrip()) else "")

@@ -46,6 +46,7 @@ def _plain_heading(lines: list[str], i: int) -> bool:
         or len(text) > 80
         or len(text.split()) > 10
         or not (text[0].isupper() or text[0].isdigit())
+        or not any(c.islower() for c in text)  # "258EAFA5-E914-…" on its own line is data
         or text[-1] in ".,;:"
         or ". " in text
         or "; " in text

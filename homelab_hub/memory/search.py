@@ -195,8 +195,8 @@ def _best_chunk(c: _Candidate, chunks: list[Chunk], qvec: np.ndarray, query: str
         c.cosine = max(c.cosine, cos)
         text = content[ch.start : ch.end].lower()
         held = sum(1 for w in words if w in text) / len(words) if words else 0.0
-        if cos + 0.15 * held > best_key:
-            best, best_key = ch, cos + 0.15 * held
+        if cos + 0.3 * held > best_key:
+            best, best_key = ch, cos + 0.3 * held
     if best is not None:
         c.chunk = Span(best.start, best.end)
         c.part = (best.seq, len(chunks))

@@ -41,7 +41,7 @@ def register(subparsers: Any) -> None:
         "paths", nargs="+", metavar="PATH", help="Note files, directories, transcripts or .jsonl exports."
     )
     imp.add_argument(
-        "--category", help="Category for markdown memories (default: the file name without .md)."
+        "--category", help="Category for note memories (default: none; each memory's source names its file)."
     )
     imp.add_argument(
         "--agent",
@@ -114,8 +114,8 @@ def cmd_import(args: argparse.Namespace) -> int:
         docs = [
             Document(
                 source,
-                args.category or file.stem,
-                [file.name],
+                args.category or "",
+                [],
                 importer.split(file.read_text(encoding="utf-8", errors="replace"), file.name),
             )
             for file, source in notes

@@ -12,7 +12,7 @@ from typing import Any
 from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
 
 from homelab_hub.errors import InvalidInput, Unavailable
-from homelab_hub.memory.chunks import excerpt
+from homelab_hub.memory.chunks import answer_text
 from homelab_hub.memory.search import SearchHit
 from homelab_hub.memory.service import LIST_LIMIT, SEARCH_LIMIT, MemoryService
 from homelab_hub.memory.stats import memory_stats
@@ -52,6 +52,7 @@ class MemoryOut(_Compact):
     category: str = Field("", description="Category.")
     tags: list[str] = Field(default_factory=list, description="Tags.")
     source: str = Field("", description="Where it came from, e.g. an imported file.")
+    section: str = Field("", description="Heading path in the source document.")
     thread: str = Field("", description="Conversation, incident or session it belongs to.")
     agent: str = Field("", description="Owning agent (when not the caller).")
     at: str | None = Field(None, description="When it happened (occurred_at, else saved), UTC.")
@@ -66,6 +67,7 @@ class MemoryOut(_Compact):
             category=m.category,
             tags=m.tags,
             source=m.source,
+            section=m.section,
             thread=m.thread,
             agent=m.agent if m.agent != caller else "",
             at=short_time(m.when),
@@ -77,6 +79,7 @@ class MemoryOut(_Compact):
 class SearchResult(_Compact):
     id: int = Field(..., description="Memory id (memory://ID reads it whole, with its history).")
     content: str = Field(..., description="The memory, or for a long one the part that matched (…).")
+    section: str = Field("", description="Heading path in the source document.")
     score: float = Field(
         ...,
         description="Cosine similarity to the query, -1..1: 0.4+ on topic, 0.6+ same fact. "
@@ -98,10 +101,11 @@ class SearchResult(_Compact):
         m = h.memory
         return cls(
             id=m.id,
-            content=excerpt(m.content, h.chunk) if h.chunk else m.content,
+            content=answer_text(m.content, h.chunk, bool(m.section)),
             score=round(h.score, 2),
             keyword_match=h.keyword_match,
             part=f"{h.part[0]}/{h.part[1]}" if h.part else "",
+            section=m.section,
             category=m.category,
             tags=m.tags,
             source=m.source,
