@@ -126,7 +126,7 @@ class MemorySearchInput(ToolInput):
     )
     limit: int = Field(5, ge=1, le=SEARCH_LIMIT, description="Max results.")
     min_score: float | None = Field(None, ge=-1, le=1, description="Min cosine (default 0.4).")
-    category: str | None = Field(None, description="Only this category.")
+    category: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="Only this category.")
     tags: list[str] | None = Field(None, description="Must have all.")
     after: str | None = _AFTER
     before: str | None = _BEFORE
@@ -205,9 +205,9 @@ def memory_save(ctx: ToolContext, args: MemorySaveInput) -> MemorySaveOutput:
 
 # -- memory_list --------------------------------------------------------------------------
 class MemoryListInput(ToolInput):
-    category: str | None = Field(None, description="Only this category.")
-    tag: str | None = Field(None, description="Only this tag.")
-    thread: str | None = Field(None, description="Only this thread.")
+    category: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="Only this category.")
+    tag: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="Only this tag.")
+    thread: str | None = Field(None, max_length=MAX_THREAD_CHARS, description="Only this thread.")
     after: str | None = _AFTER
     before: str | None = _BEFORE
     limit: int = Field(20, ge=1, le=LIST_LIMIT, description="Page size.")

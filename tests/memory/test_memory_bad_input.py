@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 OLLAMA = "DGX Spark Ollama runs on port 11434, WebSocket proxy on 8765, adapter on 8091."
 
 
@@ -91,10 +93,24 @@ LABELS = [
 ]
 
 
+def raw_post(memory_hub, tool: str, args: dict):  # type: ignore[no-untyped-def]
+    # json.dumps escapes the surrogate as \\ud800, as a buggy or hostile client would send it.
+    import httpx
+
+    return httpx.post(
+        f"{memory_hub.hub.url}/api/tools/{tool}",
+        content=json.dumps(args),
+        headers={"Authorization": f"Bearer {memory_hub.alice}", "Content-Type": "application/json"},
+        timeout=30,
+    )
+
+
 def test_lone_surrogates_in_any_string_field_are_refused(memory_hub):
     for tool, args, _field in LABELS:
-        err = memory_hub.error(tool, args, 400)
-        assert err["code"] == "invalid_input"
+        res = raw_post(memory_hub, tool, args)
+        assert res.status_code == 400, res.text
+        assert res.json()["error"]["code"] == "invalid_input"
+        assert "Traceback" not in res.text
     assert count(memory_hub) == 0
 
 
@@ -113,10 +129,22 @@ def test_the_engine_refuses_lone_surrogates_on_its_own(memory):
 
 
 CONTROL = [
-    ({"category": "ops\x00"}, "category 'ops\\x00' contains the control character '\\x00'; use a plain one-line name"),
-    ({"source": "a\x00b.md"}, "source 'a\\x00b.md' contains the control character '\\x00'; use a plain one-line name"),
-    ({"tags": ["x\x1b[31m"]}, "a tag 'x\\x1b[31m' contains the control character '\\x1b'; use a plain one-line name"),
-    ({"thread": "s1\nINJECTED"}, "thread 's1\\nINJECTED' contains the control character '\\n'; use a plain one-line name"),
+    (
+        {"category": "ops\x00"},
+        "category 'ops\\x00' contains the control character '\\x00'; use a plain one-line name",
+    ),
+    (
+        {"source": "a\x00b.md"},
+        "source 'a\\x00b.md' contains the control character '\\x00'; use a plain one-line name",
+    ),
+    (
+        {"tags": ["x\x1b[31m"]},
+        "a tag 'x\\x1b[31m' contains the control character '\\x1b'; use a plain one-line name",
+    ),
+    (
+        {"thread": "s1\nINJECTED"},
+        "thread 's1\\nINJECTED' contains the control character '\\n'; use a plain one-line name",
+    ),
 ]
 
 
@@ -128,11 +156,16 @@ def test_control_characters_in_labels_are_refused_with_a_clear_error(memory_hub)
 
 
 def test_every_bound_the_engine_enforces_is_in_the_published_schema(memory_hub):
-    tools = {t["name"]: t["input_schema"] for t in memory_hub.hub.get("/api/tools").json()}
+    listed = memory_hub.hub.get("/api/tools", token=memory_hub.alice).json()
+    tools = {t["name"]: t["input_schema"] for t in (listed["tools"] if isinstance(listed, dict) else listed)}
     search = tools["memory_search"]["properties"]
     assert search["query"]["maxLength"] == 4096
     assert (search["limit"]["minimum"], search["limit"]["maximum"]) == (1, 50)
-    assert (tools["memory_list"]["properties"]["limit"]["minimum"], tools["memory_list"]["properties"]["limit"]["maximum"]) == (1, 200)
-    assert tools["memory_save"]["properties"]["thread"]["maxLength"] == 191
+    assert (
+        tools["memory_list"]["properties"]["limit"]["minimum"],
+        tools["memory_list"]["properties"]["limit"]["maximum"],
+    ) == (1, 200)
+    assert tools["memory_save"]["properties"]["thread"]["anyOf"][0]["maxLength"] == 191
+    assert tools["memory_list"]["properties"]["thread"]["anyOf"][0]["maxLength"] == 191
     err = memory_hub.error("memory_search", {"query": "x" * 4097}, 400)
     assert "query" in err["message"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -78,12 +79,19 @@ def test_one_agents_poisoned_searches_never_fail_another_agents(hub_factory, emb
 
     def search(who: str, token: str, query: str) -> None:
         with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
-            res = c.post("/api/tools/memory_search", json={"query": query})
+            # json.dumps escapes a lone surrogate (\\ud800), as a hostile client sends it.
+            res = c.post(
+                "/api/tools/memory_search",
+                content=json.dumps({"query": query}),
+                headers={"Content-Type": "application/json"},
+            )
         with lock:
             results[who].append(res.status_code)
 
     threads = [threading.Thread(target=search, args=("bob", victim, f"grafana port {i}")) for i in range(40)]
-    threads += [threading.Thread(target=search, args=("mallory", poisoner, f"x\ud800 {i}")) for i in range(40)]
+    threads += [
+        threading.Thread(target=search, args=("mallory", poisoner, f"x\ud800 {i}")) for i in range(40)
+    ]
     for th in threads[::2] + threads[1::2]:
         th.start()
     for th in threads:
@@ -107,7 +115,9 @@ def test_a_text_the_model_cannot_encode_fails_only_its_own_caller(embedder):
         except InvalidInput:
             outcomes[name] = "refused"
 
-    threads = [threading.Thread(target=embed, args=(f"good{i}", f"restart ollama on host {i}")) for i in range(8)]
+    threads = [
+        threading.Thread(target=embed, args=(f"good{i}", f"restart ollama on host {i}")) for i in range(8)
+    ]
     threads.append(threading.Thread(target=embed, args=("bad", "ollama \ud800 port")))
     for th in threads:
         th.start()

@@ -15,21 +15,31 @@ def ids(hits):  # type: ignore[no-untyped-def]
 
 
 def test_an_answer_that_needs_the_turn_before_it_is_found_through_its_thread(memory):
-    memory.save("ops", "maria: can you move Grafana off 3000? Gitea wants it", thread="s1", occurred_at="2026-03-02T20:00Z")
-    answer = memory.save("ops", "claude: done, it's on 3005 now", thread="s1", occurred_at="2026-03-02T20:03Z").id
+    memory.save(
+        "ops",
+        "maria: can you move Grafana off 3000? Gitea wants it",
+        thread="s1",
+        occurred_at="2026-03-02T20:00Z",
+    )
+    answer = memory.save(
+        "ops", "claude: done, it's on 3005 now", thread="s1", occurred_at="2026-03-02T20:03Z"
+    ).id
     for n in range(30):
         memory.save("ops", f"claude: checked host {n}, nothing unusual, disk {40 + n}% used", thread="s2")
-    hits = memory.search("ops", "which port is grafana on now", min_score=-1, limit=3)
-    alone = memory.search("ops", "which port is grafana on now", min_score=-1, limit=3, mode="semantic")
-    assert answer in ids(hits)
-    assert hits[ids(hits).index(answer)].rank_score > 0
-    assert answer not in ids(alone)
+    hits = ids(memory.search("ops", "which port is grafana on now", min_score=-1, limit=40))
+    alone = ids(memory.search("ops", "which port is grafana on now", min_score=-1, limit=40, mode="semantic"))
+    assert hits.index(answer) < 3
+    assert hits.index(answer) < alone.index(answer)
 
 
 def test_neighbours_in_another_agents_thread_of_the_same_name_lend_nothing(memory):
-    mine = memory.save("alice", "claude: done, it's on 3005 now", thread="incident-7", occurred_at="2026-03-02T20:03Z").id
+    mine = memory.save(
+        "alice", "claude: done, it's on 3005 now", thread="incident-7", occurred_at="2026-03-02T20:03Z"
+    ).id
     before = memory.search("alice", "which port is grafana on now", min_score=-1)
-    memory.save("bob", "maria: can you move Grafana off 3000?", thread="incident-7", occurred_at="2026-03-02T20:02Z")
+    memory.save(
+        "bob", "maria: can you move Grafana off 3000?", thread="incident-7", occurred_at="2026-03-02T20:02Z"
+    )
     after = memory.search("alice", "which port is grafana on now", min_score=-1)
     assert memory.threads.neighbours(mine) == []
     assert [(h.memory.id, h.rank_score) for h in after] == [(h.memory.id, h.rank_score) for h in before]
@@ -37,7 +47,9 @@ def test_neighbours_in_another_agents_thread_of_the_same_name_lend_nothing(memor
 
 
 def test_neighbours_in_another_thread_of_the_same_agent_lend_nothing(memory):
-    mine = memory.save("ops", "claude: done, it's on 3005 now", thread="a", occurred_at="2026-03-02T20:03Z").id
+    mine = memory.save(
+        "ops", "claude: done, it's on 3005 now", thread="a", occurred_at="2026-03-02T20:03Z"
+    ).id
     memory.save("ops", "maria: move Grafana off 3000", thread="b", occurred_at="2026-03-02T20:02Z")
     assert memory.threads.neighbours(mine) == []
 
@@ -46,7 +58,9 @@ def test_after_and_before_filter_before_the_top_k_is_cut(memory, embedder):
     # 599 January memories match the query well; the one May memory ranks at the very end
     # overall, far beyond any top-k. Vectors of 20 phrasings are reused to keep this quick.
     query = "frigate restarted after an update"
-    phrasings = [f"Frigate on nas-01 restarted after update {n}; all cameras recording again." for n in range(20)]
+    phrasings = [
+        f"Frigate on nas-01 restarted after update {n}; all cameras recording again." for n in range(20)
+    ]
     vectors = embedder.embed(phrasings)
     index = memory.wait_ready()
     for n in range(599):
@@ -55,7 +69,9 @@ def test_after_and_before_filter_before_the_top_k_is_cut(memory, embedder):
         new = memory.store.insert("ops", content, "", [], "", "", vectors[n % 20], occurred_at=when)
         assert new is not None
         memory.cache(memory.store.get(new[0], "ops"), Embedded(vectors[n % 20], []), index)
-    target = memory.save("ops", "Weekly note: the pantry bulb was changed; Frigate unaffected.", occurred_at="2026-05-10").id
+    target = memory.save(
+        "ops", "Weekly note: the pantry bulb was changed; Frigate unaffected.", occurred_at="2026-05-10"
+    ).id
     rows = memory.store.get_many(list(range(1, 601)), "ops", with_embedding=True)
     qvec = embedder.embed_query(query)
     order = sorted(rows, key=lambda i: -float(rows[i].embedding @ qvec))
@@ -77,7 +93,9 @@ def test_the_window_uses_occurred_at_and_falls_back_to_the_saved_time(memory):
 
 
 def test_a_bad_time_is_refused_with_the_value_and_an_example(memory):
-    with pytest.raises(InvalidInput, match=r"after 'last tuesday' is not a time; use ISO 8601, e.g. 2026-04-22T17:21Z"):
+    with pytest.raises(
+        InvalidInput, match=r"after 'last tuesday' is not a time; use ISO 8601, e.g. 2026-04-22T17:21Z"
+    ):
         memory.search("ops", "ups", after="last tuesday")
     with pytest.raises(InvalidInput, match="occurred_at"):
         memory.save("ops", "x happened", occurred_at="soon")

@@ -56,7 +56,10 @@ LONG = " ".join(
     [
         "The camera monitor runs an rtsp_loop per camera and one analysis_loop.",
         "Frames are resized to 640 pixels before the motion diff.",
-        *[f"Camera {n} is a Reolink at 192.168.3.{100 + n} with a {n + 2} second cooldown." for n in range(12)],
+        *[
+            f"Camera {n} is a Reolink at 192.168.3.{100 + n} with a {n + 2} second cooldown."
+            for n in range(12)
+        ],
         "The author settled on min_score 0.4 after 0.3 returned tangential results.",
         *[f"Zone {n} excludes the road edge on camera {n}." for n in range(10)],
     ]
@@ -80,7 +83,9 @@ def test_a_long_memory_is_embedded_in_chunks_and_found_by_the_part_that_matches(
 
 def test_the_search_answer_shows_only_the_matching_part_of_a_long_memory(memory_hub):
     memory_hub.ok("memory_save", {"content": LONG})
-    found = memory_hub.ok("memory_search", {"query": "min_score threshold the author settled on"})["results"][0]
+    found = memory_hub.ok("memory_search", {"query": "min_score threshold the author settled on"})["results"][
+        0
+    ]
     assert "min_score 0.4" in found["content"]
     assert len(found["content"]) < len(LONG) / 3
     assert found["content"].startswith("…")
