@@ -5,6 +5,12 @@ on (agent, content_hash) makes "save the same content twice" return one row even
 agents' threads race. ``section`` is the ``##`` title a markdown import took the memory from,
 so a re-import can update or retire exactly that section. The index on updated_at alone
 serves `MemoryService.sync`, which follows rows other processes changed.
+
+Version 2 adds ``thread`` and ``occurred_at`` (when it happened; NULL means when it was
+saved), ``memory_versions`` (content memory_update replaced, with the span it was current;
+never indexed, so search cannot return it) and ``memory_chunks`` (vectors of the parts of a
+long memory). For a memory with a thread or a time, content_hash covers both, so the same
+words said again in another thread are another memory.
 """
 
 from homelab_hub.store.migrations import Migration

@@ -116,8 +116,8 @@ class SearchResult(_Compact):
 
 
 # -- memory_search ------------------------------------------------------------------------
-_AFTER = Field(None, description="Only memories from this time on (ISO 8601, e.g. 2026-04-01).")
-_BEFORE = Field(None, description="Only memories before this time (ISO 8601).")
+_AFTER = Field(None, description="From this time (ISO, e.g. 2026-04-01).")
+_BEFORE = Field(None, description="Before this time (ISO).")
 
 
 class MemorySearchInput(ToolInput):
@@ -158,9 +158,9 @@ class MemorySaveInput(ToolInput):
     tags: list[str] | None = Field(None, description="Tags.")
     source: str | None = Field(None, max_length=MAX_SOURCE_CHARS, description="Where it came from.")
     thread: str | None = Field(
-        None, max_length=MAX_THREAD_CHARS, description="Conversation, incident or session it belongs to."
+        None, max_length=MAX_THREAD_CHARS, description="Its conversation, incident or session."
     )
-    occurred_at: str | None = Field(None, description="When it happened, if not now (ISO 8601).")
+    occurred_at: str | None = Field(None, description="When it happened, if not now (ISO).")
     agent: str | None = _AGENT
 
 
@@ -237,7 +237,7 @@ def memory_list(ctx: ToolContext, args: MemoryListInput) -> MemoryListOutput:
 # -- memory_update / memory_delete --------------------------------------------------------
 class MemoryUpdateInput(ToolInput):
     id: int = Field(..., description="Memory id.")
-    content: str | None = Field(None, description="New text (the old one is kept in memory://ID history).")
+    content: str | None = Field(None, description="New text (the old is kept as a version).")
     category: str | None = Field(None, description="New category.")
     tags: list[str] | None = Field(None, description="New tags (replace all).")
     agent: str | None = _AGENT
