@@ -1,8 +1,8 @@
 """Chunks: how a memory longer than the model reads well is embedded in parts.
 
 all-MiniLM-L6-v2 reads at most 256 word pieces and was trained on 128; the rest of a longer
-text is invisible to it. A memory over ``CHUNK_TOKENS`` word pieces is therefore embedded
-in sentence-aligned chunks as well as whole; search scores it by its best chunk and the
+text is invisible to it. A memory over ``CHUNK_ABOVE`` word pieces is therefore embedded
+in sentence-aligned chunks of ``CHUNK_TOKENS`` as well as whole; search scores it by its best chunk and the
 answer shows that chunk instead of the whole memory. 48 word pieces (one to three
 sentences, about 200 characters) keeps three excerpts of a long note, with their file and
 heading, under 300 tokens of answer. An imported memory starts with its context line (file and heading path): each
@@ -16,6 +16,8 @@ from dataclasses import dataclass
 from typing import Protocol
 
 CHUNK_TOKENS = 48
+# Memories up to 64 word pieces (a short paragraph) keep one vector and are shown whole.
+CHUNK_ABOVE = 64
 _SEGMENT = re.compile(r"[^\n]*?(?:[.!?](?=\s)|\n|$)", re.S)
 
 
@@ -39,11 +41,13 @@ def _segments(text: str, base: int) -> list[Span]:
     return out
 
 
-def chunk_spans(content: str, counter: TokenCounter, limit: int = CHUNK_TOKENS) -> list[Span]:
+def chunk_spans(
+    content: str, counter: TokenCounter, limit: int = CHUNK_TOKENS, above: int = CHUNK_ABOVE
+) -> list[Span]:
     """Sentence-aligned windows of at most ~``limit`` word pieces over ``content``, each
     starting about half way into the one before (so a fact cut at one window's edge sits
-    whole in the next); empty when the whole content fits in one."""
-    if counter.count_tokens([content])[0] <= limit:
+    whole in the next); empty when the content is at most ``above`` word pieces."""
+    if counter.count_tokens([content])[0] <= max(limit, above):
         return []
     segments: list[Span] = []
     sizes: list[int] = []

@@ -30,7 +30,7 @@ from homelab_hub.memory.validation import (
 
 EMBED_BATCH = 128
 # Word pieces per imported piece, context line included: the length all-MiniLM-L6-v2 was
-# trained on, half the 256 it reads at most.
+# trained on, half the 256 it reads at most (longer pieces are also embedded in chunks).
 PIECE_TOKENS = 128
 
 Progress = Callable[[int], None]
@@ -221,7 +221,20 @@ class MemoryImporter:
                     continue
                 if op.versions:
                     store.add_versions(inserted[0], op.agent, op.versions)
-                service.cache(store.get(inserted[0], op.agent), emb, index)
+                memory = Memory(
+                    inserted[0],
+                    op.agent,
+                    op.content,
+                    op.category,
+                    op.tags,
+                    op.source,
+                    op.section,
+                    created_at=op.created_at or inserted[1],
+                    updated_at=inserted[1],
+                    thread=op.thread,
+                    occurred_at=op.occurred_at,
+                )
+                service.cache(memory, emb, index)
                 report.added += 1
             if progress:
                 progress(len(batch))

@@ -62,6 +62,7 @@ LONG = " ".join(
         ],
         "The author settled on min_score 0.4 after 0.3 returned tangential results.",
         *[f"Zone {n} excludes the road edge on camera {n}." for n in range(10)],
+        *[f"Recording {n} is kept for {n + 7} days on nas-01 before pruning." for n in range(10)],
     ]
 )
 
