@@ -213,6 +213,20 @@ class VectorIndex:
             top = top[np.lexsort((ids[top], -scores[top]))]
             return [(int(ids[i]), float(scores[i])) for i in top]
 
+    def approximate(self, query_unit: np.ndarray, memory_ids: list[int]) -> dict[int, float]:
+        """Approximate cosine of these memories' own vectors, from the 4-bit codes alone."""
+        if not memory_ids:
+            return {}
+        lut = self.quantizer.lookup_table(query_unit)
+        with self._lock:
+            found = [(m, self._slot(key(m))) for m in memory_ids]
+            live = [(m, s) for m, s in found if s is not None and self._agents[s] != _DELETED]
+            if not live:
+                return {}
+            slots = np.array([s for _, s in live], dtype=np.int64)
+            scores = scan_codes(self._codes[slots], lut) * self._scales[slots]
+        return {m: float(v) for (m, _), v in zip(live, scores, strict=True)}
+
     def version(self, memory_id: int) -> float | None:
         """updated_at of this memory in the index, None when absent."""
         with self._lock:

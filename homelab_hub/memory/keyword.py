@@ -22,6 +22,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, field
 from functools import lru_cache
 
+import numpy as np
 import Stemmer
 
 _TOKEN = re.compile(r"[\w](?:[\w.:/@\-]*[\w])?", re.UNICODE)
@@ -76,6 +77,9 @@ class _AgentStats:
     docs: int = 0
     total_len: int = 0
     postings: dict[str, dict[int, int]] = field(default_factory=lambda: defaultdict(dict))
+    # Postings as arrays (ids, tfs), built when a term is first searched and dropped when a
+    # memory holding it changes: a common word's thousands of postings score in numpy.
+    arrays: dict[str, tuple[np.ndarray, np.ndarray]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -99,6 +103,7 @@ class KeywordIndex:
         self._lock = threading.RLock()
         self._agents: dict[str, _AgentStats] = defaultdict(_AgentStats)
         self._docs: dict[int, tuple[str, int, tuple[str, ...]]] = {}  # id -> (agent, length, terms)
+        self._lengths = np.zeros(1024, dtype=np.float32)  # by memory id
 
     def __len__(self) -> int:
         return len(self._docs)
@@ -110,7 +115,13 @@ class KeywordIndex:
             stats = self._agents[agent]
             for term, tf in counts.items():
                 stats.postings[term][memory_id] = tf
+                stats.arrays.pop(term, None)
             length = sum(counts.values())
+            if memory_id >= len(self._lengths):
+                grown = np.zeros(max(memory_id + 1, len(self._lengths) * 2), dtype=np.float32)
+                grown[: len(self._lengths)] = self._lengths
+                self._lengths = grown
+            self._lengths[memory_id] = length
             self._docs[memory_id] = (agent, length, tuple(counts))
             stats.docs += 1
             stats.total_len += length
@@ -128,6 +139,7 @@ class KeywordIndex:
         stats.docs -= 1
         stats.total_len -= length
         for term in terms:
+            stats.arrays.pop(term, None)
             posting = stats.postings.get(term)
             if posting is not None:
                 posting.pop(memory_id, None)
@@ -150,7 +162,7 @@ class KeywordIndex:
             for name in agents:
                 stats = self._agents.get(name)
                 if stats is not None:
-                    hits.extend(self._score(stats, terms, allowed, None))
+                    hits.extend(self._score(stats, terms, allowed, None, k))
         hits.sort(key=lambda h: (-h.score, h.id))
         return hits[:k]
 
@@ -161,7 +173,7 @@ class KeywordIndex:
             stats = self._agents.get(agent)
             if not terms or stats is None:
                 return {}
-            return {h.id: h for h in self._score(stats, terms, None, set(ids))}
+            return {h.id: h for h in self._score(stats, terms, None, set(ids), len(ids))}
 
     def _score(
         self,
@@ -169,28 +181,54 @@ class KeywordIndex:
         terms: list[str],
         allowed: Collection[int] | None,
         only: set[int] | None,
+        k: int,
     ) -> list[KeywordHit]:
+        """The best ``k`` by BM25, best first (ties by id); coverage is worked out for those only."""
         n = stats.docs
         avg = stats.total_len / n if n else 1.0
-        scores: dict[int, float] = defaultdict(float)
-        covered: dict[int, float] = defaultdict(float)
-        total_idf = 0.0
+        idfs: dict[str, float] = {}
+        base, per_len = self.k1 * (1 - self.b), self.k1 * self.b / avg
+        parts_ids, parts_scores = [], []
         for term in terms:
             posting = stats.postings.get(term)
             df = len(posting) if posting else 0
             idf = math.log(1 + (n - df + 0.5) / (df + 0.5))
-            total_idf += idf
+            idfs[term] = idf
             if not posting:
                 continue
-            items = posting.items() if only is None else ((i, posting[i]) for i in only if i in posting)
-            for memory_id, tf in items:
-                if allowed is not None and memory_id not in allowed:
-                    continue
-                length = self._docs[memory_id][1]
-                norm = tf + self.k1 * (1 - self.b + self.b * length / avg)
-                scores[memory_id] += idf * tf * (self.k1 + 1) / norm
-                covered[memory_id] += idf
-        return [
-            KeywordHit(mid, score, covered[mid] / total_idf if total_idf else 0.0)
-            for mid, score in scores.items()
-        ]
+            if only is None:
+                arrays = stats.arrays.get(term)
+                if arrays is None:
+                    arrays = (
+                        np.fromiter(posting.keys(), dtype=np.int64, count=df),
+                        np.fromiter(posting.values(), dtype=np.float32, count=df),
+                    )
+                    stats.arrays[term] = arrays
+                ids, tfs = arrays
+            else:
+                chosen = [i for i in only if i in posting]
+                ids = np.array(chosen, dtype=np.int64)
+                tfs = np.array([posting[i] for i in chosen], dtype=np.float32)
+            parts_ids.append(ids)
+            parts_scores.append(idf * (self.k1 + 1) * tfs / (tfs + base + per_len * self._lengths[ids]))
+        if not parts_ids:
+            return []
+        all_ids = np.concatenate(parts_ids)
+        sums = np.bincount(all_ids, weights=np.concatenate(parts_scores))
+        candidates = np.unique(all_ids)
+        if allowed is not None:
+            keep = np.fromiter(allowed, dtype=np.int64)
+            candidates = candidates[np.isin(candidates, keep)]
+        values = sums[candidates]
+        if k < len(candidates):
+            cut = np.argpartition(-values, k - 1)[:k]
+            candidates, values = candidates[cut], values[cut]
+        order = np.lexsort((candidates, -values))
+        top = [(int(candidates[i]), float(values[i])) for i in order]
+
+        total = sum(idfs.values())
+        hits = []
+        for memory_id, score in top:
+            held = sum(idf for term, idf in idfs.items() if memory_id in stats.postings.get(term, ()))
+            hits.append(KeywordHit(memory_id, score, held / total if total else 0.0))
+        return hits

@@ -71,7 +71,7 @@ class SearchHit:
 
 @dataclass
 class _Candidate:
-    memory: Memory
+    agent: str
     cosine: float = -1.0
     bm25: float = 0.0
     coverage: float = 0.0
@@ -121,8 +121,10 @@ def hybrid_search(
     if mode == "hybrid" and fusion.neighbours > 0:
         seeds = [*semantic_ids[: fusion.seeds], *(h.id for h in keyword_hits[: fusion.seeds])]
         extra = [n for mid in seeds for n in parts.threads.neighbours(mid, fusion.neighbours)]
-        ids = list(dict.fromkeys([*ids, *(n for n in extra if allowed is None or n in allowed)]))
-    found = _gather(parts, query, qvec, agent, ids, keyword_hits, mode, fusion)
+        near = [n for n in dict.fromkeys(extra) if n not in set(ids) and (allowed is None or n in allowed)]
+    else:
+        near = []
+    found = _gather(parts, query, qvec, agent, ids, near, keyword_hits, mode, fusion)
     if mode == "semantic":
         order = sorted(found, key=lambda m: (-found[m].cosine, m))
         rank = {m: found[m].cosine for m in order}
@@ -133,16 +135,30 @@ def hybrid_search(
     else:
         rank = _fuse(found, query, fusion)
         order = sorted(rank, key=lambda m: (-rank[m], -found[m].cosine, m))
-    hits: list[SearchHit] = []
+    chosen: list[int] = []
     for mid in order:
         c = found[mid]
-        is_kw = c.coverage >= KEYWORD_MATCH_COVERAGE
-        if c.cosine < min_score and not is_kw:
+        if c.cosine < min_score and c.coverage < KEYWORD_MATCH_COVERAGE:
             continue
-        hits.append(SearchHit(c.memory, c.cosine, is_kw, rank[mid], c.chunk, c.part))
-        if len(hits) >= limit:
+        chosen.append(mid)
+        if len(chosen) >= limit:
             break
-    return hits
+    rows = parts.store.get_many(chosen, agent, with_embedding=True)
+    for m, row in rows.items():  # neighbours were ranked on the 4-bit score; report the exact one
+        if row.embedding is not None and m not in parts.chunked:
+            found[m].cosine = float(np.dot(row.embedding, qvec))
+    return [
+        SearchHit(
+            rows[m],
+            found[m].cosine,
+            found[m].coverage >= KEYWORD_MATCH_COVERAGE,
+            rank[m],
+            found[m].chunk,
+            found[m].part,
+        )
+        for m in chosen
+        if m in rows
+    ]
 
 
 def _gather(
@@ -151,25 +167,33 @@ def _gather(
     qvec: np.ndarray,
     agent: str | None,
     ids: list[int],
+    near: list[int],
     keyword_hits: list[KeywordHit],
     mode: Mode,
     fusion: Fusion,
 ) -> dict[int, _Candidate]:
-    """Exact cosine (best chunk), BM25 and thread neighbours of every candidate."""
-    rows = parts.store.get_many(ids, agent, with_embedding=True)
-    chunks = parts.store.chunks([m for m in rows if m in parts.chunked])
+    """Exact cosine (best chunk) of the candidates, the 4-bit one of thread neighbours that
+    joined only as context (reading their rows would double the cost of a search), BM25 and
+    thread neighbours of all."""
+    vectors = parts.store.vectors(ids, agent)
+    chunked = [m for m in vectors if m in parts.chunked]
+    chunks = parts.store.chunks(chunked)
+    contents = {m: r.content for m, r in parts.store.get_many(chunked, agent).items()}
     found: dict[int, _Candidate] = {}
-    for mid, row in rows.items():
-        assert row.embedding is not None
-        c = _Candidate(row, cosine=float(np.dot(row.embedding, qvec)))
-        if mid in chunks:
-            _best_chunk(c, chunks[mid], qvec, query)
+    for mid, (owner, vec) in vectors.items():
+        c = _Candidate(owner, cosine=float(np.dot(vec, qvec)))
+        if mid in chunks and mid in contents:
+            _best_chunk(c, chunks[mid], qvec, query, contents[mid])
         found[mid] = c
+    for mid, cos in parts.index.approximate(qvec, near).items():
+        # A neighbour shares its seed's agent and thread by construction (threads.py).
+        seed_agent = agent if agent is not None else parts.threads.agent_of(mid)
+        found[mid] = _Candidate(seed_agent or "", cosine=cos)
     if mode == "semantic":
         return found
     by_agent: dict[str, list[int]] = {}
     for mid, c in found.items():
-        by_agent.setdefault(c.memory.agent, []).append(mid)
+        by_agent.setdefault(c.agent, []).append(mid)
     hits = {h.id: h for h in keyword_hits}
     missing = [m for m in found if m not in hits]
     if missing:  # neighbours and semantic-only candidates: their BM25 too
@@ -184,11 +208,10 @@ def _gather(
     return found
 
 
-def _best_chunk(c: _Candidate, chunks: list[Chunk], qvec: np.ndarray, query: str) -> None:
+def _best_chunk(c: _Candidate, chunks: list[Chunk], qvec: np.ndarray, query: str, content: str) -> None:
     # The memory scores by its best part; the part shown is the best by cosine, with a
     # nudge for holding the query's words (an identifier the embedding blurs).
     words = {w.lower() for w in re.findall(r"\w[\w.:/@\-]*\w|\w", query) if len(w) > 2}
-    content = c.memory.content
     best, best_key = None, -9.0
     for ch in chunks:
         cos = float(np.dot(ch.embedding, qvec))

@@ -327,6 +327,17 @@ class MemoryStore:
         rows = self.db.query(f"SELECT {cols} FROM memories WHERE id IN ({marks}){where}", [*ids, *params])
         return {int(r["id"]): _row(r) for r in rows}
 
+    def vectors(self, ids: list[int], agent: str | None) -> dict[int, tuple[str, np.ndarray]]:
+        """id -> (agent, embedding) of these memories in scope: all that ranking needs."""
+        if not ids:
+            return {}
+        where, params = _scope(agent)
+        marks = ", ".join("?" * len(ids))
+        rows = self.db.query(
+            f"SELECT id, agent, embedding FROM memories WHERE id IN ({marks}){where}", [*ids, *params]
+        )
+        return {int(r["id"]): (r["agent"], _vec(r["embedding"])) for r in rows}
+
     def chunks(self, ids: list[int]) -> dict[int, list[Chunk]]:
         """Chunks of these memories (only long memories have any), in order."""
         if not ids:

@@ -46,6 +46,10 @@ class ThreadMap:
         if not items:
             del self._threads[k]
 
+    def agent_of(self, memory_id: int) -> str | None:
+        found = self._of.get(memory_id)
+        return found[0][0] if found else None
+
     def neighbours(self, memory_id: int, span: int = 1) -> list[int]:
         """Up to ``span`` memories before and after this one in its thread, nearest first."""
         with self._lock:
