@@ -244,7 +244,7 @@ class MemoryService:
         for text, sp, imp in zip(contents, spans, imported, strict=True):
             texts.append(text)
             texts.extend(chunk_texts(text, sp, context_line(text) if imp else ""))
-        vecs = self.embedder.embed(texts)
+        vecs = self.embedder.embed(texts, batch_size=128)
         out, at = [], 0
         for sp in spans:
             main = vecs[at]
