@@ -4,14 +4,18 @@ and 100k memories, against the hub running as its own process on SQLite.
 Memories are operator sentences with real MiniLM embeddings (100k: plus perturbed copies,
 see memory_common.py), written straight into the database; the hub then reconciles its
 index from the table at start. Every query string is distinct, so the query-embedding cache
-never hits. Baselines from the same run: the bare embedder on one query, and the hub at the
-seed's 202 memories (the seed's server answered in "<100 ms" there).
+never hits. Memories come in threads of 20 with their own times (so thread context is on),
+and BM25 stems every word. Baselines from the same run: the bare embedder on one query, the
+hub at the seed's 202 memories (the seed's server answered in "<100 ms" there), and with
+``--before DIR`` the same hub and database served by an earlier source tree (e.g. a
+`git archive` of the commit before threads and stemming), printed as "before".
 
-    python benchmarks/memory_search_e2e.py
+    python benchmarks/memory_search_e2e.py [--before /tmp/base]
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import signal
 import socket
@@ -91,6 +95,7 @@ def fill(db_url: str, n: int) -> None:
         rows = []
         for i in range(start, stop):
             content = texts[i % len(texts)] + ("" if i < len(texts) else f" (note {i})")
+            thread, when = f"session-{i // 20}", now - (n - i) * 60.0
             rows.append(
                 (
                     "claude",
@@ -99,7 +104,9 @@ def fill(db_url: str, n: int) -> None:
                     "[]",
                     "bench",
                     "",
-                    content_hash(content),
+                    thread,
+                    when,
+                    content_hash(content, thread, when),
                     np.ascontiguousarray(vecs[i - start]).tobytes(),
                     now,
                     now,
@@ -107,8 +114,8 @@ def fill(db_url: str, n: int) -> None:
             )
         with db.transaction():
             db.executemany(
-                "INSERT INTO memories (agent, content, category, tags, source, section, content_hash, embedding, "
-                "created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                "INSERT INTO memories (agent, content, category, tags, source, section, thread, occurred_at, "
+                "content_hash, embedding, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
     db.close()
@@ -120,21 +127,27 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def run_hub(n: int, work: Path) -> tuple[float, float, float]:
+def run_hub(n: int, work: Path, code: Path | None = None) -> tuple[float, float, float]:
     db_url = f"sqlite:///{work}/hub-{n}.db"
-    fill(db_url, n)
+    if not (work / f"hub-{n}.db").exists():
+        fill(db_url, n)
+    tag = f"{n}-{'before' if code else 'after'}"
     port = free_port()
-    config = work / f"hub-{n}.toml"
+    config = work / f"hub-{tag}.toml"
     config.write_text(
-        f'[server]\nport = {port}\ndata_dir = "{work}/data-{n}"\n[storage]\nurl = "{db_url}"\n'
-        f'[logging]\nfile = "{work}/hub-{n}.log"\n',
+        f'[server]\nport = {port}\ndata_dir = "{work}/data-{tag}"\n[storage]\nurl = "{db_url}"\n'
+        f'[logging]\nfile = "{work}/hub-{tag}.log"\n',
         encoding="utf-8",
     )
+    env = {**os.environ}
+    if code is not None:  # the earlier tree first on the path; it ignores the newer columns
+        env["PYTHONPATH"] = str(code)
     proc = subprocess.Popen(
         [sys.executable, "-m", "homelab_hub.server.cli", "--config", str(config), "serve"],
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
-        env={**os.environ},
+        env=env,
+        cwd=str(code or Path.cwd()),
     )
     url = f"http://127.0.0.1:{port}"
     started = time.monotonic()
@@ -170,6 +183,11 @@ def run_hub(n: int, work: Path) -> tuple[float, float, float]:
 
 
 def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--before", type=Path, help="source tree of the earlier code to measure too")
+    parser.add_argument("--sizes", default=",".join(map(str, SIZES)), help="comma-separated memory counts")
+    args = parser.parse_args()
+    sizes = [int(x) for x in args.sizes.split(",")]
     embedder = load_embedder()
     for i in range(10):
         embedder.embed_one(f"warm-up query {i}")
@@ -185,13 +203,17 @@ def main() -> None:
         f"p99 {bare[int(len(bare) * 0.99) - 1] * 1000:6.1f} ms"
     )
     with tempfile.TemporaryDirectory() as tmp:
-        for n in SIZES:
-            p50, p99, ready = run_hub(n, Path(tmp))
-            label = "baseline: seed size" if n == 202 else "hub"
-            print(
-                f"  {label + f' {n:,} memories':<42} p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms"
-                f"   (index ready {ready:.1f}s after start){'   target p50 <= 40 ms' if n == 100_000 else ''}"
-            )
+        for n in sizes:
+            runs = [("before", args.before)] if args.before else []
+            for name, code in [*runs, ("after", None)]:
+                p50, p99, ready = run_hub(n, Path(tmp), code)
+                label = ("baseline: seed size" if n == 202 else "hub") + (f" ({name})" if args.before else "")
+                target = "   target p50 <= 40 ms" if n == 100_000 and name == "after" else ""
+                print(
+                    f"  {label + f' {n:,} memories':<42} p50 {p50 * 1000:6.1f} ms  p99 {p99 * 1000:6.1f} ms"
+                    f"   (index ready {ready:.1f}s after start){target}",
+                    flush=True,
+                )
 
 
 if __name__ == "__main__":

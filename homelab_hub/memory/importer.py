@@ -1,37 +1,39 @@
-"""Markdown and JSONL import: one memory per ``##`` section, idempotent per source file.
+"""Bulk import: documents (markdown or plain text), conversation transcripts, and JSONL exports.
 
-Each section becomes a self-contained memory: the file's ``#`` title and the section's
-``##`` title are kept above the body, so "## Ports" from camera_monitor.md still says which
-system its ports belong to when it is found alone. Re-importing a source updates the
-sections whose text changed, deletes those that vanished (a renamed section is a vanished
-one plus a new one) and leaves the rest untouched. Embedding is batched across files, which
-is what keeps a bulk import close to the embedder's own speed.
+A document is split the way it is written (markdown.py) into pieces the model reads whole,
+each carrying its file and heading path. A transcript becomes one thread, one memory per
+turn. Both are idempotent per source: re-importing updates the pieces or turns whose text
+changed, deletes those that vanished and leaves the rest untouched. JSONL exports come back
+as they were, superseded versions included. Embedding is batched across files, which is
+what keeps a bulk import close to the embedder's own speed.
 """
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
 from homelab_hub.errors import Conflict, InvalidInput
+from homelab_hub.memory.markdown import Section, split_document
 from homelab_hub.memory.service import MemoryService
-from homelab_hub.memory.store import Memory, content_hash
-from homelab_hub.memory.validation import clean_content, clean_tags
+from homelab_hub.memory.store import Memory, MemoryVersion
+from homelab_hub.memory.transcripts import parse_transcript
+from homelab_hub.memory.validation import (
+    MAX_SOURCE_CHARS,
+    MAX_THREAD_CHARS,
+    clean_content,
+    clean_label,
+    clean_tags,
+    clean_time,
+)
 
 EMBED_BATCH = 128
-_FENCE = re.compile(r"^\s*(```|~~~)")
-_H1 = re.compile(r"^#\s+(.+?)\s*#*\s*$")
-_H2 = re.compile(r"^##\s+(.+?)\s*#*\s*$")
+# Word pieces per imported piece, context line included: the length all-MiniLM-L6-v2 was
+# trained on, half the 256 it reads at most (longer pieces are also embedded in chunks).
+PIECE_TOKENS = 128
 
 Progress = Callable[[int], None]
-
-
-@dataclass
-class Section:
-    title: str
-    content: str
 
 
 @dataclass
@@ -52,165 +54,214 @@ class ImportReport:
     errors: list[str] = field(default_factory=list)
 
 
-def split_markdown(text: str, fallback_title: str) -> list[Section]:
-    """One Section per ``##`` header (text before the first one is its own section)."""
-    title = fallback_title
-    chunks: list[tuple[str, list[str]]] = [("", [])]
-    in_fence = False
-    for line in text.splitlines():
-        if _FENCE.match(line):
-            in_fence = not in_fence
-        if not in_fence:
-            h1, h2 = _H1.match(line), _H2.match(line)
-            if h1 and title == fallback_title and not chunks[-1][0]:
-                title = h1.group(1)
-                continue
-            if h2:
-                chunks.append((h2.group(1), []))
-                continue
-        chunks[-1][1].append(line)
-    sections: list[Section] = []
-    seen: dict[str, int] = {}
-    for heading, lines in chunks:
-        body = "\n".join(lines).strip()
-        if not body:
-            continue
-        name = heading or "(intro)"
-        seen[name] = seen.get(name, 0) + 1
-        key = name if seen[name] == 1 else f"{name} ({seen[name]})"
-        header = f"# {title}\n## {heading}\n\n" if heading else f"# {title}\n\n"
-        sections.append(Section(title=key, content=header + body))
-    return sections
-
-
 @dataclass
 class _Op:
     agent: str
-    doc: Document | None
-    section: str
     content: str
+    category: str = ""
+    tags: list[str] = field(default_factory=list)
+    source: str = ""
+    section: str = ""
+    thread: str = ""
+    occurred_at: float | None = None
+    created_at: float | None = None
     existing: Memory | None = None
-    extra: dict[str, Any] = field(default_factory=dict)
+    versions: list[MemoryVersion] = field(default_factory=list)
+    imported: bool = True
 
 
 class MemoryImporter:
     def __init__(self, service: MemoryService) -> None:
         self.service = service
 
+    def split(self, text: str, name: str) -> list[Section]:
+        """Pieces of one document (file ``name``). Raises WarmingUp, Unavailable."""
+        self.service.wait_ready()
+        return split_document(
+            text, name, self.service.embedder, min(PIECE_TOKENS, self.service.embedder.window)
+        )
+
     def import_documents(
         self, agent: str, docs: Iterable[Document], progress: Progress | None = None
     ) -> ImportReport:
-        """Apply markdown documents for one agent. Raises WarmingUp, Unavailable, StorageUnavailable."""
+        """Apply documents for one agent. Raises WarmingUp, Unavailable, StorageUnavailable."""
         report = ImportReport()
         ops: list[_Op] = []
-        store = self.service.store
         for doc in docs:
-            existing = {m.section: m for m in store.by_source(agent, doc.source)}
-            wanted = {s.title for s in doc.sections}
-            for section in doc.sections:
-                try:
-                    text = clean_content(section.content, self.service.config)
-                except Exception as exc:  # one bad section must not stop the import
-                    report.errors.append(f"{doc.source} / {section.title}: {exc}")
-                    continue
-                old = existing.get(section.title)
-                if (
-                    old is not None
-                    and old.content == text
-                    and old.category == doc.category
-                    and old.tags == doc.tags
-                ):
-                    report.unchanged += 1
-                    continue
-                ops.append(_Op(agent, doc, section.title, text, old))
-            for title, memory in existing.items():
-                if title not in wanted:
-                    self.service.delete(agent, memory.id)
-                    report.removed += 1
+            wanted = [
+                _Op(agent, s.content, doc.category, doc.tags, doc.source, s.title) for s in doc.sections
+            ]
+            ops.extend(self._diff(agent, doc.source, wanted, report))
         self._apply(ops, report, progress)
         return report
+
+    def import_transcript(
+        self, agent: str, records: Iterable[dict[str, Any]], source: str, progress: Progress | None = None
+    ) -> ImportReport:
+        """One conversation as one thread, a memory per turn (role: text), at the turn's time."""
+        report = ImportReport()
+        wanted = []
+        for turn in parse_transcript(records, fallback_thread=source):
+            try:
+                when = clean_time(turn.timestamp, "timestamp")
+                thread = clean_label(turn.thread, "thread", MAX_THREAD_CHARS) or ""
+            except InvalidInput as exc:
+                report.errors.append(f"{source} / {turn.key}: {exc}")
+                continue
+            wanted.append(
+                _Op(agent, turn.content, "conversation", [], source, turn.key, thread, when, imported=False)
+            )
+        self._apply(self._diff(agent, source, wanted, report), report, progress)
+        return report
+
+    def _diff(self, agent: str, source: str, wanted: list[_Op], report: ImportReport) -> list[_Op]:
+        """What changed against the memories this source already gave the agent."""
+        existing = {m.section: m for m in self.service.store.by_source(agent, source)}
+        ops = []
+        for op in wanted:
+            try:
+                op.content = clean_content(op.content, self.service.config)
+            except Exception as exc:  # one bad piece must not stop the import
+                report.errors.append(f"{source} / {op.section}: {exc}")
+                continue
+            old = existing.get(op.section)
+            if old is not None and (old.content, old.category, old.tags, old.thread, old.occurred_at) == (
+                op.content,
+                op.category,
+                op.tags,
+                op.thread,
+                op.occurred_at,
+            ):
+                report.unchanged += 1
+                continue
+            op.existing = old
+            ops.append(op)
+        keep = {op.section for op in wanted}
+        for title, memory in existing.items():
+            if title not in keep:
+                self.service.delete(agent, memory.id)
+                report.removed += 1
+        return ops
 
     def import_records(
         self, records: Iterable[dict[str, Any]], agent: str | None, progress: Progress | None = None
     ) -> ImportReport:
-        """Apply exported JSONL records; ``agent`` overrides each record's. Content already
+        """Apply exported JSONL records; ``agent`` overrides each record's. A memory already
         present for that agent is left alone."""
         report = ImportReport()
         ops: list[_Op] = []
+        config = self.service.config
         for n, rec in enumerate(records, 1):
             try:
                 owner = agent or str(rec["agent"])
-                text = clean_content(str(rec["content"]), self.service.config)
-                tags = clean_tags([str(t) for t in rec.get("tags") or []], self.service.config)
-            except (KeyError, InvalidInput, TypeError) as exc:
+                text = clean_content(str(rec["content"]), config)
+                op = _Op(
+                    owner,
+                    text,
+                    clean_label(str(rec.get("category") or ""), "category") or "",
+                    clean_tags([str(t) for t in rec.get("tags") or []], config),
+                    clean_label(str(rec.get("source") or ""), "source", MAX_SOURCE_CHARS) or "",
+                    str(rec.get("section") or ""),
+                    clean_label(str(rec.get("thread") or ""), "thread", MAX_THREAD_CHARS) or "",
+                    clean_time(rec.get("occurred_at"), "occurred_at"),
+                    clean_time(rec.get("created_at"), "created_at"),
+                    versions=[_version(v) for v in rec.get("versions") or []],
+                    imported=bool(rec.get("section")),
+                )
+            except (KeyError, InvalidInput, TypeError, ValueError) as exc:
                 report.errors.append(f"record {n}: {exc}")
                 continue
-            if self.service.store.id_by_hash(owner, text) is not None:
+            if self.service.store.id_by_hash(owner, text, op.thread, op.occurred_at) is not None:
                 report.unchanged += 1
                 continue
-            extra = {
-                "category": str(rec.get("category") or ""),
-                "tags": tags,
-                "source": str(rec.get("source") or ""),
-                "created_at": rec.get("created_at"),
-            }
-            ops.append(_Op(owner, None, str(rec.get("section") or ""), text, None, extra))
+            ops.append(op)
         self._apply(ops, report, progress)
         return report
 
     def _apply(self, ops: list[_Op], report: ImportReport, progress: Progress | None) -> None:
         service = self.service
         index = service.wait_ready()
+        store = service.store
         for start in range(0, len(ops), EMBED_BATCH):
             batch = ops[start : start + EMBED_BATCH]
-            vecs = service.embedder.embed([op.content for op in batch])
-            for op, vec in zip(batch, vecs, strict=True):
-                if op.doc is not None:
-                    category, tags, source, created = op.doc.category, op.doc.tags, op.doc.source, None
-                else:
-                    category, tags = op.extra["category"], op.extra["tags"]
-                    source, created = op.extra["source"], op.extra["created_at"]
+            embedded = service.embed_memories([op.content for op in batch], [op.imported for op in batch])
+            for op, emb in zip(batch, embedded, strict=True):
                 if op.existing is not None:
                     try:
-                        memory = service.store.update(
-                            op.existing, content=op.content, category=category, tags=tags, embedding=vec
+                        memory = store.update(
+                            op.existing,
+                            content=op.content if op.content != op.existing.content else None,
+                            category=op.category,
+                            tags=op.tags,
+                            embedding=emb.vector,
+                            chunks=emb.chunks,
                         )
                     except Conflict as exc:
                         report.skipped += 1
-                        report.errors.append(f"{source} / {op.section}: {exc}")
+                        report.errors.append(f"{op.source} / {op.section}: {exc}")
                         continue
-                    index.upsert([memory.id], [op.agent], vec[None, :], [memory.updated_at])
-                    service.keywords.upsert(memory.id, op.agent, op.content)
+                    service.cache(memory, emb, index)
                     report.updated += 1
                     continue
-                inserted = service.store.insert(
+                inserted = store.insert(
                     op.agent,
                     op.content,
-                    category,
-                    tags,
-                    source,
+                    op.category,
+                    op.tags,
+                    op.source,
                     op.section,
-                    vec,
-                    created_at=float(created) if created else None,
+                    emb.vector,
+                    created_at=op.created_at,
+                    thread=op.thread,
+                    occurred_at=op.occurred_at,
+                    chunks=emb.chunks,
                 )
                 if inserted is None:  # same text already saved under another source or section
                     report.skipped += 1
                     continue
-                memory_id, updated = inserted
-                index.upsert([memory_id], [op.agent], vec[None, :], [updated])
-                service.keywords.upsert(memory_id, op.agent, op.content)
+                if op.versions:
+                    store.add_versions(inserted[0], op.agent, op.versions)
+                memory = Memory(
+                    inserted[0],
+                    op.agent,
+                    op.content,
+                    op.category,
+                    op.tags,
+                    op.source,
+                    op.section,
+                    created_at=op.created_at or inserted[1],
+                    updated_at=inserted[1],
+                    thread=op.thread,
+                    occurred_at=op.occurred_at,
+                )
+                service.cache(memory, emb, index)
                 report.added += 1
             if progress:
                 progress(len(batch))
 
 
+def _version(raw: dict[str, Any]) -> MemoryVersion:
+    return MemoryVersion(
+        version=int(raw["version"]),
+        content=str(raw["content"]),
+        category=str(raw.get("category") or ""),
+        tags=[str(t) for t in raw.get("tags") or []],
+        valid_from=float(raw["valid_from"]),
+        superseded_at=float(raw["superseded_at"]),
+    )
+
+
 def export_records(service: MemoryService, agent: str | None) -> Iterable[dict[str, Any]]:
-    """Every memory of one agent (None: all) as plain dicts, oldest first, for JSONL."""
-    for batch in service.store.iter_rows():
+    """Every memory of one agent (None: all) as plain dicts, oldest first, for JSONL; the
+    versions memory_update replaced travel with it."""
+    from homelab_hub.memory.store import content_hash
+
+    for batch in service.store.iter_contents():
+        histories = service.store.histories([m.id for m in batch])
         for m in batch:
             if agent is not None and m.agent != agent:
                 continue
-            yield {
+            record: dict[str, Any] = {
                 "id": m.id,
                 "agent": m.agent,
                 "content": m.content,
@@ -218,7 +269,15 @@ def export_records(service: MemoryService, agent: str | None) -> Iterable[dict[s
                 "tags": m.tags,
                 "source": m.source,
                 "section": m.section,
-                "content_hash": content_hash(m.content),
+                "content_hash": content_hash(m.content, m.thread, m.occurred_at),
                 "created_at": m.created_at,
                 "updated_at": m.updated_at,
             }
+            if m.thread:
+                record["thread"] = m.thread
+            if m.occurred_at is not None:
+                record["occurred_at"] = m.occurred_at
+            history = histories.get(m.id)
+            if history:
+                record["versions"] = [v.__dict__ for v in history]
+            yield record

@@ -1,5 +1,9 @@
 """The in-RAM vector index: packed 4-bit codes plus what a scan needs to filter them.
 
+Keys are ``memory_id << KEY_SHIFT | seq``: seq 0 is the memory's own vector, 1.. the chunks
+of a memory too long for one (see chunks.py). Every vector of a memory shares its
+updated_at, so a memory is reconciled as one unit.
+
 Per vector it holds d/2 code bytes, a float32 scale, the row id (int64), the agent (int32)
 and updated_at (float64): 216 bytes for MiniLM's 384 dimensions, 0.56 bytes per dimension.
 Ids are kept sorted, so finding a row is a binary search rather than a dict (a Python dict
@@ -22,7 +26,16 @@ from homelab_hub.memory.quantizer import TurboQuantizer, scan_codes
 log = logging.getLogger(__name__)
 
 _DELETED = -1
-_FORMAT_VERSION = 1
+_FORMAT_VERSION = 2  # 2: composite keys with chunks; a version-1 file is rebuilt from the table
+KEY_SHIFT = 10  # up to 1023 chunks per memory: 64 KB of content in chunks of ~250 characters
+
+
+def key(memory_id: int, seq: int = 0) -> int:
+    return (memory_id << KEY_SHIFT) | seq
+
+
+def memory_of(k: int) -> int:
+    return k >> KEY_SHIFT
 
 
 class VectorIndex:
@@ -142,16 +155,20 @@ class VectorIndex:
         self._n += len(rows)
         self._live += len(rows)
 
-    def remove(self, ids: list[int]) -> int:
-        """Forget these ids; returns how many were present."""
+    def remove(self, memory_ids: list[int]) -> int:
+        """Forget every vector of these memories; returns how many memories were present."""
         removed = 0
         with self._lock:
-            for memory_id in ids:
-                slot = self._slot(memory_id)
-                if slot is not None and self._agents[slot] != _DELETED:
+            keys = self._ids[: self._n]
+            for memory_id in memory_ids:
+                lo = int(np.searchsorted(keys, key(memory_id)))
+                hi = int(np.searchsorted(keys, key(memory_id + 1)))
+                live = [s for s in range(lo, hi) if self._agents[s] != _DELETED]
+                for slot in live:
                     self._agents[slot] = _DELETED
+                if live:
                     removed += 1
-            self._live -= removed
+                self._live -= len(live)
             if removed:
                 self.dirty = True
             if self._n - self._live > max(1024, self._n // 4):
@@ -170,8 +187,8 @@ class VectorIndex:
     def search(
         self, query_unit: np.ndarray, agent: str | None, k: int, allowed: np.ndarray | None = None
     ) -> list[tuple[int, float]]:
-        """Best ``k`` (id, approximate cosine) for this agent (None: all agents), optionally
-        only among the ``allowed`` ids."""
+        """Best ``k`` (key, approximate cosine) for this agent (None: all agents), optionally
+        only among the vectors of the ``allowed`` memory ids."""
         lut = self.quantizer.lookup_table(query_unit)
         with self._lock:
             n = self._n
@@ -189,28 +206,48 @@ class VectorIndex:
                 scores[agents != code] = -np.inf
             ids = self._ids[:n]
             if allowed is not None:
-                scores[~np.isin(ids, allowed)] = -np.inf
+                scores[~np.isin(ids >> KEY_SHIFT, allowed)] = -np.inf
             k = min(k, n)
             top = np.argpartition(-scores, k - 1)[:k] if k < n else np.arange(n)
             top = top[np.isfinite(scores[top])]
             top = top[np.lexsort((ids[top], -scores[top]))]
             return [(int(ids[i]), float(scores[i])) for i in top]
 
-    def version(self, memory_id: int) -> float | None:
-        """updated_at of this id in the index, None when absent."""
+    def approximate(self, query_unit: np.ndarray, memory_ids: list[int]) -> dict[int, float]:
+        """Approximate cosine of these memories' own vectors, from the 4-bit codes alone."""
+        if not memory_ids:
+            return {}
+        lut = self.quantizer.lookup_table(query_unit)
         with self._lock:
-            slot = self._slot(memory_id)
+            found = [(m, self._slot(key(m))) for m in memory_ids]
+            live = [(m, s) for m, s in found if s is not None and self._agents[s] != _DELETED]
+            if not live:
+                return {}
+            slots = np.array([s for _, s in live], dtype=np.int64)
+            scores = scan_codes(self._codes[slots], lut) * self._scales[slots]
+        return {m: float(v) for (m, _), v in zip(live, scores, strict=True)}
+
+    def version(self, memory_id: int) -> float | None:
+        """updated_at of this memory in the index, None when absent."""
+        with self._lock:
+            slot = self._slot(key(memory_id))
             if slot is None or self._agents[slot] == _DELETED:
                 return None
             return float(self._updated[slot])
 
     def versions(self) -> dict[int, float]:
-        """id -> updated_at of every live vector (for reconciling with the database)."""
+        """memory id -> updated_at of every memory with a live vector (for reconciling)."""
         with self._lock:
             live = self._agents[: self._n] != _DELETED
-            return dict(
-                zip(self._ids[: self._n][live].tolist(), self._updated[: self._n][live].tolist(), strict=True)
-            )
+            keys = self._ids[: self._n][live] >> KEY_SHIFT
+            return dict(zip(keys.tolist(), self._updated[: self._n][live].tolist(), strict=True))
+
+    @property
+    def memories(self) -> int:
+        """How many memories have vectors (a long memory has several)."""
+        with self._lock:
+            live = self._agents[: self._n] != _DELETED
+            return int(np.count_nonzero((self._ids[: self._n][live] & ((1 << KEY_SHIFT) - 1)) == 0))
 
     # -- persistence --------------------------------------------------------------------
     def save(self, path: Path) -> None:

@@ -5,6 +5,12 @@ on (agent, content_hash) makes "save the same content twice" return one row even
 agents' threads race. ``section`` is the ``##`` title a markdown import took the memory from,
 so a re-import can update or retire exactly that section. The index on updated_at alone
 serves `MemoryService.sync`, which follows rows other processes changed.
+
+Version 2 adds ``thread`` and ``occurred_at`` (when it happened; NULL means when it was
+saved), ``memory_versions`` (content memory_update replaced, with the span it was current;
+never indexed, so search cannot return it) and ``memory_chunks`` (vectors of the parts of a
+long memory). For a memory with a thread or a time, content_hash covers both, so the same
+words said again in another thread are another memory.
 """
 
 from homelab_hub.store.migrations import Migration
@@ -42,3 +48,37 @@ MIGRATIONS: list[Migration] = [
         ),
     )
 ]
+
+# Version 2: threads, time, versions and chunks. The new tables come first and are created
+# only if missing; the one ALTER of memories comes last and is a single statement, so a
+# failed run leaves either nothing or everything of it and can simply run again.
+MIGRATIONS.append(
+    Migration(
+        component="memory",
+        version=2,
+        description="threads, occurred_at, superseded versions and long-memory chunks",
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS memory_versions (memory_id INTEGER NOT NULL, version INTEGER NOT NULL, "
+            "agent TEXT NOT NULL, content TEXT NOT NULL, category TEXT NOT NULL DEFAULT '', "
+            "tags TEXT NOT NULL DEFAULT '[]', valid_from REAL NOT NULL, superseded_at REAL NOT NULL, "
+            "PRIMARY KEY (memory_id, version))",
+            "CREATE TABLE IF NOT EXISTS memory_chunks (memory_id INTEGER NOT NULL, seq INTEGER NOT NULL, "
+            "start_char INTEGER NOT NULL, end_char INTEGER NOT NULL, embedding BLOB NOT NULL, "
+            "PRIMARY KEY (memory_id, seq))",
+            "ALTER TABLE memories ADD COLUMN thread TEXT NOT NULL DEFAULT ''",
+            "ALTER TABLE memories ADD COLUMN occurred_at REAL",
+            "CREATE INDEX IF NOT EXISTS ix_memories_agent_thread ON memories (agent, thread)",
+        ),
+        mysql=(
+            "CREATE TABLE IF NOT EXISTS memory_versions (memory_id BIGINT NOT NULL, version INT NOT NULL, "
+            "agent VARCHAR(128) NOT NULL, content MEDIUMTEXT NOT NULL, category VARCHAR(128) NOT NULL DEFAULT '', "
+            "tags TEXT NOT NULL, valid_from DOUBLE NOT NULL, superseded_at DOUBLE NOT NULL, "
+            "PRIMARY KEY (memory_id, version)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            "CREATE TABLE IF NOT EXISTS memory_chunks (memory_id BIGINT NOT NULL, seq INT NOT NULL, "
+            "start_char INT NOT NULL, end_char INT NOT NULL, embedding BLOB NOT NULL, "
+            "PRIMARY KEY (memory_id, seq)) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin",
+            "ALTER TABLE memories ADD COLUMN thread VARCHAR(191) NOT NULL DEFAULT '', "
+            "ADD COLUMN occurred_at DOUBLE NULL, ADD INDEX ix_memories_agent_thread (agent, thread)",
+        ),
+    )
+)

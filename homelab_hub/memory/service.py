@@ -2,8 +2,8 @@
 
 Every method names the agent scope explicitly (a string, or None for all agents, which only
 an admin's tool call can produce). Writes commit to the database first and only then touch
-the indexes, so an acknowledged save survives any crash; the indexes are caches that
-`reconcile` brings back in line with the table at start.
+the caches (vector index, keyword index, thread map), so an acknowledged save survives any
+crash; `reconcile` brings the caches back in line with the table at start.
 """
 
 from __future__ import annotations
@@ -13,16 +13,27 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+
+import numpy as np
 
 from homelab_hub.errors import InvalidInput, Unavailable, WarmingUp
+from homelab_hub.memory.chunks import chunk_spans, chunk_texts, context_line
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.embedder import Embedder
-from homelab_hub.memory.index import VectorIndex
+from homelab_hub.memory.index import VectorIndex, key, memory_of
 from homelab_hub.memory.keyword import KeywordIndex
-from homelab_hub.memory.search import Mode, SearchHit, hybrid_search
-from homelab_hub.memory.store import Memory, MemoryStore, iter_contents
-from homelab_hub.memory.validation import clean_content, clean_label, clean_tags
+from homelab_hub.memory.search import Fusion, Mode, SearchHit, SearchParts, hybrid_search
+from homelab_hub.memory.store import Chunk, Memory, MemoryStore, MemoryVersion
+from homelab_hub.memory.threads import ThreadMap
+from homelab_hub.memory.validation import (
+    MAX_SOURCE_CHARS,
+    MAX_THREAD_CHARS,
+    clean_content,
+    clean_label,
+    clean_query,
+    clean_tags,
+    clean_time,
+)
 from homelab_hub.store.db import Database
 
 log = logging.getLogger(__name__)
@@ -31,6 +42,8 @@ INDEX_FILE = "vectors-4bit.npz"
 # sync() looks this far behind the newest updated_at it has seen, for writes that committed
 # late or came from a host whose clock is a little behind.
 SYNC_MARGIN_S = 5.0
+SEARCH_LIMIT = 50
+LIST_LIMIT = 200
 
 
 @dataclass
@@ -49,6 +62,14 @@ class ReconcileReport:
     seconds: float = 0.0
 
 
+@dataclass
+class Embedded:
+    """A memory's vectors: its own, and its chunks' when it is long."""
+
+    vector: np.ndarray
+    chunks: list[Chunk]
+
+
 class MemoryService:
     """Semantic memory over one database. Call `start()` (background) or `start_now()`."""
 
@@ -61,9 +82,14 @@ class MemoryService:
         self.embedder = embedder or Embedder(config.model_path, config.device, config.query_cache_size)
         self.index: VectorIndex | None = None
         self.keywords = KeywordIndex()
+        self.threads = ThreadMap()
+        self.chunked: set[int] = set()
+        self.fusion = Fusion()
         self.reconcile_report = ReconcileReport()
+        # The one background load (model, then index): its state lives here only.
         self._ready = threading.Event()
         self._error: str | None = None
+        self._loading = "embedding model"
         self._high_water = 0.0
         self._loader: threading.Thread | None = None
         self._closing = False
@@ -88,8 +114,9 @@ class MemoryService:
 
     def _start(self) -> None:
         try:
-            if not self.embedder.ready:
-                self.embedder.load_now()
+            self._loading = "embedding model"
+            self.embedder.load_now()
+            self._loading = "vector index"
             self.reconcile()
         except Exception as exc:  # surfaced by health and by every call
             self._error = f"memory failed to start: {exc}"
@@ -108,12 +135,17 @@ class MemoryService:
     def error(self) -> str | None:
         return self._error
 
+    @property
+    def loading(self) -> str:
+        """What the background load is on: 'embedding model' or 'vector index'."""
+        return self._loading
+
     def wait_ready(self, timeout: float | None = None) -> VectorIndex:
         """Raises WarmingUp when not loaded within the deadline, Unavailable when loading failed."""
         wait = self.config.warmup_wait_s if timeout is None else timeout
         if not self._ready.wait(wait):
             raise WarmingUp(
-                f"memory is still loading its embedding model and index (waited {wait:.0f}s); retry shortly"
+                f"memory is still loading its {self._loading} (waited {wait:.0f}s); retry shortly"
             )
         if self._error or self.index is None:
             raise Unavailable(self._error or "memory index is not available")
@@ -124,8 +156,8 @@ class MemoryService:
         return self.index_dir / INDEX_FILE
 
     def reconcile(self) -> ReconcileReport:
-        """Bring the vector and keyword indexes in line with the table: re-encode rows whose
-        updated_at differs, drop ids the table no longer has, add what is missing."""
+        """Bring the caches in line with the table: re-read vectors of rows whose updated_at
+        differs, drop ids the table no longer has, add what is missing."""
         started = time.monotonic()
         dim = self.embedder.dim
         index = VectorIndex.load(self.index_path, dim)
@@ -134,50 +166,66 @@ class MemoryService:
         truth = self.store.versions()
         self._high_water = max((u for _, u in truth.values()), default=0.0)
         have = index.versions()
-        gone = [i for i in have if i not in truth]
-        report.removed = index.remove(gone)
+        report.removed = index.remove([i for i in have if i not in truth])
         stale = sorted(i for i, (_, updated) in truth.items() if have.get(i) != updated)
-        for batch in self.store.iter_rows(stale):
-            vecs = _stack([m.embedding for m in batch], dim)
-            index.upsert([m.id for m in batch], [m.agent for m in batch], vecs, [m.updated_at for m in batch])
-            report.reencoded += len(batch)
-        keywords = KeywordIndex()
-        for rows in iter_contents(self.store.db):
-            for memory_id, agent, content in rows:
-                keywords.upsert(memory_id, agent, content)
+        keywords, threads = KeywordIndex(), ThreadMap()
+        for rows in self.store.iter_contents():
+            for m in rows:
+                keywords.upsert(m.id, m.agent, m.content)
+                threads.upsert(m.id, m.agent, m.thread, m.when)
+        report.reencoded = self._index_rows(index, stale)
+        chunked = set(self.store.chunks_owned())
         report.indexed = len(index)
         report.seconds = round(time.monotonic() - started, 3)
-        self.index, self.keywords, self.reconcile_report = index, keywords, report
+        self.index, self.keywords, self.threads, self.chunked = index, keywords, threads, chunked
+        self.reconcile_report = report
         if report.reencoded or report.removed or not report.loaded_from_disk:
             self.persist(force=True)
         log.info("memory index reconciled: %s", report)
         return report
 
+    def _index_rows(self, index: VectorIndex, ids: list[int]) -> int:
+        """Put these rows' stored vectors (and chunks) into the index; returns how many."""
+        done = 0
+        for batch in self.store.iter_rows(ids):
+            chunks = self.store.chunks([m.id for m in batch])
+            index.remove([m.id for m in batch])
+            keys, agents, vecs, times = [], [], [], []
+            for m in batch:
+                assert m.embedding is not None
+                for seq, vec in [(0, m.embedding), *((c.seq, c.embedding) for c in chunks.get(m.id, []))]:
+                    keys.append(key(m.id, seq))
+                    agents.append(m.agent)
+                    vecs.append(vec)
+                    times.append(m.updated_at)
+            if keys:
+                index.upsert(keys, agents, np.vstack(vecs).astype(np.float32), times)
+            done += len(batch)
+        return done
+
     def sync(self) -> int:
         """Follow changes other processes made to the table (a CLI import, another hub on the
-        same MySQL): re-encode rows changed since the last look, drop rows gone from it.
-        Returns how many index entries changed."""
+        same MySQL): re-read rows changed since the last look, drop rows gone from it.
+        Returns how many memories changed in the caches."""
         index = self.index
         if index is None:
             return 0
-        since = self._high_water - SYNC_MARGIN_S
-        rows = self.store.db.query("SELECT id, updated_at FROM memories WHERE updated_at > ?", (since,))
+        rows = self.store.changed_since(self._high_water - SYNC_MARGIN_S)
         if rows:
-            self._high_water = max(self._high_water, max(float(r["updated_at"]) for r in rows))
-        changed = [int(r["id"]) for r in rows if index.version(int(r["id"])) != float(r["updated_at"])]
+            self._high_water = max(self._high_water, max(rows.values()))
+        changed = [i for i, updated in rows.items() if index.version(i) != updated]
+        self._index_rows(index, changed)
         for batch in self.store.iter_rows(changed):
-            vecs = _stack([m.embedding for m in batch], index.dim)
-            index.upsert([m.id for m in batch], [m.agent for m in batch], vecs, [m.updated_at for m in batch])
             for m in batch:
-                self.keywords.upsert(m.id, m.agent, m.content)
-        count = self.store.db.query_one("SELECT COUNT(*) AS n FROM memories")
+                self._cache_text(m)
+        self.chunked |= set(self.store.chunks_owned(changed))
         removed = 0
-        if count is not None and int(count["n"]) != len(index):
+        if self.store.count() != index.memories:
             truth = self.store.versions()
             gone = [i for i in index.versions() if i not in truth]
             removed = index.remove(gone)
             for memory_id in gone:
-                self.keywords.remove(memory_id)
+                self._forget(memory_id)
         return len(changed) + removed
 
     def persist(self, force: bool = False) -> bool:
@@ -187,6 +235,44 @@ class MemoryService:
             return False
         index.save(self.index_path)
         return True
+
+    # -- embedding and caches -------------------------------------------------------------
+    def embed_memories(self, contents: list[str], imported: list[bool]) -> list[Embedded]:
+        """Vectors for memories about to be stored, in one batch (chunks included)."""
+        spans = [chunk_spans(text, self.embedder) for text in contents]
+        texts: list[str] = []
+        for text, sp, imp in zip(contents, spans, imported, strict=True):
+            texts.append(text)
+            texts.extend(chunk_texts(text, sp, context_line(text) if imp else ""))
+        vecs = self.embedder.embed(texts, batch_size=128)
+        out, at = [], 0
+        for sp in spans:
+            main = vecs[at]
+            chunks = [Chunk(n + 1, s.start, s.end, vecs[at + 1 + n]) for n, s in enumerate(sp)]
+            out.append(Embedded(main, chunks))
+            at += 1 + len(sp)
+        return out
+
+    def cache(self, memory: Memory, embedded: Embedded, index: VectorIndex) -> None:
+        """Put a committed memory into the vector index, keyword index and thread map."""
+        index.remove([memory.id])
+        keys = [key(memory.id, 0), *(key(memory.id, c.seq) for c in embedded.chunks)]
+        vecs = np.vstack([embedded.vector, *(c.embedding for c in embedded.chunks)]).astype(np.float32)
+        index.upsert(keys, [memory.agent] * len(keys), vecs, [memory.updated_at] * len(keys))
+        if embedded.chunks:
+            self.chunked.add(memory.id)
+        else:
+            self.chunked.discard(memory.id)
+        self._cache_text(memory)
+
+    def _cache_text(self, m: Memory) -> None:
+        self.keywords.upsert(m.id, m.agent, m.content)
+        self.threads.upsert(m.id, m.agent, m.thread, m.when)
+
+    def _forget(self, memory_id: int) -> None:
+        self.keywords.remove(memory_id)
+        self.threads.remove(memory_id)
+        self.chunked.discard(memory_id)
 
     # -- operations ---------------------------------------------------------------------
     def search(
@@ -198,33 +284,32 @@ class MemoryService:
         min_score: float | None = None,
         category: str | None = None,
         tags: list[str] | None = None,
+        after: float | str | None = None,
+        before: float | str | None = None,
         mode: Mode = "hybrid",
     ) -> list[SearchHit]:
-        """Hybrid search in one agent's memories. Raises InvalidInput, WarmingUp, Unavailable."""
-        if not isinstance(query, str) or not query.strip():
-            raise InvalidInput("query is empty; say what you are looking for, e.g. 'ollama port on the dgx'")
-        if len(query) > 4096:
-            raise InvalidInput(f"query is {len(query)} characters; keep it under 4096")
-        if not 1 <= limit <= 100:
-            raise InvalidInput(f"limit must be between 1 and 100, got {limit}")
+        """Hybrid search in one agent's memories; ``after``/``before`` bound when a memory
+        happened (occurred_at, else created_at) before ranking. Raises InvalidInput,
+        WarmingUp, Unavailable."""
+        text = clean_query(query)
+        if not 1 <= limit <= SEARCH_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {SEARCH_LIMIT}, got {limit}")
+        start, end = clean_time(after, "after"), clean_time(before, "before")
+        cat = clean_label(category, "category")
         index = self.wait_ready()
         tags = clean_tags(tags, self.config) if tags else None
-        allowed: set[int] | None = (
-            set(self.store.filtered_ids(agent, category, tags)) if (category or tags) else None
-        )
+        filtered = cat or tags or start is not None or end is not None
+        allowed = set(self.store.filtered_ids(agent, cat, tags, start, end)) if filtered else None
         return hybrid_search(
-            store=self.store,
-            index=index,
-            keywords=self.keywords,
-            embedder=self.embedder,
-            query=query.strip(),
+            SearchParts(self.store, index, self.keywords, self.threads, self.embedder, self.chunked),
+            query=text,
             agent=agent,
             limit=limit,
             min_score=self.config.min_score if min_score is None else min_score,
             candidates=self.config.rerank_candidates,
-            rrf_k=self.config.rrf_k,
             allowed=allowed,
             mode=mode,
+            fusion=self.fusion,
         )
 
     def save(
@@ -236,32 +321,40 @@ class MemoryService:
         tags: list[str] | None = None,
         source: str | None = None,
         section: str = "",
+        thread: str | None = None,
+        occurred_at: float | str | None = None,
     ) -> SaveResult:
-        """Store a memory; the same content again returns the existing id. Raises InvalidInput,
-        PayloadTooLarge, WarmingUp, Unavailable, StorageUnavailable."""
+        """Store a memory; the same content again (in the same thread at the same time)
+        returns the existing id. Raises InvalidInput, PayloadTooLarge, WarmingUp,
+        Unavailable, StorageUnavailable."""
         text = clean_content(content, self.config)
         clean = clean_tags(tags, self.config)
         cat = clean_label(category, "category") or ""
-        src = clean_label(source, "source", 512) or ""
+        src = clean_label(source, "source", MAX_SOURCE_CHARS) or ""
+        thr = clean_label(thread, "thread", MAX_THREAD_CHARS) or ""
+        when = clean_time(occurred_at, "occurred_at")
         index = self.wait_ready()
-        existing = self.store.id_by_hash(agent, text)
+        existing = self.store.id_by_hash(agent, text, thr, when)
         if existing is not None:
             return SaveResult(id=existing, created=False)
         vec = self.embedder.embed_one(text)
+        spans = chunk_spans(text, self.embedder)
+        chunk_vecs = self.embedder.embed(chunk_texts(text, spans))
+        embedded = Embedded(vec, [Chunk(n + 1, s.start, s.end, chunk_vecs[n]) for n, s in enumerate(spans)])
         similar = self.near_duplicates(agent, vec, index)
-        inserted = self.store.insert(agent, text, cat, clean, src, section, vec)
+        inserted = self.store.insert(
+            agent, text, cat, clean, src, section, vec, thread=thr, occurred_at=when, chunks=embedded.chunks
+        )
         if inserted is None:  # a concurrent save of the same content won the race
-            return SaveResult(id=self.store.id_by_hash(agent, text) or 0, created=False)
-        memory_id, updated = inserted
-        index.upsert([memory_id], [agent], vec[None, :], [updated])
-        self.keywords.upsert(memory_id, agent, text)
-        return SaveResult(id=memory_id, created=True, similar=similar)
+            return SaveResult(id=self.store.id_by_hash(agent, text, thr, when) or 0, created=False)
+        self.cache(self.store.get(inserted[0], agent), embedded, index)
+        return SaveResult(id=inserted[0], created=True, similar=similar)
 
     def near_duplicates(
-        self, agent: str, vec: Any, index: VectorIndex, exclude: int | None = None
+        self, agent: str, vec: np.ndarray, index: VectorIndex, exclude: int | None = None
     ) -> list[SearchHit]:
-        found = index.search(vec, agent, 10)
-        rows = self.store.get_many([i for i, _ in found if i != exclude], agent, with_embedding=True)
+        found = {memory_of(k) for k, _ in index.search(vec, agent, 10)}
+        rows = self.store.get_many([i for i in found if i != exclude], agent, with_embedding=True)
         hits = []
         for row in rows.values():
             score = float(row.embedding @ vec) if row.embedding is not None else 0.0
@@ -273,6 +366,11 @@ class MemoryService:
         """Raises NotFound (also for another agent's id)."""
         return self.store.get(memory_id, agent)
 
+    def history(self, agent: str | None, memory_id: int) -> tuple[Memory, list[MemoryVersion]]:
+        """A memory and the versions memory_update replaced. Raises NotFound."""
+        memory = self.store.get(memory_id, agent)
+        return memory, self.store.history(memory_id)
+
     def page(
         self,
         agent: str | None,
@@ -281,11 +379,23 @@ class MemoryService:
         tag: str | None = None,
         limit: int = 20,
         cursor: str | None = None,
+        after: float | str | None = None,
+        before: float | str | None = None,
+        thread: str | None = None,
     ) -> tuple[list[Memory], str | None]:
-        """Newest first. Raises InvalidInput on a bad limit or cursor."""
-        if not 1 <= limit <= 200:
-            raise InvalidInput(f"limit must be between 1 and 200, got {limit}")
-        return self.store.page(agent, category, tag, limit, cursor)
+        """Newest first. Raises InvalidInput on a bad limit, cursor or time."""
+        if not 1 <= limit <= LIST_LIMIT:
+            raise InvalidInput(f"limit must be between 1 and {LIST_LIMIT}, got {limit}")
+        return self.store.page(
+            agent,
+            clean_label(category, "category"),
+            clean_label(tag, "tag"),
+            limit,
+            cursor,
+            after=clean_time(after, "after"),
+            before=clean_time(before, "before"),
+            thread=clean_label(thread, "thread", MAX_THREAD_CHARS),
+        )
 
     def update(
         self,
@@ -296,7 +406,8 @@ class MemoryService:
         category: str | None = None,
         tags: list[str] | None = None,
     ) -> Memory:
-        """Change a memory; new content is re-embedded. Raises NotFound, InvalidInput, Conflict."""
+        """Change a memory; the replaced content is kept as a version and the new one is
+        re-embedded. Raises NotFound, InvalidInput, Conflict."""
         if content is None and category is None and tags is None:
             raise InvalidInput("nothing to update: give content, category or tags")
         text = clean_content(content, self.config) if content is not None else None
@@ -304,36 +415,32 @@ class MemoryService:
         cat = clean_label(category, "category")
         index = self.wait_ready() if text is not None else self.index
         memory = self.store.get(memory_id, agent)
-        vec = self.embedder.embed([text])[0] if text is not None and text != memory.content else None
-        if vec is None:
+        embedded = None
+        if text is not None and text != memory.content:
+            embedded = self.embed_memories([text], [bool(memory.section)])[0]
+        else:
             text = None
-        memory = self.store.update(memory, content=text, category=cat, tags=clean, embedding=vec)
-        if vec is not None and index is not None:
-            index.upsert([memory.id], [memory.agent], vec[None, :], [memory.updated_at])
-            self.keywords.upsert(memory.id, memory.agent, memory.content)
-        elif index is not None:
-            self._touch(index, memory)
+        memory = self.store.update(
+            memory,
+            content=text,
+            category=cat,
+            tags=clean,
+            embedding=embedded.vector if embedded else None,
+            chunks=embedded.chunks if embedded else None,
+        )
+        if index is not None:
+            if embedded is None:
+                # Metadata-only changes move updated_at; keep the index's copy equal to the
+                # table's so the next start does not re-read it for nothing.
+                self._index_rows(index, [memory.id])
+            else:
+                self.cache(memory, embedded, index)
         return memory
-
-    def _touch(self, index: VectorIndex, memory: Memory) -> None:
-        # Metadata-only changes move updated_at; keep the index's copy equal to the table's
-        # so the next start does not re-encode it for nothing.
-        full = self.store.get(memory.id, None, with_embedding=True)
-        if full.embedding is not None:
-            index.upsert([memory.id], [memory.agent], full.embedding[None, :], [memory.updated_at])
 
     def delete(self, agent: str | None, memory_id: int) -> Memory:
         """Raises NotFound (also for another agent's id)."""
         memory = self.store.delete(memory_id, agent)
         if self.index is not None:
             self.index.remove([memory_id])
-        self.keywords.remove(memory_id)
+        self._forget(memory_id)
         return memory
-
-
-def _stack(vectors: list[Any], dim: int) -> Any:
-    import numpy as np
-
-    if not vectors:
-        return np.zeros((0, dim), dtype=np.float32)
-    return np.vstack(vectors).astype(np.float32)

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass, field
-from typing import Any
 
 import numpy as np
 
@@ -32,57 +31,34 @@ class MemoryStats:
     near_duplicate_clusters: list[list[int]] = field(default_factory=list)
 
 
-def _scope(agent: str | None, column: str = "agent") -> tuple[str, list[Any]]:
-    return ("", []) if agent is None else (f" WHERE {column} = ?", [agent])
-
-
 def memory_stats(service: MemoryService, agent: str | None) -> MemoryStats:
     """Counts, index size, staleness and near-duplicate clusters for one agent (None: all)."""
-    db = service.store.db
-    where, params = _scope(agent)
-    head = db.query_one(
-        f"SELECT COUNT(*) AS n, MIN(updated_at) AS oldest, MAX(updated_at) AS newest FROM memories{where}",
-        params,
-    ) or {"n": 0, "oldest": None, "newest": None}
-    cats = db.query(f"SELECT category, COUNT(*) AS n FROM memories{where} GROUP BY category", params)
-    twhere, tparams = _scope(agent, "agent")
-    tags = db.query(f"SELECT tag, COUNT(*) AS n FROM memory_tags{twhere} GROUP BY tag", tparams)
-    cutoff = time.time() - service.config.stale_days * 86400
-    stale_sql = (
-        f"SELECT id FROM memories{where}{' AND' if where else ' WHERE'} updated_at < ? ORDER BY updated_at"
-    )
-    stale_rows = db.query(stale_sql, [*params, cutoff])
+    store = service.store
+    counts = store.counts(agent)
+    stale = store.stale_ids(agent, time.time() - service.config.stale_days * 86400)
     index = service.index
     return MemoryStats(
-        total=int(head["n"] or 0),
-        by_category={
-            r["category"] or "(none)": int(r["n"]) for r in sorted(cats, key=lambda r: -int(r["n"]))
-        },
-        by_tag={r["tag"]: int(r["n"]) for r in sorted(tags, key=lambda r: (-int(r["n"]), r["tag"]))[:50]},
+        total=counts.total,
+        by_category=counts.by_category,
+        by_tag=counts.by_tag,
         index_bytes=index.nbytes if index else 0,
         index_vectors=len(index) if index else 0,
         bits_per_dim=round(index.bits_per_dim, 2) if index else 0.0,
         model=service.embedder.model_name,
         dim=service.embedder.dim,
-        oldest=float(head["oldest"]) if head["oldest"] is not None else None,
-        newest=float(head["newest"]) if head["newest"] is not None else None,
+        oldest=counts.oldest,
+        newest=counts.newest,
         stale_days=service.config.stale_days,
-        stale=len(stale_rows),
-        stale_ids=[int(r["id"]) for r in stale_rows[:50]],
+        stale=len(stale),
+        stale_ids=stale[:50],
         near_duplicate_clusters=_clusters(service, agent),
     )
 
 
 def _clusters(service: MemoryService, agent: str | None) -> list[list[int]]:
-    where, params = _scope(agent)
-    rows = service.store.db.query(
-        f"SELECT id, embedding FROM memories{where} ORDER BY updated_at DESC, id DESC LIMIT ?",
-        [*params, CLUSTER_WINDOW],
-    )
-    if len(rows) < 2:
+    ids, vecs = service.store.recent_embeddings(agent, CLUSTER_WINDOW)
+    if vecs is None or len(ids) < 2:
         return []
-    ids = [int(r["id"]) for r in rows]
-    vecs = np.vstack([np.frombuffer(bytes(r["embedding"]), dtype=np.float32) for r in rows])
     parent = list(range(len(ids)))
 
     def find(i: int) -> int:

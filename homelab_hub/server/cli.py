@@ -257,6 +257,11 @@ def cmd_claude_setup(args: argparse.Namespace) -> int:
     print("# SSE (older clients):")
     print(f"claude mcp add --transport sse {args.name}-sse {url}/sse {header}")
     print("# Check:  claude mcp list")
+    print("# Memory belongs to the token's agent: the agent named in `token create` (here claude) sees only")
+    print("# its own memories. `homelab-hub memory import` writes as agent local (callers without a token)")
+    print(
+        "# unless told otherwise, so import notes for this token with:  homelab-hub memory import NOTES --agent claude"
+    )
     return 0
 
 

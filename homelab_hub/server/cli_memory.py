@@ -1,4 +1,9 @@
-"""``homelab-hub memory import|export``: bulk-load markdown notes, back up to JSONL."""
+"""``homelab-hub memory import|export``: bulk-load notes and transcripts, back up to JSONL.
+
+Imports write as agent ``local`` (who a caller without a token is, so a tokenless hub finds
+them at once) unless ``--agent`` names the agent whose token will search them; the agent
+written to is always printed.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +14,8 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-DEFAULT_AGENT = "claude"
+DEFAULT_AGENT = "local"
+DOC_SUFFIXES = (".md", ".markdown", ".txt")
 
 
 def _config_option(parser: argparse.ArgumentParser) -> None:
@@ -23,21 +29,25 @@ def register(subparsers: Any) -> None:
 
     imp = sub.add_parser(
         "import",
-        help="Import markdown (one memory per ## section) or an exported .jsonl file.",
-        description="Markdown files are split by ## headers into self-contained memories tagged with their file; "
-        "re-importing updates changed sections and removes vanished ones. Directories are searched for *.md. "
-        ".jsonl files written by `memory export` are read back as they are.",
+        help="Import notes (markdown or text), conversation transcripts (.jsonl) or a `memory export`.",
+        description="Notes are split by the headings they use (any # level, underlined, or plain heading "
+        "lines; else paragraphs) into pieces the model reads whole, each with its file and heading path. "
+        "A .jsonl chat transcript (Claude Code session files, or lines with role/speaker, text, timestamp) "
+        "becomes one thread, one memory per turn. Re-importing updates what changed and removes what "
+        "vanished. Directories are searched for *.md, *.markdown and *.txt. .jsonl files written by "
+        "`memory export` are read back as they are, earlier versions included.",
     )
     imp.add_argument(
-        "paths", nargs="+", metavar="PATH", help="Markdown files, directories or .jsonl exports."
+        "paths", nargs="+", metavar="PATH", help="Note files, directories, transcripts or .jsonl exports."
     )
     imp.add_argument(
-        "--category", help="Category for markdown memories (default: the file name without .md)."
+        "--category", help="Category for note memories (default: none; each memory's source names its file)."
     )
     imp.add_argument(
         "--agent",
-        help=f"Agent that owns the memories (markdown default: {DEFAULT_AGENT}; "
-        "JSONL default: each record's own agent).",
+        help=f"Agent that owns the memories: the agent name of the token that will search them "
+        f"(notes and transcripts default: {DEFAULT_AGENT}, the tokenless caller; exports default: each "
+        "record's own agent).",
     )
     _config_option(imp)
     imp.set_defaults(func=cmd_import)
@@ -49,10 +59,10 @@ def register(subparsers: Any) -> None:
     exp.set_defaults(func=cmd_export)
 
 
-def _markdown_files(path: Path) -> Iterator[tuple[Path, str]]:
+def _note_files(path: Path) -> Iterator[tuple[Path, str]]:
     """(file, source) pairs; the source names the file stably across re-imports."""
     if path.is_dir():
-        for file in sorted(path.rglob("*.md")):
+        for file in sorted(f for f in path.rglob("*") if f.suffix.lower() in DOC_SUFFIXES and f.is_file()):
             yield file, f"{path.resolve().name}/{file.relative_to(path).as_posix()}"
     else:
         yield path, path.name
@@ -82,10 +92,11 @@ def _open_service(args: argparse.Namespace) -> Any:
 def cmd_import(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
-    from homelab_hub.memory.importer import Document, ImportReport, MemoryImporter, split_markdown
+    from homelab_hub.memory.importer import Document, ImportReport, MemoryImporter
+    from homelab_hub.memory.transcripts import is_transcript
     from homelab_hub.server.services import close_services
 
-    docs: list[Document] = []
+    notes: list[tuple[Path, str]] = []
     jsonl: list[Path] = []
     for raw in args.paths:
         path = Path(raw)
@@ -94,20 +105,36 @@ def cmd_import(args: argparse.Namespace) -> int:
             return 2
         if path.suffix == ".jsonl":
             jsonl.append(path)
-            continue
-        for file, source in _markdown_files(path):
-            sections = split_markdown(file.read_text(encoding="utf-8", errors="replace"), file.stem)
-            docs.append(Document(source, args.category or file.stem, [file.name], sections))
+        else:
+            notes.extend(_note_files(path))
     services = _open_service(args)
+    agent = args.agent or DEFAULT_AGENT
     try:
         importer = MemoryImporter(services.memory)
+        docs = [
+            Document(
+                source,
+                args.category or "",
+                [],
+                importer.split(file.read_text(encoding="utf-8", errors="replace"), file.name),
+            )
+            for file, source in notes
+        ]
         total = sum(len(d.sections) for d in docs)
         reports: list[ImportReport] = []
+        agents: set[str] = set()
         with tqdm(total=total or None, unit="memory", desc="importing", disable=None) as bar:
             if docs:
-                reports.append(importer.import_documents(args.agent or DEFAULT_AGENT, docs, bar.update))
+                reports.append(importer.import_documents(agent, docs, bar.update))
+                agents.add(agent)
             for path in jsonl:
-                reports.append(importer.import_records(_jsonl(path), args.agent, bar.update))
+                records = list(_jsonl(path))
+                if records and is_transcript(records[0]):
+                    reports.append(importer.import_transcript(agent, records, path.name, bar.update))
+                    agents.add(agent)
+                else:
+                    reports.append(importer.import_records(records, args.agent, bar.update))
+                    agents.update(args.agent or str(r.get("agent")) for r in records if isinstance(r, dict))
         services.memory.persist()
     finally:
         close_services(services)
@@ -117,6 +144,9 @@ def cmd_import(args: argparse.Namespace) -> int:
     unchanged = sum(r.unchanged for r in reports)
     skipped = sum(r.skipped for r in reports)
     print(f"{added} added, {updated} updated, {removed} removed, {unchanged} unchanged, {skipped} skipped")
+    names = ", ".join(sorted(agents)) or agent
+    hint = " (the agent of callers without a token)" if names == "local" else ""
+    print(f"agent: {names}{hint}; search them with a token for that agent, or import with --agent NAME")
     errors = [e for r in reports for e in r.errors]
     for err in errors:
         print(f"warning: {err}", file=sys.stderr)

@@ -184,7 +184,8 @@ class MCPBinding:
                     name=spec.name,
                     description=spec.description,
                     input_schema=tool_schema(spec),
-                    annotations=mt.ToolAnnotations(read_only_hint=spec.read_only),
+                    # Only read-only tools carry the hint: MCP's default is "may write".
+                    annotations=mt.ToolAnnotations(read_only_hint=True) if spec.read_only else None,
                 )
                 for spec in tools
             ]

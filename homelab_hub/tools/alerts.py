@@ -108,7 +108,7 @@ def _parse_since(value: float | str | None) -> float | None:
 TOOLS = [
     ToolSpec(
         name="alerts_recent",
-        description="Recent camera alerts, newest first: time, kind, what was seen or heard, boxes, image or clip path.",
+        description="Recent alerts, newest first: time, kind, what was seen or heard, boxes, image or clip.",
         input_model=AlertsRecentInput,
         output_model=AlertsRecentOutput,
         handler=alerts_recent,

@@ -119,7 +119,7 @@ def camera_snapshot(ctx: ToolContext, args: CameraSnapshotInput) -> CameraSnapsh
 TOOLS = [
     ToolSpec(
         name="camera_list",
-        description="List cameras with stream state, last-frame age, sampled fps, reconnects, model latency and audio.",
+        description="Cameras: stream state, frame age, sampled fps, reconnects, model latency, audio.",
         input_model=CameraListInput,
         output_model=CameraList,
         handler=camera_list,
@@ -127,7 +127,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="camera_snapshot",
-        description="Latest frame of a camera as a JPEG image, with its time and the camera's state.",
+        description="A camera's latest frame as JPEG, with its time and state.",
         input_model=CameraSnapshotInput,
         output_model=CameraSnapshot,
         handler=camera_snapshot,

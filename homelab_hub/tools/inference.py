@@ -38,9 +38,7 @@ class SetContextInput(ToolInput):
         ..., min_length=1, max_length=MAX_NAME, description="Installed model, e.g. qwen2.5vl:7b."
     )
     num_ctx: int = Field(..., ge=MIN_NUM_CTX, le=MAX_NUM_CTX, description="Context tokens, e.g. 4096.")
-    host: str = Field(
-        default="", max_length=MAX_HOST, description="Ollama host; default the one with the model."
-    )
+    host: str = Field(default="", max_length=MAX_HOST, description="Default: the host with the model.")
     name: str = Field(default="", max_length=MAX_NAME, description="New name; default <model>-4k.")
 
 
@@ -88,8 +86,7 @@ def inference_bench(ctx: ToolContext, args: BenchInput) -> BenchOutput:
 TOOLS = [
     ToolSpec(
         name="ollama_ps",
-        description="Models loaded on the Ollama and llama.cpp hosts: memory (measured when the server log is "
-        "readable), context and why, KV cache, fixes.",
+        description="What the Ollama and llama.cpp hosts have loaded: memory, context and why, KV cache, fixes.",
         input_model=OllamaPsInput,
         output_model=OllamaPs,
         handler=ollama_ps,
@@ -106,8 +103,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="inference_bench",
-        description="One short generation on a host: prompt and generation tokens/s from the server's counters; "
-        "must fit the context.",
+        description="One short generation on a host: prompt and generation tokens/s.",
         input_model=BenchInput,
         output_model=BenchOutput,
         handler=inference_bench,

@@ -6,73 +6,127 @@ Every call acts within the caller's agent (from the token); another agent's id a
 
 from __future__ import annotations
 
-from pydantic import Field
+from datetime import UTC, datetime
+from typing import Any
 
-from homelab_hub.errors import InvalidInput, Unavailable
+from pydantic import Field, SerializerFunctionWrapHandler, model_serializer
+
+from homelab_hub.errors import InvalidInput
+from homelab_hub.memory.chunks import answer_text
 from homelab_hub.memory.search import SearchHit
-from homelab_hub.memory.service import MemoryService
+from homelab_hub.memory.service import LIST_LIMIT, SEARCH_LIMIT, MemoryService
 from homelab_hub.memory.stats import memory_stats
 from homelab_hub.memory.store import Memory
+from homelab_hub.memory.validation import MAX_LABEL_CHARS, MAX_QUERY_CHARS, MAX_SOURCE_CHARS, MAX_THREAD_CHARS
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
 _AGENT = Field(None, description="Admin: agent or '*'.")
 
 
 def _service(ctx: ToolContext) -> MemoryService:
-    service = ctx.services.memory
-    if service is None:
-        raise Unavailable("semantic memory is disabled on this hub (memory.enabled = false)")
-    return service
+    return ctx.services.require(ctx.services.memory, "memory")
 
 
-class MemoryOut(ToolOutput):
+def short_time(epoch: float | None) -> str | None:
+    """2026-04-22T17:21Z: minutes are enough to place a memory, and cost a third of a float."""
+    if epoch is None:
+        return None
+    return datetime.fromtimestamp(epoch, UTC).strftime("%Y-%m-%dT%H:%MZ")
+
+
+class _Compact(ToolOutput):
+    """Answers leave out empty fields: agents pay for every character in context."""
+
+    @model_serializer(mode="wrap")
+    def _drop_empty(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        return {k: v for k, v in data.items() if not (v is None or v is False or v == "" or v == [])}
+
+
+class MemoryOut(_Compact):
     id: int = Field(..., description="Memory id.")
     content: str = Field(..., description="The memory text.")
-    category: str = Field(..., description="Category ('' when none).")
-    tags: list[str] = Field(..., description="Tags.")
-    source: str = Field(..., description="Where it came from, e.g. an imported file.")
-    agent: str = Field(..., description="Owning agent.")
-    created_at: float = Field(..., description="Created, epoch seconds.")
-    updated_at: float = Field(..., description="Last changed, epoch seconds.")
+    category: str = Field("", description="Category.")
+    tags: list[str] = Field(default_factory=list, description="Tags.")
+    source: str = Field("", description="Where it came from, e.g. an imported file.")
+    section: str = Field("", description="Heading path in the source document.")
+    thread: str = Field("", description="Conversation, incident or session it belongs to.")
+    agent: str = Field("", description="Owning agent (when not the caller).")
+    at: str | None = Field(None, description="When it happened (occurred_at, else saved), UTC.")
+    created: str | None = Field(None, description="Saved, UTC.")
+    updated: str | None = Field(None, description="Last changed, UTC.")
 
     @classmethod
-    def of(cls, m: Memory) -> MemoryOut:
+    def of(cls, m: Memory, caller: str | None = None) -> MemoryOut:
         return cls(
             id=m.id,
             content=m.content,
             category=m.category,
             tags=m.tags,
             source=m.source,
-            agent=m.agent,
-            created_at=m.created_at,
-            updated_at=m.updated_at,
+            section=m.section,
+            thread=m.thread,
+            agent=m.agent if m.agent != caller else "",
+            at=short_time(m.when),
+            created=short_time(m.created_at),
+            updated=short_time(m.updated_at),
         )
 
 
-class SearchResult(MemoryOut):
+class SearchResult(_Compact):
+    id: int = Field(..., description="Memory id (memory://ID reads it whole, with its history).")
+    content: str = Field(..., description="The memory, or for a long one the part that matched (…).")
+    section: str = Field("", description="Heading path in the source document.")
     score: float = Field(
         ...,
-        description="Cosine similarity of query and memory (all-MiniLM-L6-v2), -1..1: 0.4+ on topic, 0.6+ same fact. "
-        "Results are ordered by hybrid rank (semantic + keyword), not by score alone.",
+        description="Cosine similarity to the query, -1..1: 0.4+ on topic, 0.6+ same fact. "
+        "Order is the hybrid rank (semantic + keyword + thread), not score alone.",
     )
     keyword_match: bool = Field(
-        ..., description="The memory contains most of the query's rare words (kept below min_score)."
+        False, description="Holds most of the query's rare words (kept below min_score)."
     )
+    part: str = Field("", description="Which part of a long memory matched, e.g. '2/5'.")
+    category: str = Field("", description="Category.")
+    tags: list[str] = Field(default_factory=list, description="Tags.")
+    source: str = Field("", description="Where it came from.")
+    thread: str = Field("", description="Thread.")
+    agent: str = Field("", description="Owning agent (when not the caller).")
+    at: str | None = Field(None, description="When it happened (occurred_at, else saved), UTC.")
 
     @classmethod
-    def hit(cls, h: SearchHit) -> SearchResult:
+    def hit(cls, h: SearchHit, caller: str | None) -> SearchResult:
+        m = h.memory
         return cls(
-            **MemoryOut.of(h.memory).model_dump(), score=round(h.score, 4), keyword_match=h.keyword_match
+            id=m.id,
+            content=answer_text(m.content, h.chunk, bool(m.section)),
+            score=round(h.score, 2),
+            keyword_match=h.keyword_match,
+            part=f"{h.part[0]}/{h.part[1]}" if h.part else "",
+            section=m.section,
+            category=m.category,
+            tags=m.tags,
+            source=m.source,
+            thread=m.thread,
+            agent=m.agent if m.agent != caller else "",
+            at=short_time(m.when),
         )
 
 
 # -- memory_search ------------------------------------------------------------------------
+_AFTER = Field(None, description="ISO time, e.g. 2026-04-01.")
+_BEFORE = Field(None, description="ISO time.")
+
+
 class MemorySearchInput(ToolInput):
-    query: str = Field(..., description="What to find, e.g. 'ollama port on dgx'.")
-    limit: int = Field(5, ge=1, le=50, description="Max results.")
+    query: str = Field(
+        ..., max_length=MAX_QUERY_CHARS, description="What to find, e.g. 'ollama port on dgx'."
+    )
+    limit: int = Field(5, ge=1, le=SEARCH_LIMIT, description="Max results.")
     min_score: float | None = Field(None, ge=-1, le=1, description="Min cosine (default 0.4).")
-    category: str | None = Field(None, description="Only this category.")
+    category: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="Only this category.")
     tags: list[str] | None = Field(None, description="Must have all.")
+    after: str | None = _AFTER
+    before: str | None = _BEFORE
     agent: str | None = _AGENT
 
 
@@ -88,16 +142,22 @@ def memory_search(ctx: ToolContext, args: MemorySearchInput) -> MemorySearchOutp
         min_score=args.min_score,
         category=args.category,
         tags=args.tags,
+        after=args.after,
+        before=args.before,
     )
-    return MemorySearchOutput(results=[SearchResult.hit(h) for h in hits])
+    return MemorySearchOutput(results=[SearchResult.hit(h, ctx.identity.agent) for h in hits])
 
 
 # -- memory_save --------------------------------------------------------------------------
 class MemorySaveInput(ToolInput):
     content: str = Field(..., description="One self-contained fact.")
-    category: str | None = Field(None, description="e.g. infra, fix, decision.")
+    category: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="e.g. infra, fix, decision.")
     tags: list[str] | None = Field(None, description="Tags.")
-    source: str | None = Field(None, description="Where it came from.")
+    source: str | None = Field(None, max_length=MAX_SOURCE_CHARS, description="Where it came from.")
+    thread: str | None = Field(
+        None, max_length=MAX_THREAD_CHARS, description="Its conversation, incident or session."
+    )
+    occurred_at: str | None = Field(None, description="When it happened, if not now (ISO).")
     agent: str | None = _AGENT
 
 
@@ -121,7 +181,15 @@ def memory_save(ctx: ToolContext, args: MemorySaveInput) -> MemorySaveOutput:
     agent = ctx.identity.scope(args.agent)
     if agent is None:
         raise InvalidInput("memory_save needs one agent; name an agent instead of '*'")
-    res = _service(ctx).save(agent, args.content, category=args.category, tags=args.tags, source=args.source)
+    res = _service(ctx).save(
+        agent,
+        args.content,
+        category=args.category,
+        tags=args.tags,
+        source=args.source,
+        thread=args.thread,
+        occurred_at=args.occurred_at,
+    )
     return MemorySaveOutput(
         id=res.id,
         created=res.created,
@@ -134,9 +202,12 @@ def memory_save(ctx: ToolContext, args: MemorySaveInput) -> MemorySaveOutput:
 
 # -- memory_list --------------------------------------------------------------------------
 class MemoryListInput(ToolInput):
-    category: str | None = Field(None, description="Only this category.")
-    tag: str | None = Field(None, description="Only this tag.")
-    limit: int = Field(20, ge=1, le=200, description="Page size.")
+    category: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="Only this category.")
+    tag: str | None = Field(None, max_length=MAX_LABEL_CHARS, description="Only this tag.")
+    thread: str | None = Field(None, max_length=MAX_THREAD_CHARS, description="Only this thread.")
+    after: str | None = _AFTER
+    before: str | None = _BEFORE
+    limit: int = Field(20, ge=1, le=LIST_LIMIT, description="Page size.")
     cursor: str | None = Field(None, description="next_cursor of the previous page.")
     agent: str | None = _AGENT
 
@@ -153,14 +224,17 @@ def memory_list(ctx: ToolContext, args: MemoryListInput) -> MemoryListOutput:
         tag=args.tag,
         limit=args.limit,
         cursor=args.cursor,
+        after=args.after,
+        before=args.before,
+        thread=args.thread,
     )
-    return MemoryListOutput(memories=[MemoryOut.of(m) for m in rows], next_cursor=cursor)
+    return MemoryListOutput(memories=[MemoryOut.of(m, ctx.identity.agent) for m in rows], next_cursor=cursor)
 
 
 # -- memory_update / memory_delete --------------------------------------------------------
 class MemoryUpdateInput(ToolInput):
     id: int = Field(..., description="Memory id.")
-    content: str | None = Field(None, description="New text (re-embedded).")
+    content: str | None = Field(None, description="New text (the old is kept as a version).")
     category: str | None = Field(None, description="New category.")
     tags: list[str] | None = Field(None, description="New tags (replace all).")
     agent: str | None = _AGENT
@@ -170,7 +244,7 @@ def memory_update(ctx: ToolContext, args: MemoryUpdateInput) -> MemoryOut:
     memory = _service(ctx).update(
         ctx.identity.scope(args.agent), args.id, content=args.content, category=args.category, tags=args.tags
     )
-    return MemoryOut.of(memory)
+    return MemoryOut.of(memory, ctx.identity.agent)
 
 
 class MemoryDeleteInput(ToolInput):
@@ -221,7 +295,7 @@ def memory_stats_tool(ctx: ToolContext, args: MemoryStatsInput) -> MemoryStatsOu
 TOOLS = [
     ToolSpec(
         name="memory_search",
-        description="Search memory before reading files (semantic + keyword), e.g. 'ollama port on dgx'.",
+        description="Search memory before reading files (semantic + keyword).",
         input_model=MemorySearchInput,
         output_model=MemorySearchOutput,
         handler=memory_search,
@@ -230,7 +304,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="memory_save",
-        description="Save one self-contained fact (port, fix, decision); returns its id and near-duplicates.",
+        description="Save one self-contained fact (port, fix, decision); returns near-duplicates.",
         input_model=MemorySaveInput,
         output_model=MemorySaveOutput,
         handler=memory_save,
@@ -263,7 +337,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="memory_stats",
-        description="Memory counts by category and tag, index size, stale memories and near-duplicate clusters.",
+        description="Counts by category and tag, index size, stale memories, near-duplicate clusters.",
         input_model=MemoryStatsInput,
         output_model=MemoryStatsOutput,
         handler=memory_stats_tool,

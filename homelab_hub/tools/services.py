@@ -34,7 +34,7 @@ def restart_service(ctx: ToolContext, args: RestartServiceInput) -> RestartServi
 TOOLS = [
     ToolSpec(
         name="restart_service",
-        description="Restart a watched service by its configured method, verify it, record an incident. Admin only.",
+        description="Restart a watched service (admin), verify it, record an incident.",
         input_model=RestartServiceInput,
         output_model=RestartServiceResult,
         handler=restart_service,

@@ -78,7 +78,7 @@ def watchdog_status(ctx: ToolContext, args: WatchdogStatusInput) -> WatchdogStat
 TOOLS = [
     ToolSpec(
         name="watchdog_status",
-        description="Watched services and hub workers: state, last check, findings, restart attempts, last incident.",
+        description="Watched services and hub workers: state, last check, findings, restarts, last incident.",
         input_model=WatchdogStatusInput,
         output_model=WatchdogStatus,
         handler=watchdog_status,

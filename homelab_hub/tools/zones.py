@@ -85,8 +85,8 @@ def _output(zones: ZoneSet) -> ZoneEditOutput:
 TOOLS = [
     ToolSpec(
         name="zone_edit",
-        description="List a camera's motion zones (polygons in 0..1 image coordinates); add, update or remove "
-        'one with an admin token, e.g. zone {"name":"road","kind":"exclude","points":[[0,0],[1,0],[1,0.3]]}.',
+        description="A camera's motion zones (polygons in 0..1); admin to add, update or remove, "
+        'e.g. zone {"name":"road","kind":"exclude","points":[[0,0],[1,0],[1,0.3]]}.',
         input_model=ZoneEditInput,
         output_model=ZoneEditOutput,
         handler=zone_edit,

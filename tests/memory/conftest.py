@@ -79,3 +79,15 @@ def memory_hub(request, hub_factory) -> MemoryHub:
         overrides["storage"] = {"url": request.getfixturevalue("mysql_url")}
     request.getfixturevalue("embedder")  # load the model once, before the hub wants it
     return MemoryHub(hub_factory(overrides))
+
+
+@pytest.fixture(scope="module")
+def make_service_module(embedder, tmp_path_factory) -> Iterator[MemoryService]:
+    """One started MemoryService on SQLite shared by a module's tests (costly imports once)."""
+    tmp = tmp_path_factory.mktemp("memory-module")
+    db = Database.from_url(f"sqlite:///{tmp / 'memory.db'}")
+    migrate(db)
+    service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
+    service.start_now()
+    yield service
+    db.close()

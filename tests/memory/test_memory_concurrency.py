@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import threading
 
 import httpx
@@ -67,3 +68,60 @@ def test_concurrent_saves_of_the_same_content_keep_one_copy(memory_hub):
         th.join()
     assert len(set(ids)) == 1 and len(ids) == THREADS
     assert memory_hub.ok("memory_stats", {})["total"] == 1
+
+
+def test_one_agents_poisoned_searches_never_fail_another_agents(hub_factory, embedder):
+    hub = hub_factory({})
+    poisoner, victim = hub.create_token("mallory"), hub.create_token("bob")
+    hub.rest("memory_save", {"content": "Grafana on pve-01 listens on port 3000."}, token=victim)
+    results: dict[str, list[int]] = {"bob": [], "mallory": []}
+    lock = threading.Lock()
+
+    def search(who: str, token: str, query: str) -> None:
+        with httpx.Client(base_url=hub.url, headers={"Authorization": f"Bearer {token}"}, timeout=60) as c:
+            # json.dumps escapes a lone surrogate (\\ud800), as a hostile client sends it.
+            res = c.post(
+                "/api/tools/memory_search",
+                content=json.dumps({"query": query}),
+                headers={"Content-Type": "application/json"},
+            )
+        with lock:
+            results[who].append(res.status_code)
+
+    threads = [threading.Thread(target=search, args=("bob", victim, f"grafana port {i}")) for i in range(40)]
+    threads += [
+        threading.Thread(target=search, args=("mallory", poisoner, f"x\ud800 {i}")) for i in range(40)
+    ]
+    for th in threads[::2] + threads[1::2]:
+        th.start()
+    for th in threads:
+        th.join()
+    assert results["bob"] == [200] * 40
+    assert results["mallory"] == [400] * 40
+
+
+def test_a_text_the_model_cannot_encode_fails_only_its_own_caller(embedder):
+    # Straight at the embedder, past validation: the batch is retried one text at a time.
+    from homelab_hub.errors import InvalidInput
+
+    outcomes: dict[str, str] = {}
+    barrier = threading.Barrier(9)
+
+    def embed(name: str, text: str) -> None:
+        barrier.wait()
+        try:
+            embedder.embed_one(text)
+            outcomes[name] = "ok"
+        except InvalidInput:
+            outcomes[name] = "refused"
+
+    threads = [
+        threading.Thread(target=embed, args=(f"good{i}", f"restart ollama on host {i}")) for i in range(8)
+    ]
+    threads.append(threading.Thread(target=embed, args=("bad", "ollama \ud800 port")))
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert outcomes.pop("bad") == "refused"
+    assert set(outcomes.values()) == {"ok"}

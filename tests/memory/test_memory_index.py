@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from homelab_hub.memory.index import VectorIndex
+from homelab_hub.memory.index import VectorIndex, key, memory_of
 from homelab_hub.memory.quantizer import TurboQuantizer, _scan_numpy, scan_codes
 
 
@@ -60,28 +60,43 @@ def test_four_bit_scan_ranks_close_to_exact_cosine():
     assert hits / 200 >= 0.99  # the 100 candidates the reranker sees hold the exact top 10
 
 
+def found(hits) -> set[int]:  # type: ignore[no-untyped-def]
+    return {memory_of(k) for k, _ in hits}
+
+
 def test_search_sees_only_the_named_agent_and_live_rows():
     rng = np.random.default_rng(4)
     index = VectorIndex(384)
     vecs = unit(rng, 6)
-    index.upsert([1, 2, 3, 4, 5, 6], ["a", "b", "a", "b", "a", "b"], vecs, [0.0] * 6)
+    index.upsert([key(i) for i in range(1, 7)], ["a", "b", "a", "b", "a", "b"], vecs, [0.0] * 6)
     index.remove([3])
-    assert {i for i, _ in index.search(vecs[0], "a", 10)} == {1, 5}
-    assert {i for i, _ in index.search(vecs[0], None, 10)} == {1, 2, 4, 5, 6}
+    assert found(index.search(vecs[0], "a", 10)) == {1, 5}
+    assert found(index.search(vecs[0], None, 10)) == {1, 2, 4, 5, 6}
     assert index.search(vecs[0], "nobody", 10) == []
-    assert {i for i, _ in index.search(vecs[0], None, 10, allowed=np.array([2, 5]))} == {2, 5}
+    assert found(index.search(vecs[0], None, 10, allowed=np.array([2, 5]))) == {2, 5}
+
+
+def test_removing_a_memory_removes_all_its_chunk_vectors():
+    rng = np.random.default_rng(7)
+    index = VectorIndex(384)
+    vecs = unit(rng, 4)
+    index.upsert([key(1), key(1, 1), key(1, 2), key(2)], ["a"] * 4, vecs, [0.0] * 4)
+    assert (len(index), index.memories) == (4, 2)
+    assert index.remove([1]) == 1
+    assert found(index.search(vecs[1], "a", 10)) == {2}
+    assert (len(index), index.memories) == (1, 1)
 
 
 def test_ids_committed_out_of_order_stay_findable():
     rng = np.random.default_rng(5)
     index = VectorIndex(384)
     vecs = unit(rng, 4)
-    index.upsert([10], ["a"], vecs[:1], [0.0])
-    index.upsert([30], ["a"], vecs[1:2], [0.0])
-    index.upsert([20], ["a"], vecs[2:3], [0.0])
-    index.upsert([5], ["a"], vecs[3:4], [0.0])
+    index.upsert([key(10)], ["a"], vecs[:1], [0.0])
+    index.upsert([key(30)], ["a"], vecs[1:2], [0.0])
+    index.upsert([key(20)], ["a"], vecs[2:3], [0.0])
+    index.upsert([key(5)], ["a"], vecs[3:4], [0.0])
     for memory_id, vec in zip([10, 30, 20, 5], vecs, strict=True):
-        assert index.search(vec, "a", 1)[0][0] == memory_id
+        assert memory_of(index.search(vec, "a", 1)[0][0]) == memory_id
     assert sorted(index.versions()) == [5, 10, 20, 30]
 
 
@@ -89,7 +104,9 @@ def test_index_survives_a_save_and_load_round_trip(tmp_path):
     rng = np.random.default_rng(6)
     index = VectorIndex(384)
     vecs = unit(rng, 3000)
-    index.upsert(list(range(1, 3001)), ["a", "b", "c"] * 1000, vecs, [float(i) for i in range(3000)])
+    index.upsert(
+        [key(i) for i in range(1, 3001)], ["a", "b", "c"] * 1000, vecs, [float(i) for i in range(3000)]
+    )
     index.remove(list(range(1, 1500)))  # enough to trigger compaction
     index.save(tmp_path / "v.npz")
     loaded = VectorIndex.load(tmp_path / "v.npz", 384)

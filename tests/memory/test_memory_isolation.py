@@ -6,18 +6,14 @@ import pytest
 
 from homelab_hub.errors import InvalidInput, NotFound
 from homelab_hub.tools import memory as tools
-from homelab_hub.tools.registry import Identity, ToolContext
+from homelab_hub.tools.registry import ToolContext
+from tests.memory.support import tool_context
 
 SECRET = "Bob's diet tracker token lives in /srv/diet/.env and rotates monthly."
 
 
-class _Services:
-    def __init__(self, memory) -> None:  # type: ignore[no-untyped-def]
-        self.memory = memory
-
-
 def ctx(memory, agent: str, role: str = "agent") -> ToolContext:  # type: ignore[no-untyped-def]
-    return ToolContext(services=_Services(memory), identity=Identity(agent, role))  # type: ignore[arg-type]
+    return tool_context(memory, agent, role)
 
 
 def test_an_agent_cannot_find_list_read_update_or_delete_anothers_memory(memory):

@@ -1,8 +1,15 @@
-"""Search quality on a labelled, operator-style set: hybrid vs semantic-only.
+"""Search quality on two labelled sets: semantic, keyword and hybrid, per query class.
 
-tests/fixtures/memory/quality_set.json (written by make_quality_set.py next to it) holds
-330 memories (ports, hosts, fixes, decisions, cameras, config paths, logs) and 77 queries,
-37 of them identifiers (ports, IPs, error strings, paths) and 40 plain questions.
+The operator set (quality_set.json, made by make_quality_set.py): 330 one-fact memories
+(ports, hosts, fixes, decisions, cameras, config paths, logs) and 77 queries, 37 of them
+identifiers and 40 plain questions. The conversational set (conversations.json, made by
+make_conversations.py): eight dated multi-session lab conversations, 157-217 turns each,
+saved one memory per turn with each session as a thread, and 484 questions of four types
+(single fact, multi-hop across sessions, temporal, identifier) naming their evidence turns.
+
+Both sets are split: the fusion was tuned on the dev halves (benchmarks/memory_fusion_tune.py)
+and the figures that count are the held-out test halves. Both sets are embedded once per
+test session.
 """
 
 from __future__ import annotations
@@ -12,50 +19,101 @@ from pathlib import Path
 
 import pytest
 
-from homelab_hub.memory.importer import MemoryImporter
+from homelab_hub.memory.config import MemoryConfig
+from homelab_hub.memory.service import MemoryService
+from homelab_hub.store import Database, migrate
+from homelab_hub.tools import memory as tools
+from tests.memory import support
+from tests.memory.support import tool_context
 
-SET = Path(__file__).parents[1] / "fixtures" / "memory" / "quality_set.json"
-
-
-@pytest.fixture
-def loaded(make_service, sqlite_url):  # type: ignore[no-untyped-def]
-    data = json.loads(SET.read_text(encoding="utf-8"))
-    service = make_service(sqlite_url)
-    records = [
-        {"agent": "ops", **{k: m[k] for k in ("content", "category", "tags")}} for m in data["memories"]
-    ]
-    report = MemoryImporter(service).import_records(records, None)
-    assert report.added == len(data["memories"])
-    ids = {m["key"]: service.store.id_by_hash("ops", m["content"]) for m in data["memories"]}
-    return service, data["queries"], ids
+# Hybrid recall@5 on the conversational test half with the code this work started from
+# (commit 473755f, turns saved as plain memories): measured once with tests/memory/support.py.
+BASELINE_HYBRID_R5 = 0.418
 
 
-def recall(service, queries, ids, mode: str) -> dict[str, tuple[float, float]]:  # type: ignore[no-untyped-def]
-    out = {}
-    for kind in ("identifier", "natural", "all"):
-        chosen = [q for q in queries if kind in ("all", q["kind"])]
-        at1 = at5 = 0
-        for q in chosen:
-            hits = [
-                h.memory.id for h in service.search("ops", q["query"], limit=5, min_score=-1.0, mode=mode)
-            ]
-            at1 += hits[:1] == [ids[q["expected"]]]
-            at5 += ids[q["expected"]] in hits
-        out[kind] = (at1 / len(chosen), at5 / len(chosen))
-    return out
+@pytest.fixture(scope="session")
+def eval_sets(embedder, tmp_path_factory) -> dict[str, list[support.EvalSet]]:  # type: ignore[no-untyped-def]
+    tmp = tmp_path_factory.mktemp("quality")
+    db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
+    migrate(db)
+    service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
+    service.start_now()
+    sets = {
+        "operator": [support.load_operator_set(service)],
+        "conversation": list(support.load_conversation_set(service).values()),
+    }
+    tables = {
+        (name, split): support.recall_table(chosen, support.service_search(service), split)
+        for name, chosen in sets.items()
+        for split in ("dev", "test", None)
+    }
+    return {"service": service, "sets": sets, "tables": tables}  # type: ignore[return-value]
 
 
-def test_hybrid_search_beats_semantic_only_on_identifiers_and_overall(loaded, capsys):
-    service, queries, ids = loaded
-    assert len(queries) >= 60 and len(ids) >= 300
-    semantic = recall(service, queries, ids, "semantic")
-    hybrid = recall(service, queries, ids, "hybrid")
+def test_recall_tables_are_printed_per_set_split_class_and_mode(eval_sets, capsys):
     with capsys.disabled():
-        print(f"\n  {len(queries)} queries over {len(ids)} memories   recall@1  recall@5")
-        for kind in ("identifier", "natural", "all"):
-            for name, r in (("semantic", semantic), ("hybrid", hybrid)):
-                print(f"  {kind:<10} {name:<8}              {r[kind][0]:.3f}     {r[kind][1]:.3f}")
-    assert hybrid["all"][0] >= semantic["all"][0] and hybrid["all"][1] >= semantic["all"][1]
-    assert hybrid["natural"][0] >= semantic["natural"][0]
-    assert hybrid["identifier"][0] >= semantic["identifier"][0] + 0.3
-    assert hybrid["identifier"][1] >= 0.95
+        for (name, split), table in eval_sets["tables"].items():
+            print(
+                "\n"
+                + support.format_table(f"{name} set, {split or 'whole'} {'half' if split else 'set'}", table)
+            )
+    assert len(eval_sets["tables"]) == 6
+
+
+@pytest.mark.parametrize("name", ["operator", "conversation"])
+def test_hybrid_is_never_below_the_better_half_on_any_held_out_query_class(eval_sets, name):
+    # Held-out halves only: on the conversational dev half one identifier question of 51
+    # (R@5 0.529 against keyword's 0.549) is the price of the dev-tuned context weights.
+    table = eval_sets["tables"][(name, "test")]
+    losses = {
+        kind: (
+            round(table["hybrid"][kind][5], 3),
+            round(max(table["semantic"][kind][5], table["keyword"][kind][5]), 3),
+        )
+        for kind in table["hybrid"]
+        if table["hybrid"][kind][5] + 1e-9 < max(table["semantic"][kind][5], table["keyword"][kind][5])
+    }
+    assert losses == {}
+
+
+def test_hybrid_beats_the_old_hybrid_by_eight_points_on_held_out_conversations(eval_sets):
+    recall5 = eval_sets["tables"][("conversation", "test")]["hybrid"]["all"][5]
+    assert recall5 >= BASELINE_HYBRID_R5 + 0.08
+
+
+def test_operator_set_hybrid_recall_at_5_stays_at_least_095(eval_sets):
+    assert eval_sets["tables"][("operator", None)]["hybrid"]["all"][5] >= 0.95
+    assert eval_sets["tables"][("operator", "test")]["hybrid"]["all"][5] >= 0.95
+
+
+def test_identifier_queries_still_find_their_memory_first_on_the_operator_set(eval_sets):
+    for split in ("dev", "test"):
+        table = eval_sets["tables"][("operator", split)]
+        assert table["hybrid"]["identifier"][1] >= table["semantic"]["identifier"][1] + 0.3
+        assert table["hybrid"]["identifier"][5] >= 0.95
+
+
+def test_a_typical_five_result_answer_is_at_most_300_tokens(eval_sets, capsys):
+    service = eval_sets["service"]
+    ctx = tool_context(service, "ops")
+    answer = tools.memory_search(ctx, tools.MemorySearchInput(query="which port does grafana listen on"))
+    text = answer.model_dump_json()
+    with capsys.disabled():
+        print(
+            f"\n  5-result memory_search answer, {len(text)} characters (~{len(text) // 4} tokens):\n  {text}"
+        )
+    assert len(answer.results) == 5
+    assert len(text) / 4 <= 300
+    first = json.loads(text)["results"][0]
+    assert set(first) <= {"id", "content", "score", "keyword_match", "category", "tags", "at"}
+
+
+def test_the_conversation_set_is_big_enough_and_split(eval_sets):
+    data = json.loads(Path(support.CONVERSATION_SET).read_text(encoding="utf-8"))
+    turns = [sum(len(s["turns"]) for s in c["sessions"]) for c in data["conversations"]]
+    kinds = {q["type"] for q in data["questions"]}
+    assert len(turns) >= 8
+    assert min(turns) >= 150
+    assert len(data["questions"]) >= 400
+    assert kinds == {"single", "multi", "temporal", "identifier"}
+    assert {c["split"] for c in data["conversations"]} == {"dev", "test"}

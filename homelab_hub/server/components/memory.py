@@ -43,13 +43,12 @@ def health(services: Services) -> ComponentHealth:
     if service.error:
         return ComponentHealth(state="down", detail=service.error)
     if not service.ready:
-        detail = "loading embedding model" if not service.embedder.ready else "loading vector index"
-        return ComponentHealth(state="starting", detail=detail)
+        return ComponentHealth(state="starting", detail=f"loading {service.loading}")
     index = service.index
     report = service.reconcile_report
     return ComponentHealth(
         state="ok",
-        detail=f"{len(index) if index else 0} memories, 4-bit index",
+        detail=f"{index.memories if index else 0} memories, 4-bit index",
         data={
             "vectors": len(index) if index else 0,
             "index_bytes": index.nbytes if index else 0,
