@@ -150,7 +150,7 @@ def quiet_hour(model: SpeechModel, hour_s: float, seed: int) -> None:
 def camera_cpu(seconds: float) -> None:
     import psutil
 
-    from homelab_hub.cameras.alerts import AlertStore
+    from homelab_hub.cameras.alert_store import AlertStore
     from homelab_hub.cameras.config import CameraConfig
     from homelab_hub.cameras.manager import CameraManager
     from homelab_hub.cameras.pipeline import SampleResult

@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from homelab_hub.metrics import WORKER_RESTARTS, WORKER_UP
+from homelab_hub.store.worker_events import record_worker_event
 from homelab_hub.workers import Worker, WorkerContext
 
 if TYPE_CHECKING:
@@ -252,9 +253,6 @@ class Supervisor:
         if self.db is None:
             return
         try:
-            self.db.execute(
-                "INSERT INTO worker_events (worker, ts, event, reason) VALUES (?, ?, ?, ?)",
-                (worker, time.time(), event, reason[:2000]),
-            )
+            record_worker_event(self.db, worker, event, reason)
         except Exception:  # a database outage must not stop supervision
             log.warning("could not record worker event for %s", worker)

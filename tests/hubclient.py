@@ -20,9 +20,9 @@ from mcp.client.streamable_http import streamable_http_client
 
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.server.app import create_app
-from homelab_hub.server.auth import TokenStore
 from homelab_hub.server.components import COMPONENTS, Component
 from homelab_hub.server.serving import uvicorn_config
+from homelab_hub.server.token_store import TokenStore
 
 
 @contextlib.asynccontextmanager

@@ -21,7 +21,7 @@ from typing import Any
 import av
 import numpy as np
 
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.audio import SAMPLE_RATE, AudioChunk, AudioChunker, file_audio
 from homelab_hub.cameras.audio_gate import ChunkVerdict, judge
 from homelab_hub.cameras.config import CameraConfig
@@ -29,7 +29,7 @@ from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps, PipelineS
 from homelab_hub.cameras.settings import TranscriberConfig, VisionConfig
 from homelab_hub.cameras.speech import SpeechModel
 from homelab_hub.cameras.vision import VisionClassifier
-from homelab_hub.cameras.zones import ZoneStore
+from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.errors import InvalidInput
 from homelab_hub.notify.bus import NotificationBus
 from homelab_hub.store import Database, migrate

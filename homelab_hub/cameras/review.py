@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from homelab_hub.cameras.alerts import AlertStore, Suppression, compile_pattern
+from homelab_hub.cameras.alert_store import AlertStore, Suppression, compile_pattern
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.review_store import (
     GROUP_STATES,

@@ -24,7 +24,7 @@ import cv2
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from homelab_hub.cameras.alerts import compile_pattern
+from homelab_hub.cameras.alert_store import compile_pattern
 from homelab_hub.cameras.review_store import LABELS, Label
 from homelab_hub.cameras.settings import ReviewConfig
 from homelab_hub.cameras.verdict import normalize_description

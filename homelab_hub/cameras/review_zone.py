@@ -22,7 +22,8 @@ from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
 from homelab_hub.cameras.review import AlertReview
 from homelab_hub.cameras.settings import ZoneConfig
 from homelab_hub.cameras.zone_editor import ZoneEditor, ZoneSet
-from homelab_hub.cameras.zones import ZoneMask, ZoneStore, detection_size
+from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones import ZoneMask, detection_size
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
 
 if TYPE_CHECKING:

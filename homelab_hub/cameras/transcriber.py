@@ -30,7 +30,7 @@ from homelab_hub.errors import HubError
 from homelab_hub.notify.bus import CameraAlert
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.alerts import AlertStore
+    from homelab_hub.cameras.alert_store import AlertStore
     from homelab_hub.notify.bus import NotificationBus
     from homelab_hub.workers import WorkerContext
 

@@ -15,7 +15,8 @@ from typing import TYPE_CHECKING, Literal
 
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.settings import ZoneConfig
-from homelab_hub.cameras.zones import ZoneStore, check_unique, parse_zone
+from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones import check_unique, parse_zone
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:

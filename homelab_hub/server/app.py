@@ -26,14 +26,16 @@ from homelab_hub.errors import HubError, NotFound, Unavailable
 from homelab_hub.metrics import REGISTRY
 from homelab_hub.notify.speakers import AUDIO_ROUTE
 from homelab_hub.server import web_api
-from homelab_hub.server.auth import IDENTITY_KEY, TokenCache, TokenStore
+from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
 from homelab_hub.server.mcp import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
 from homelab_hub.server.services import Services, build_services, close_services, reload_services
 from homelab_hub.server.serving import check_bind
-from homelab_hub.server.sessions import SessionCache, SessionStore
+from homelab_hub.server.session_store import SessionStore
+from homelab_hub.server.sessions import SessionCache
+from homelab_hub.server.token_store import TokenStore
 from homelab_hub.server.web.live import LiveRoutes
 from homelab_hub.server.web.pages import WebPages
 

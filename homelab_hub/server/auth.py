@@ -8,23 +8,15 @@ needs one, for the rest of the process's life (see `TokenCache`).
 
 from __future__ import annotations
 
-import hashlib
-import re
-import secrets
-import time
-from dataclasses import dataclass
 from typing import Any
 
 from starlette.requests import HTTPConnection
 
-from homelab_hub.errors import Conflict, InvalidInput, NotFound, Unauthorized
-from homelab_hub.store import Database
-from homelab_hub.tools.registry import Identity, Role
+from homelab_hub.errors import Unauthorized
+from homelab_hub.server.token_store import LOCAL_IDENTITY, TokenStore, token_hash
+from homelab_hub.tools.registry import Identity
 
-LOCAL_IDENTITY = Identity(agent="local", role="admin")
 IDENTITY_KEY = "hub_identity"
-TOKEN_PREFIX = "hh_"
-_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 
 
 def identity_of(scope_or_conn: Any) -> Identity:
@@ -34,71 +26,6 @@ def identity_of(scope_or_conn: Any) -> Identity:
     if not isinstance(identity, Identity):
         raise Unauthorized("no credential on this request")
     return identity
-
-
-@dataclass(frozen=True)
-class TokenInfo:
-    name: str
-    role: Role
-    created_at: float
-    revoked_at: float | None
-    last_used_at: float | None
-
-
-def _hash(token: str) -> str:
-    return hashlib.sha256(token.encode("utf-8")).hexdigest()
-
-
-class TokenStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def create(self, name: str, *, admin: bool = False) -> str:
-        """Make a token for agent ``name``; returns the token (shown once, never stored).
-
-        Raises InvalidInput for a bad name, Conflict if the agent already has a live token.
-        """
-        if not _NAME.match(name):
-            raise InvalidInput(
-                f"token name {name!r} is not valid; use 1-64 letters, digits, '.', '_' or '-', starting with a letter or digit"
-            )
-        if self.db.query_one("SELECT id FROM api_tokens WHERE name = ? AND revoked_at IS NULL", (name,)):
-            raise Conflict(
-                f"agent {name!r} already has a live token; revoke it first (homelab-hub token revoke {name})"
-            )
-        token = TOKEN_PREFIX + secrets.token_urlsafe(32)
-        self.db.execute(
-            "INSERT INTO api_tokens (name, role, token_hash, created_at) VALUES (?, ?, ?, ?)",
-            (name, "admin" if admin else "agent", _hash(token), time.time()),
-        )
-        return token
-
-    def revoke(self, name: str) -> int:
-        """Revoke the agent's live tokens. Raises NotFound when it has none."""
-        result = self.db.execute(
-            "UPDATE api_tokens SET revoked_at = ? WHERE name = ? AND revoked_at IS NULL", (time.time(), name)
-        )
-        if result.rowcount == 0:
-            raise NotFound(f"no live token named {name!r}")
-        return result.rowcount
-
-    def list(self) -> list[TokenInfo]:
-        rows = self.db.query(
-            "SELECT name, role, created_at, revoked_at, last_used_at FROM api_tokens ORDER BY name, created_at"
-        )
-        return [TokenInfo(**r) for r in rows]
-
-    def any_live(self) -> bool:
-        return self.db.query_one("SELECT id FROM api_tokens WHERE revoked_at IS NULL LIMIT 1") is not None
-
-    def live(self) -> dict[str, Identity]:
-        """Every live token's hash with the identity it maps to."""
-        rows = self.db.query("SELECT name, role, token_hash FROM api_tokens WHERE revoked_at IS NULL")
-        return {r["token_hash"]: _identity(r["name"], r["role"]) for r in rows}
-
-
-def _identity(name: str, role: str) -> Identity:
-    return Identity(agent=name, role="admin" if role == "admin" else "agent")
 
 
 class TokenCache:
@@ -136,13 +63,13 @@ class TokenCache:
         attacker could time is the SHA-256 of their own guess, not a comparison with a secret."""
         if not token or len(token) > 256:
             return None
-        return self._by_hash.get(_hash(token))
+        return self._by_hash.get(token_hash(token))
 
     def live_hash(self, token: str) -> str | None:
         """The stored hash of a live token (what a browser session remembers), or None."""
         if not token or len(token) > 256:
             return None
-        digest = _hash(token)
+        digest = token_hash(token)
         return digest if digest in self._by_hash else None
 
     def identity_for_hash(self, token_hash: str) -> Identity | None:

@@ -13,9 +13,9 @@ from pathlib import Path
 from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
-from homelab_hub.server.auth import TokenStore
 from homelab_hub.server.components import COMPONENTS
-from homelab_hub.server.sessions import SessionStore
+from homelab_hub.server.session_store import SessionStore
+from homelab_hub.server.token_store import TokenStore
 
 
 def _config_option(parser: argparse.ArgumentParser, top: bool) -> None:

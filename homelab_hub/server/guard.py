@@ -30,7 +30,8 @@ from homelab_hub.config import is_loopback
 from homelab_hub.errors import Forbidden, HubError, InvalidInput, PayloadTooLarge, Unauthorized
 from homelab_hub.metrics import HTTP_REQUESTS
 from homelab_hub.server.auth import IDENTITY_KEY, LOCAL_IDENTITY, TokenCache
-from homelab_hub.server.sessions import COOKIE, CSRF_HEADER, BrowserSession, SessionCache
+from homelab_hub.server.session_store import BrowserSession
+from homelab_hub.server.sessions import COOKIE, CSRF_HEADER, SessionCache
 from homelab_hub.tools.registry import Identity
 
 log = logging.getLogger(__name__)

@@ -13,116 +13,12 @@ within that time and no request waits on the database on the event loop.
 
 from __future__ import annotations
 
-import hashlib
-import secrets
 import time
-from dataclasses import dataclass
 
-from homelab_hub.errors import NotFound
-from homelab_hub.store import Database
-from homelab_hub.tools.registry import Identity
+from homelab_hub.server.session_store import BrowserSession, SessionStore, session_hash
 
 COOKIE = "hh_session"
 CSRF_HEADER = "x-csrf-token"
-
-
-def _hash(session_id: str) -> str:
-    return hashlib.sha256(session_id.encode("utf-8")).hexdigest()
-
-
-@dataclass(frozen=True)
-class BrowserSession:
-    handle: str  # the first 12 hex digits of the id's hash: names a session in the CLI
-    session_hash: str
-    token_hash: str
-    identity: Identity
-    csrf: str
-    user_agent: str
-    created_at: float
-    expires_at: float
-
-
-class SessionStore:
-    def __init__(self, db: Database) -> None:
-        self.db = db
-
-    def create(
-        self, identity: Identity, token_hash: str, *, lifetime_s: float, user_agent: str = ""
-    ) -> tuple[str, BrowserSession]:
-        """A new session; returns its id (for the cookie, never stored) and the session."""
-        session_id = secrets.token_urlsafe(32)
-        now = time.time()
-        session = BrowserSession(
-            handle=_hash(session_id)[:12],
-            session_hash=_hash(session_id),
-            token_hash=token_hash,
-            identity=identity,
-            csrf=secrets.token_urlsafe(32),
-            user_agent=user_agent[:200],
-            created_at=now,
-            expires_at=now + lifetime_s,
-        )
-        self.db.execute(
-            "INSERT INTO browser_sessions (session_hash, token_hash, agent, role, csrf, user_agent, created_at, "
-            "expires_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-            (
-                session.session_hash,
-                token_hash,
-                identity.agent,
-                identity.role,
-                session.csrf,
-                session.user_agent,
-                now,
-                session.expires_at,
-            ),
-        )
-        return session_id, session
-
-    def live(self) -> list[BrowserSession]:
-        """Sessions neither revoked nor expired, newest first."""
-        rows = self.db.query(
-            "SELECT session_hash, token_hash, agent, role, csrf, user_agent, created_at, expires_at "
-            "FROM browser_sessions WHERE revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
-            (time.time(),),
-        )
-        return [
-            BrowserSession(
-                handle=r["session_hash"][:12],
-                session_hash=r["session_hash"],
-                token_hash=r["token_hash"],
-                identity=Identity(agent=r["agent"], role="admin" if r["role"] == "admin" else "agent"),
-                csrf=r["csrf"],
-                user_agent=r["user_agent"],
-                created_at=r["created_at"],
-                expires_at=r["expires_at"],
-            )
-            for r in rows
-        ]
-
-    def revoke(self, session_hash: str) -> None:
-        self.db.execute(
-            "UPDATE browser_sessions SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
-            (time.time(), session_hash),
-        )
-
-    def revoke_matching(self, *, handle: str | None = None, agent: str | None = None) -> int:
-        """Revoke the live sessions whose handle starts with ``handle``, or of ``agent``, or all
-        when neither is given. Raises NotFound when none matched."""
-        matched = [
-            s
-            for s in self.live()
-            if (handle is None or s.session_hash.startswith(handle.lower()))
-            and (agent is None or s.identity.agent == agent)
-        ]
-        if not matched:
-            raise NotFound("no live browser session matched; see `homelab-hub session list`")
-        now = time.time()
-        for s in matched:
-            self.db.execute(
-                "UPDATE browser_sessions SET revoked_at = ? WHERE session_hash = ? AND revoked_at IS NULL",
-                (now, s.session_hash),
-            )
-        return len(matched)
 
 
 class SessionCache:
@@ -146,7 +42,7 @@ class SessionCache:
         """The live, unexpired session behind a cookie value, or None."""
         if not session_id or len(session_id) > 128:
             return None
-        session = self._by_hash.get(_hash(session_id))
+        session = self._by_hash.get(session_hash(session_id))
         if session is None or session.expires_at <= time.time():
             return None
         return session

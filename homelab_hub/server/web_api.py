@@ -23,12 +23,13 @@ from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
 from homelab_hub.cameras.activity import camera_activity
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.review import AlertReview, ReviewGroup, check_hours
 from homelab_hub.cameras.review_suppress import preview
 from homelab_hub.cameras.review_zone import camera_frame_size, exclusion_zone
 from homelab_hub.cameras.zone_editor import ZoneEditor
-from homelab_hub.cameras.zones import ZoneStore, draft_mask
+from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones import draft_mask
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.rest import read_json

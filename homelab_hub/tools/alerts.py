@@ -6,7 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.errors import InvalidInput, NotFound
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec

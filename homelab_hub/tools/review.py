@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.alerts import MAX_PATTERN_CHARS, Suppression
+from homelab_hub.cameras.alert_store import MAX_PATTERN_CHARS, Suppression
 from homelab_hub.cameras.review import MAX_HOURS, AlertReview, ReviewGroup
 from homelab_hub.cameras.review_classifier import ReviewClassifier
 from homelab_hub.cameras.review_suppress import MAX_EXPIRY_DAYS, SuppressionPreview, suppress, unsuppress

@@ -12,7 +12,7 @@ from pydantic import Field
 
 from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
 from homelab_hub.cameras.zone_editor import ZoneEditor, ZoneSet
-from homelab_hub.cameras.zones import ZoneStore
+from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 

@@ -14,7 +14,7 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.audio import AudioChunk, AudioSink
 from homelab_hub.cameras.settings import AlertsConfig, AudioConfig, TranscriberConfig
 from homelab_hub.cameras.speech import SpeechModel

@@ -192,7 +192,7 @@ def test_replay_without_deps_runs_motion_only(tmp_path) -> None:
 
 
 def test_a_camera_starts_with_its_stored_zones(tmp_path, ollama, sqlite_db) -> None:
-    from homelab_hub.cameras.zones import ZoneStore
+    from homelab_hub.cameras.zone_store import ZoneStore
 
     ZoneStore(sqlite_db).save("yard", [ZoneConfig(name="grill", points=REGION_ZONE)])
     deps = deps_for(ollama.url, sqlite_db)

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.motion import MotionDetector
 from homelab_hub.cameras.review import AlertReview
@@ -19,7 +19,8 @@ from homelab_hub.cameras.review_zone import exclusion_zone
 from homelab_hub.cameras.settings import MotionConfig, ReviewConfig
 from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.cameras.zone_editor import ZoneEditor
-from homelab_hub.cameras.zones import ZoneStore, detection_size, draft_mask
+from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones import detection_size, draft_mask
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from tests.cameras.review_data import (
     CAR,

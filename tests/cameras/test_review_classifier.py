@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.review import AlertReview
 from homelab_hub.cameras.review_classifier import LABEL_SCHEMA, ReviewClassifier

@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alerts import AlertStore
+from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.settings import AlertsConfig
-from homelab_hub.cameras.zones import ZoneStore
+from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.config import load_config
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from homelab_hub.server.services import Services, build_services, close_services

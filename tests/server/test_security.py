@@ -14,7 +14,7 @@ import threading
 import httpx
 import pytest
 
-from homelab_hub.server.auth import TokenStore
+from homelab_hub.server.token_store import TokenStore
 from homelab_hub.store import Database
 from tests.hubclient import MCP_HEADERS, MCP_INIT, raw_session
 from tests.support import wait_until

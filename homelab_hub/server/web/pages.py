@@ -24,7 +24,8 @@ from starlette.templating import Jinja2Templates
 from homelab_hub import __version__
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
 from homelab_hub.server.guard import SESSION_KEY
-from homelab_hub.server.sessions import BrowserSession, SessionCache, SessionStore
+from homelab_hub.server.session_store import BrowserSession, SessionStore
+from homelab_hub.server.sessions import SessionCache
 from homelab_hub.server.web.signin import SignIn, login_url
 from homelab_hub.tools.registry import Identity
 

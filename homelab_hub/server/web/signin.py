@@ -21,7 +21,8 @@ from homelab_hub.config import is_loopback
 from homelab_hub.errors import Forbidden
 from homelab_hub.server.auth import LOCAL_IDENTITY, TokenCache
 from homelab_hub.server.guard import SESSION_KEY, check_csrf
-from homelab_hub.server.sessions import COOKIE, BrowserSession, SessionCache, SessionStore
+from homelab_hub.server.session_store import BrowserSession, SessionStore
+from homelab_hub.server.sessions import COOKIE, SessionCache
 
 if TYPE_CHECKING:
     from homelab_hub.server.web.pages import Renderer
