@@ -7,10 +7,15 @@ the best settings; the chosen numbers live in memory/search.py and memory/keywor
 tests/memory/test_memory_quality.py reports the held-out halves.
 
     python benchmarks/memory_fusion_tune.py
+    python benchmarks/memory_fusion_tune.py --identifier-weights 0.05,0.1,0.15
+
+The second form keeps every other setting at its default (the chosen ones) and sweeps only
+the semantic weight of queries with an identifier in them.
 """
 
 from __future__ import annotations
 
+import argparse
 import itertools
 import sys
 import tempfile
@@ -67,6 +72,12 @@ def score(
 def main() -> None:
     from homelab_hub.memory.embedder import Embedder
 
+    parser = argparse.ArgumentParser()
+    parser.add_argument(
+        "--identifier-weights", help="comma-separated: sweep only this weight, the rest at defaults"
+    )
+    args = parser.parse_args()
+
     embedder = Embedder(None)
     embedder.load_now()
     with tempfile.TemporaryDirectory() as tmp:
@@ -81,6 +92,17 @@ def main() -> None:
         }
         print(f"loaded both sets in {time.monotonic() - started:.0f}s; scoring dev halves (hybrid R@5)")
         results = []
+        if args.identifier_weights:
+            base = halves(service, sets)
+            for id_w in (float(w) for w in args.identifier_weights.split(",")):
+                service.fusion = replace(Fusion(), identifier_weight=id_w)
+                mean, ok, notes = score(service, sets, base)
+                results.append((ok, mean, id_w, notes))
+                print(f"  id {id_w}: {mean:.3f} {'ok' if ok else 'LOSES'}  {notes}", flush=True)
+            results.sort(key=lambda r: (not r[0], -r[1]))
+            print("best:", results[0])
+            db.close()
+            return
         for k1, b in [(1.2, 0.75), (1.2, 0.4)]:
             rebuild_keywords(service, k1, b)
             base = halves(service, sets)
