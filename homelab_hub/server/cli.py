@@ -13,18 +13,10 @@ from pathlib import Path
 from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
+from homelab_hub.server.cli_options import config_option
 from homelab_hub.server.components import COMPONENTS
 from homelab_hub.server.session_store import SessionStore
 from homelab_hub.server.token_store import TokenStore
-
-
-def _config_option(parser: argparse.ArgumentParser, top: bool) -> None:
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=None if top else argparse.SUPPRESS,
-        help="config file (default: $HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present, else built-in defaults)",
-    )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -33,11 +25,11 @@ def build_parser() -> argparse.ArgumentParser:
         description="The always-on hub that AI agents operate a home lab through (MCP + REST).",
     )
     parser.add_argument("--version", action="version", version=f"homelab-hub {__version__}")
-    _config_option(parser, top=True)
+    config_option(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the hub (MCP at /mcp and /sse, REST at /api)")
-    _config_option(serve, top=False)
+    config_option(serve, top=False)
     serve.add_argument("--host", help="bind address (default from config: 127.0.0.1)")
     serve.add_argument("--port", type=int, help="port (default from config: 8042)")
     serve.set_defaults(func=cmd_serve)
@@ -50,31 +42,31 @@ def build_parser() -> argparse.ArgumentParser:
     init.set_defaults(func=cmd_init)
 
     token = sub.add_parser("token", help="manage API tokens (create, list, revoke)")
-    _config_option(token, top=False)
+    config_option(token, top=False)
     tsub = token.add_subparsers(dest="token_command", metavar="ACTION", required=True)
     create = tsub.add_parser("create", help="create a token for agent NAME; prints it alone on the last line")
-    _config_option(create, top=False)
+    config_option(create, top=False)
     create.add_argument("name", help="agent name the token acts as, e.g. claude")
     create.add_argument(
         "--admin", action="store_true", help="admin role: may act across agents and restart services"
     )
     create.set_defaults(func=cmd_token_create)
     listing = tsub.add_parser("list", help="list tokens (names and roles; never the tokens)")
-    _config_option(listing, top=False)
+    config_option(listing, top=False)
     listing.set_defaults(func=cmd_token_list)
     revoke = tsub.add_parser("revoke", help="revoke agent NAME's token")
-    _config_option(revoke, top=False)
+    config_option(revoke, top=False)
     revoke.add_argument("name")
     revoke.set_defaults(func=cmd_token_revoke)
 
     session = sub.add_parser("session", help="browser sessions made on /login (list, revoke)")
-    _config_option(session, top=False)
+    config_option(session, top=False)
     ssub = session.add_subparsers(dest="session_command", metavar="ACTION", required=True)
     slist = ssub.add_parser("list", help="live browser sessions: handle, agent, role, expiry (never the ids)")
-    _config_option(slist, top=False)
+    config_option(slist, top=False)
     slist.set_defaults(func=cmd_session_list)
     srevoke = ssub.add_parser("revoke", help="end browser sessions: one by handle, an agent's, or all")
-    _config_option(srevoke, top=False)
+    config_option(srevoke, top=False)
     which = srevoke.add_mutually_exclusive_group(required=True)
     which.add_argument(
         "handle", nargs="?", help="the session's handle from `session list` (a prefix will do)"
@@ -86,11 +78,11 @@ def build_parser() -> argparse.ArgumentParser:
     doctor = sub.add_parser(
         "doctor", help="check config, database, model files and dependencies; say how to fix"
     )
-    _config_option(doctor, top=False)
+    config_option(doctor, top=False)
     doctor.set_defaults(func=cmd_doctor)
 
     setup = sub.add_parser("claude-setup", help="print the `claude mcp add` commands for this hub")
-    _config_option(setup, top=False)
+    config_option(setup, top=False)
     setup.add_argument("--name", default="homelab-hub", help="MCP server name in Claude Code")
     setup.set_defaults(func=cmd_claude_setup)
 

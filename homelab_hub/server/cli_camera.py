@@ -24,6 +24,7 @@ from homelab_hub.cameras.pipeline import SampleResult
 from homelab_hub.cameras.replay import AudioReplay, ListenChunk, Replay
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import NotFound
+from homelab_hub.server.cli_options import config_option
 
 
 def register(subparsers: Any) -> None:
@@ -38,12 +39,7 @@ def register(subparsers: Any) -> None:
         "pipeline: motion prefilter, zones, full-frame checks and (when [vision] is enabled) the model. "
         "Prints each sample's decision and boxes, then a summary. Nothing is notified or stored.",
     )
-    analyze.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="config file (default: $HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present)",
-    )
+    config_option(analyze)
     analyze.add_argument("video", metavar="VIDEO", help="a video file PyAV can open (mp4, mkv, raw .h264, …)")
     analyze.add_argument(
         "--camera", metavar="NAME", help="use [cameras.NAME]'s motion settings, zones and model overrides"
@@ -68,12 +64,7 @@ def _register_listen(csub: Any) -> None:
         "speech model (with VAD), the noise phrases and the gate, as the transcriber would. Prints each "
         "chunk's level, transcript, decision and why, then a summary. Nothing is notified or stored.",
     )
-    listen.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="config file (default: $HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present)",
-    )
+    config_option(listen)
     listen.add_argument("clip", metavar="CLIP", help="an audio or video file with sound (wav, mka, mp4, …)")
     listen.add_argument(
         "--camera", metavar="NAME", help="use [cameras.NAME.audio]'s chunk, gates and phrases"

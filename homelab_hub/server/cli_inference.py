@@ -18,6 +18,7 @@ from homelab_hub.config import load_config
 from homelab_hub.inference.engine import InferenceEngine
 from homelab_hub.inference.report import BenchResult, DerivedModel, LoadedModel, OllamaHostReport
 from homelab_hub.inference.report_llama import InferenceSnapshot, LlamaServerReport
+from homelab_hub.server.cli_options import config_option
 
 
 def register(subparsers: Any) -> None:
@@ -41,7 +42,7 @@ def register(subparsers: Any) -> None:
     setctx.add_argument("--host", help="Ollama host (default: the one that has the model)")
     setctx.add_argument("--name", help="new model name (default: <model>-4k)")
     for p, func in ((ps, cmd_ps), (bench, cmd_bench), (setctx, cmd_set_context)):
-        p.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
+        config_option(p)
         p.add_argument("--json", action="store_true", help="print the tool's JSON answer instead of a table")
         p.set_defaults(func=func)
 

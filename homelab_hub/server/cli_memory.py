@@ -14,13 +14,10 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+from homelab_hub.server.cli_options import config_option
+
 DEFAULT_AGENT = "local"
 DOC_SUFFIXES = (".md", ".markdown", ".txt")
-
-
-def _config_option(parser: argparse.ArgumentParser) -> None:
-    # SUPPRESS keeps a global `homelab-hub --config FILE memory …` from being reset to None.
-    parser.add_argument("--config", metavar="FILE", default=argparse.SUPPRESS, help="config file")
 
 
 def register(subparsers: Any) -> None:
@@ -49,13 +46,13 @@ def register(subparsers: Any) -> None:
         f"(notes and transcripts default: {DEFAULT_AGENT}, the tokenless caller; exports default: each "
         "record's own agent).",
     )
-    _config_option(imp)
+    config_option(imp)
     imp.set_defaults(func=cmd_import)
 
     exp = sub.add_parser("export", help="Write memories as JSONL that `memory import` reads back.")
     exp.add_argument("--agent", help="Only this agent's memories (default: all agents).")
     exp.add_argument("--output", "-o", help="File to write (default: standard output).")
-    _config_option(exp)
+    config_option(exp)
     exp.set_defaults(func=cmd_export)
 
 

@@ -11,6 +11,7 @@ import threading
 from typing import TYPE_CHECKING, Any
 
 from homelab_hub.config import load_config
+from homelab_hub.server.cli_options import config_option
 from homelab_hub.watchdog.records import redact_tree
 
 if TYPE_CHECKING:
@@ -28,12 +29,7 @@ def register(subparsers: Any) -> None:
         "and print the report. Uses the hub's database, so state is shared with a running hub; "
         "only one of them acts at a time (exit 75 when the hub holds the lock).",
     )
-    parser.add_argument(
-        "--config",
-        metavar="FILE",
-        default=argparse.SUPPRESS,
-        help="config file (default: $HOMELAB_HUB_CONFIG, else ./homelab-hub.toml if present)",
-    )
+    config_option(parser)
     parser.add_argument(
         "--once", action="store_true", help="run one check and exit (default: loop every interval_s)"
     )
