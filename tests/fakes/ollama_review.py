@@ -22,6 +22,7 @@ import json
 from typing import Any
 
 from tests.fakes.http import FakeHTTPServer, Reply, Request
+from tests.fakes.ollama_vision import chat_body
 
 # (words in the description or known features, label, confidence, reason, pattern words)
 RULES: list[tuple[tuple[str, ...], str, float, str, str]] = [
@@ -56,13 +57,9 @@ class FakeOllamaReview(FakeHTTPServer):
         self.requests.clear()
 
     def _chat(self, req: Request) -> Reply:
-        try:
-            body = req.json()
-        except ValueError:
-            return Reply(400, {"error": "invalid JSON body"})
-        self.chats.append(body)
-        if body.get("model") != self.model:
-            return Reply(404, {"error": f'model "{body.get("model")}" not found, try pulling it first'})
+        body = chat_body(req, self.model, self.chats)
+        if isinstance(body, Reply):
+            return body
         if "think" in body and not self.think_supported:
             return Reply(400, {"error": f'"{self.model}" does not support thinking'})
         if self.mode == "error":

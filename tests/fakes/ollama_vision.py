@@ -63,6 +63,19 @@ def shows_dark_object(image_bgr: np.ndarray) -> bool:
     return bool(dark.mean() > 0.005)
 
 
+def chat_body(req: Request, model: str, chats: list[dict[str, Any]]) -> dict[str, Any] | Reply:
+    """A /api/chat body, recorded in ``chats``; or Ollama's own answer to a body that is not
+    JSON (400) or names another model (404)."""
+    try:
+        body = req.json()
+    except ValueError:
+        return Reply(400, {"error": "invalid JSON body"})
+    chats.append(body)
+    if body.get("model") != model:
+        return Reply(404, {"error": f'model "{body.get("model")}" not found, try pulling it first'})
+    return body
+
+
 class FakeOllamaVision(FakeHTTPServer):
     def __init__(self, model: str = "qwen2.5vl:7b") -> None:
         super().__init__()
@@ -96,13 +109,9 @@ class FakeOllamaVision(FakeHTTPServer):
         return Reply(200, {"models": [{"name": self.model, "model": self.model, "size": 6_000_000_000}]})
 
     def _chat(self, req: Request) -> Reply:
-        try:
-            body = req.json()
-        except ValueError:
-            return Reply(400, {"error": "invalid JSON body"})
-        self.chats.append(body)
-        if body.get("model") != self.model:
-            return Reply(404, {"error": f'model "{body.get("model")}" not found, try pulling it first'})
+        body = chat_body(req, self.model, self.chats)
+        if isinstance(body, Reply):
+            return body
         if "format" in body and not self.supports_format:
             return Reply(
                 400, {"error": "json: cannot unmarshal object into Go struct field ChatRequest.format"}
