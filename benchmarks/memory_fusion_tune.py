@@ -6,11 +6,13 @@ those where hybrid is at least as good as the better half on every query class. 
 the best settings; the chosen numbers live in memory/search.py and memory/keyword.py, and
 tests/memory/test_memory_quality.py reports the held-out halves.
 
-    python benchmarks/memory_fusion_tune.py
+    python benchmarks/memory_fusion_tune.py                 # thread context: span x shares
+    python benchmarks/memory_fusion_tune.py --weights       # BM25 k1/b x semantic weights
     python benchmarks/memory_fusion_tune.py --identifier-weights 0.05,0.1,0.15
 
-The second form keeps every other setting at its default (the chosen ones) and sweeps only
-the semantic weight of queries with an identifier in them.
+Each form keeps every setting it does not sweep at its default (the chosen ones). The first
+chose the neighbour span and the context shares, the second k1, b and the semantic weights,
+the third sweeps only the semantic weight of queries with an identifier in them.
 """
 
 from __future__ import annotations
@@ -69,10 +71,27 @@ def score(
     return total / len(sets), ok, " ".join(notes)
 
 
+def sweep(
+    service: MemoryService,
+    sets: dict[str, list[support.EvalSet]],
+    base: Tables,
+    settings: list[dict[str, float]],
+) -> list[tuple[bool, float, dict[str, float], str]]:
+    results = []
+    for setting in settings:
+        service.fusion = replace(Fusion(), **setting)
+        mean, ok, notes = score(service, sets, base)
+        results.append((ok, mean, setting, notes))
+        shown = " ".join(f"{k} {v}" for k, v in setting.items())
+        print(f"  {shown}: {mean:.3f} {'ok' if ok else 'LOSES'}  {notes}", flush=True)
+    return results
+
+
 def main() -> None:
     from homelab_hub.memory.embedder import Embedder
 
     parser = argparse.ArgumentParser()
+    parser.add_argument("--weights", action="store_true", help="sweep BM25 k1/b and the semantic weights")
     parser.add_argument(
         "--identifier-weights", help="comma-separated: sweep only this weight, the rest at defaults"
     )
@@ -93,31 +112,24 @@ def main() -> None:
         print(f"loaded both sets in {time.monotonic() - started:.0f}s; scoring dev halves (hybrid R@5)")
         results = []
         if args.identifier_weights:
-            base = halves(service, sets)
-            for id_w in (float(w) for w in args.identifier_weights.split(",")):
-                service.fusion = replace(Fusion(), identifier_weight=id_w)
-                mean, ok, notes = score(service, sets, base)
-                results.append((ok, mean, id_w, notes))
-                print(f"  id {id_w}: {mean:.3f} {'ok' if ok else 'LOSES'}  {notes}", flush=True)
-            results.sort(key=lambda r: (not r[0], -r[1]))
-            print("best:", results[0])
-            db.close()
-            return
-        for k1, b in [(1.2, 0.75), (1.2, 0.4)]:
-            rebuild_keywords(service, k1, b)
-            base = halves(service, sets)
-            grid = itertools.product((0.3, 0.45), (0.15, 0.3), (0.0, 0.45, 0.75))
-            for sem_w, id_w, context in grid:
-                service.fusion = replace(
-                    Fusion(), semantic_weight=sem_w, identifier_weight=id_w, keyword_context=context
-                )
-                mean, ok, notes = score(service, sets, base)
-                results.append((ok, mean, k1, b, sem_w, id_w, context, notes))
-                print(
-                    f"  k1 {k1} b {b} sem {sem_w} id {id_w} ctx {context}: {mean:.3f} "
-                    f"{'ok' if ok else 'LOSES'}  {notes}",
-                    flush=True,
-                )
+            settings = [{"identifier_weight": float(w)} for w in args.identifier_weights.split(",")]
+            results = sweep(service, sets, halves(service, sets), settings)
+        elif args.weights:
+            for k1, b in [(1.2, 0.75), (1.2, 0.4)]:
+                rebuild_keywords(service, k1, b)
+                print(f" BM25 k1 {k1} b {b}")
+                grid = itertools.product((0.3, 0.45), (0.15, 0.3), (0.0, 0.45, 0.75))
+                settings = [
+                    {"semantic_weight": sem_w, "identifier_weight": id_w, "keyword_context": context}
+                    for sem_w, id_w, context in grid
+                ]
+                results += sweep(service, sets, halves(service, sets), settings)
+        else:
+            grid = itertools.product((5, 6, 7, 8), (0.6, 0.75, 0.9), (0.1, 0.2, 0.3))
+            settings = [
+                {"neighbours": span, "keyword_context": kc, "semantic_context": sc} for span, kc, sc in grid
+            ]
+            results = sweep(service, sets, halves(service, sets), settings)
         results.sort(key=lambda r: (not r[0], -r[1]))
         print("best:", results[0])
         db.close()

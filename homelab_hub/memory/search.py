@@ -54,9 +54,11 @@ class Fusion:
     semantic_weight: float = 0.3  # plain-language queries
     short_weight: float = 0.5  # queries of one or two content words: BM25 has too little to go on
     identifier_weight: float = 0.15  # queries with a port, address, path or code in them
-    semantic_context: float = 0.2  # share of the best neighbour's semantic score a memory borrows
-    keyword_context: float = 0.75  # ... and of its BM25 score ("done, it's on 8124 now")
-    neighbours: int = 5  # memories on each side that count as neighbours (a turn and its question)
+    semantic_context: float = 0.3  # share of the best neighbour's semantic score a memory borrows
+    keyword_context: float = 0.9  # ... and of its BM25 score ("done, it's on 8124 now")
+    # Memories on each side that count as neighbours: an incident's report, the checks and
+    # its root cause are often six to eight turns apart (with 5, identifier questions lost on dev).
+    neighbours: int = 8
     seeds: int = 10  # top candidates of each half whose neighbours join (30 gains 0.002 on dev, 3x the rows)
     keyword_confidence: float = 0.3  # below this query coverage by the best BM25 hit, BM25 votes less
 
