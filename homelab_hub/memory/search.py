@@ -41,10 +41,15 @@ Mode = Literal["hybrid", "semantic", "keyword"]
 # A memory holding at least this share of the query's IDF weight counts as a keyword match.
 KEYWORD_MATCH_COVERAGE = 0.5
 _IDENTIFIER = re.compile(r"\d|\w[._:/@\-]\w|\b[A-Z][A-Z0-9_]{2,}\b|\(\)")
+# A quoted phrase is an exact string too: an error message pasted from a log ("database is
+# locked", 'Trusted domain error'). A single quote opens only after a space or the start, so
+# "what's" and "Caddy's" are not quotes.
+_QUOTED = re.compile(r"(?:^|[\s(:])(?:\"[^\"]{2,}\"|\u201c[^\u201d]{2,}\u201d|'[^']{2,}'(?=$|[\s.,;:?!)]))")
 
 
 def has_identifier(query: str) -> bool:
-    return bool(_IDENTIFIER.search(query))
+    """A port, address, path, code or quoted string in the query: BM25's exact match decides."""
+    return bool(_IDENTIFIER.search(query) or _QUOTED.search(query))
 
 
 @dataclass(frozen=True)

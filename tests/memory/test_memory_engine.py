@@ -10,6 +10,7 @@ import pytest
 from homelab_hub.errors import Conflict, InvalidInput, NotFound, WarmingUp
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.embedder import Embedder
+from homelab_hub.memory.search import has_identifier
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.stats import memory_stats
 
@@ -204,3 +205,20 @@ def test_sync_follows_saves_updates_and_deletes_made_by_another_process(memory, 
     assert ids(hub.search("claude", "grafana port"))[0] == changed
     assert gone not in ids(hub.search("claude", "PyAV deadlock", min_score=-1))
     assert hub.sync() == 0
+
+
+@pytest.mark.parametrize(
+    ("query", "exact"),
+    [
+        ("which port is ollama:11434 on", True),
+        ("CUDA_ERROR_OUT_OF_MEMORY again", True),
+        ('We saw "Trusted domain error" from Nextcloud; what caused it?', True),
+        ("What was the 'database is locked' error on Grafana about?", True),
+        ("it said \u201cno space left on device\u201d", True),
+        ("what's Caddy's job", False),
+        ("don't restart it, it's fine", False),
+        ("how long does the ups last", False),
+    ],
+)
+def test_ports_codes_and_quoted_log_strings_count_as_identifiers(query, exact):
+    assert has_identifier(query) is exact
