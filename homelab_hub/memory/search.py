@@ -144,10 +144,15 @@ def hybrid_search(
     else:
         rank = _fuse(found, query, fusion)
         order = sorted(rank, key=lambda m: (-rank[m], -found[m].cosine, m))
+
+    def relevant(c: _Candidate) -> bool:
+        return c.cosine >= min_score or c.coverage >= KEYWORD_MATCH_COVERAGE
+
     chosen: list[int] = []
     for mid in order:
         c = found[mid]
-        if c.cosine < min_score and c.coverage < KEYWORD_MATCH_COVERAGE:
+        # A reply ("done, it's on 3005 now") is kept when a turn beside it is on topic.
+        if not relevant(c) and not any(relevant(found[n]) for n in c.neighbours):
             continue
         chosen.append(mid)
         if len(chosen) >= limit:

@@ -72,13 +72,14 @@ class MemoryHub:
 
 
 @pytest.fixture(params=["sqlite", "mariadb"])
-def memory_hub(request, hub_factory) -> MemoryHub:
+def memory_hub(request) -> MemoryHub:
     """A real hub over HTTP on SQLite and on MariaDB."""
     overrides: dict = {"memory": {"persist_interval_s": 1.0}}
     if request.param == "mariadb":
+        # Before hub_factory, so that the hub closes before its database is dropped.
         overrides["storage"] = {"url": request.getfixturevalue("mysql_url")}
     request.getfixturevalue("embedder")  # load the model once, before the hub wants it
-    return MemoryHub(hub_factory(overrides))
+    return MemoryHub(request.getfixturevalue("hub_factory")(overrides))
 
 
 @pytest.fixture(scope="module")

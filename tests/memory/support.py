@@ -121,9 +121,11 @@ def import_records(service: Any, records: list[dict[str, Any]]) -> Any:
 Search = Callable[[str, str, str], list[int]]
 
 
-def service_search(service: Any, limit: int = 10) -> Search:
+def service_search(service: Any, limit: int = 10, min_score: float | None = -1.0) -> Search:
+    """Rankings without the relevance floor (``min_score=None``: the hub's default floor)."""
+
     def search(agent: str, query: str, mode: str) -> list[int]:
-        hits = service.search(agent, query, limit=limit, min_score=-1.0, mode=mode)
+        hits = service.search(agent, query, limit=limit, min_score=min_score, mode=mode)
         return [h.memory.id for h in hits]
 
     return search

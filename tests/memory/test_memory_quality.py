@@ -106,6 +106,16 @@ def test_hybrid_beats_the_old_hybrid_by_eight_points_on_held_out_conversations(e
     assert recall5 >= BASELINE_HYBRID_R5 + 0.08
 
 
+def test_the_gain_holds_at_the_default_relevance_floor(eval_sets, capsys):
+    # Agents call memory_search without min_score: the floor (cosine 0.4) must not drop a
+    # chat reply that its thread made relevant.
+    search = support.service_search(eval_sets["service"], min_score=None)
+    table = support.recall_table(eval_sets["sets"]["conversation"], search, "test", modes=("hybrid",))
+    with capsys.disabled():
+        print("\n" + support.format_table("conversation set, test half, default min_score", table))
+    assert table["hybrid"]["all"][5] >= BASELINE_HYBRID_R5 + 0.08
+
+
 def test_operator_set_hybrid_recall_at_5_stays_at_least_095(eval_sets):
     assert eval_sets["tables"][("operator", None)]["hybrid"]["all"][5] >= 0.95
     assert eval_sets["tables"][("operator", "test")]["hybrid"]["all"][5] >= 0.95

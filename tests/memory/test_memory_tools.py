@@ -91,3 +91,62 @@ def test_the_index_is_written_to_disk_in_the_background_and_health_reports_it(me
     assert (
         health["state"] == "ok" and health["data"]["vectors"] == 1 and health["data"]["bits_per_dim"] <= 4.8
     )
+
+
+def test_threads_time_windows_and_versions_over_mcp_and_rest(memory_hub):
+    turns = [
+        ("maria: can you move Grafana off 3000? it clashes with the new dashboard", "2026-03-02T20:00Z"),
+        ("claude: done, it's on 3005 now", "2026-03-02T20:03Z"),
+    ]
+    ids = [
+        structured(
+            memory_hub.hub.mcp_call(
+                "memory_save",
+                {"content": text, "thread": "incident-7", "occurred_at": at},
+                memory_hub.alice,
+            )
+        )["id"]
+        for text, at in turns
+    ]
+    # Bob's thread of the same name lends alice's reply nothing and is never shown to her.
+    bob_turn = memory_hub.ok(
+        "memory_save",
+        {
+            "content": "maria: where does Grafana run now?",
+            "thread": "incident-7",
+            "occurred_at": "2026-03-02T20:02Z",
+        },
+        memory_hub.bob,
+    )["id"]
+    memory_hub.ok("memory_save", {"content": "Grafana dashboards are backed up nightly to nas-01."})
+
+    # Found at the default relevance floor although its own words say nothing of Grafana.
+    found = memory_hub.ok("memory_search", {"query": "which port did grafana move to"})["results"]
+    assert ids[1] in [r["id"] for r in found]
+    assert bob_turn not in [r["id"] for r in found]
+    window = {
+        "query": "grafana",
+        "after": "2026-03-02T20:01Z",
+        "before": "2026-03-02T21:00Z",
+        "min_score": -1,
+    }
+    in_window = structured(memory_hub.hub.mcp_call("memory_search", window, memory_hub.alice))["results"]
+    assert [r["id"] for r in in_window] == [ids[1]]
+    assert in_window[0]["at"].startswith("2026-03-02T20:03")
+    listed = memory_hub.ok("memory_list", {"thread": "incident-7"})["memories"]
+    assert sorted(m["id"] for m in listed) == sorted(ids)
+    assert {m["thread"] for m in listed} == {"incident-7"}
+    assert memory_hub.ok("memory_list", {"before": "2026-03-02T20:01Z"})["memories"][0]["id"] == ids[0]
+    bad = memory_hub.error("memory_search", {"query": "grafana", "after": "last tuesday"}, 400)
+    assert "last tuesday" in bad["message"]
+
+    memory_hub.ok("memory_update", {"id": ids[1], "content": "claude: done, it's on 3010 now"})
+    after_update = memory_hub.ok("memory_search", {"query": "3005", "min_score": -1})["results"]
+    assert all("3005" not in r["content"] for r in after_update)
+
+    async def read(session):  # type: ignore[no-untyped-def]
+        return (await session.read_resource(f"memory://{ids[1]}")).contents[0].text
+
+    shown = json.loads(memory_hub.hub.mcp(read, token=memory_hub.alice))
+    assert shown["content"] == "claude: done, it's on 3010 now"
+    assert [v["content"] for v in shown["history"]] == ["claude: done, it's on 3005 now"]
