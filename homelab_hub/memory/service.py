@@ -221,8 +221,13 @@ class MemoryService:
         self.chunked |= set(self.store.chunks_owned(changed))
         removed = 0
         if self.store.count() != index.memories:
+            # The index first: a save commits its row before it caches it, so every id seen
+            # here is in the table read after it, unless it was really deleted. Read the
+            # other way round, a save landing in between looked deleted and vanished from
+            # the caches (seen under eight concurrent writers on MariaDB).
+            have = index.versions()
             truth = self.store.versions()
-            gone = [i for i in index.versions() if i not in truth]
+            gone = [i for i in have if i not in truth]
             removed = index.remove(gone)
             for memory_id in gone:
                 self._forget(memory_id)

@@ -125,3 +125,24 @@ def test_a_text_the_model_cannot_encode_fails_only_its_own_caller(embedder):
         th.join()
     assert outcomes.pop("bad") == "refused"
     assert set(outcomes.values()) == {"ok"}
+
+
+def test_a_save_that_lands_while_sync_reads_the_table_stays_in_the_caches(memory, monkeypatch):
+    # The background sync compares the table with the index to drop deleted rows; a save
+    # committing between its two reads must not look deleted.
+    memory.save("ops", "The NAS is nas-01 at 192.168.1.30.")
+    table_versions = memory.store.versions
+    landed: list[int] = []
+
+    def versions_while_a_save_lands():  # type: ignore[no-untyped-def]
+        truth = table_versions()
+        landed.append(memory.save("ops", "Frigate records to /media/frigate on nas-01.").id)
+        return truth
+
+    monkeypatch.setattr(memory.store, "versions", versions_while_a_save_lands)
+    monkeypatch.setattr(memory.store, "count", lambda: -1)  # as while saves are in flight
+    memory.sync()
+    monkeypatch.undo()
+    assert len(memory.index) == 2
+    hits = memory.search("ops", "where does frigate record to", min_score=-1)
+    assert hits[0].memory.id == landed[0]
