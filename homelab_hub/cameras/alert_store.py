@@ -31,6 +31,13 @@ from homelab_hub.store import Database
 log = logging.getLogger(__name__)
 
 Box = tuple[int, int, int, int]
+
+
+def boxes_from_json(raw: str | None) -> list[Box]:
+    """The alerts table's ``boxes`` column (JSON [[x, y, w, h], ...]) as tuples."""
+    return [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in json.loads(raw or "[]")]
+
+
 _COLOURS = {"ALERT": (0, 0, 255), "UNVERIFIED": (0, 200, 255)}
 # Another process's new patterns (a camera worker of its own) apply within this long; this
 # process's own changes bump _GENERATION and apply from the next alert on.
@@ -65,7 +72,7 @@ class AlertRecord:
             ts=float(row["ts"]),
             verdict=row["verdict"],
             description=row["description"],
-            boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in json.loads(row["boxes"] or "[]")],
+            boxes=boxes_from_json(row["boxes"]),
             full_frame=bool(row["full_frame"]),
             model=row["model"],
             latency_s=None if row["latency_s"] is None else float(row["latency_s"]),

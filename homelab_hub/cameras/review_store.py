@@ -7,12 +7,12 @@ SQL lives here only; `cameras/review.py` builds the groups and decides the state
 from __future__ import annotations
 
 import hashlib
-import json
 import time
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from homelab_hub.cameras.alert_store import boxes_from_json
 from homelab_hub.errors import Conflict
 from homelab_hub.store import Database
 
@@ -127,7 +127,7 @@ class ReviewStore:
                 ts=float(r["ts"]),
                 description=r["description"],
                 normalized=r["normalized"],
-                boxes=[(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in json.loads(r["boxes"] or "[]")],
+                boxes=boxes_from_json(r["boxes"]),
                 image_path=r["image_path"],
                 review_status=r["review_status"],
             )
@@ -154,7 +154,7 @@ class ReviewStore:
         )
         return [
             (
-                [(int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in json.loads(r["boxes"] or "[]")],
+                boxes_from_json(r["boxes"]),
                 r["image_path"],
             )
             for r in rows
