@@ -1,6 +1,8 @@
 # Shared by scripts/*: make (or reuse) the project's virtualenv and install into it.
-# torch comes first and pinned: an unpinned torch pulls several GB of CUDA wheels, while
-# torch==2.13.0 resolves to a CPU build.
+# `ensure_venv` (scripts/serve) installs the package alone: no PyTorch, the ONNX embedder.
+# `ensure_venv test` adds the test tools and the [torch] extra, for the tests that hold the
+# ONNX embedder to the PyTorch one; torch comes first and pinned there: an unpinned torch
+# pulls several GB of CUDA wheels, while torch==2.13.0 resolves to a CPU build.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${HOMELAB_HUB_VENV:-$ROOT/.venv}"
@@ -17,9 +19,12 @@ ensure_venv() {  # ensure_venv [extras]
   local want
   want="$(cat "$ROOT/pyproject.toml" | sha256sum | cut -c1-16)"
   if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
-    "$VENV/bin/python" -m pip install -q --upgrade pip
-    "$VENV/bin/python" -m pip install -q "torch==2.13.0"
-    "$VENV/bin/python" -m pip install -q -e "$ROOT${extras:+[$extras]}"
+    if [ -n "$extras" ]; then
+      "$VENV/bin/python" -m pip install -q "torch==2.13.0"
+      "$VENV/bin/python" -m pip install -q -e "$ROOT[$extras,torch]"
+    else
+      "$VENV/bin/python" -m pip install -q -e "$ROOT"
+    fi
     echo "$want" > "$stamp"
   fi
 }

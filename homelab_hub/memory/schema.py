@@ -82,3 +82,20 @@ MIGRATIONS.append(
         ),
     )
 )
+
+# Version 3: which embedder made each row's vectors (its chunks' too), so that vectors of two
+# embedders are never compared; rows from before were all made by sentence-transformers.
+# One statement per dialect, so a failed run leaves nothing and can run again.
+TORCH_DEFAULT_ID = "torch:all-MiniLM-L6-v2"
+MIGRATIONS.append(
+    Migration(
+        component="memory",
+        version=3,
+        description="the embedder that made each memory's vectors",
+        sqlite=(f"ALTER TABLE memories ADD COLUMN embedder TEXT NOT NULL DEFAULT '{TORCH_DEFAULT_ID}'",),
+        mysql=(
+            f"ALTER TABLE memories ADD COLUMN embedder VARCHAR(128) NOT NULL DEFAULT '{TORCH_DEFAULT_ID}', "
+            "ADD INDEX ix_memories_embedder (embedder)",
+        ),
+    )
+)

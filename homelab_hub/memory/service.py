@@ -9,6 +9,7 @@ crash; `reconcile` brings the caches back in line with the table at start.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 import time
 from dataclasses import dataclass, field
@@ -19,7 +20,7 @@ import numpy as np
 from homelab_hub.errors import InvalidInput, Unavailable, WarmingUp
 from homelab_hub.memory.chunks import chunk_spans, chunk_texts, context_line
 from homelab_hub.memory.config import MemoryConfig
-from homelab_hub.memory.embedder import Embedder
+from homelab_hub.memory.embedder import Embedder, build_embedder
 from homelab_hub.memory.index import VectorIndex, key, memory_of
 from homelab_hub.memory.keyword import KeywordIndex
 from homelab_hub.memory.search import Fusion, Mode, SearchHit, SearchParts, hybrid_search
@@ -38,7 +39,12 @@ from homelab_hub.store.db import Database
 
 log = logging.getLogger(__name__)
 
-INDEX_FILE = "vectors-4bit.npz"
+# One index file per embedder (its id in the name): vectors of two embedders never meet, and
+# switching back finds its own file, still valid for the rows it re-embeds identically.
+INDEX_FILE = "vectors-4bit-{embedder}.npz"
+# Re-embedding after a switch commits this many memories at a time, so an interrupted switch
+# resumes where it stopped (the rows done carry the new embedder's id).
+REEMBED_BATCH = 64
 # sync() looks this far behind the newest updated_at it has seen, for writes that committed
 # late or came from a host whose clock is a little behind.
 SYNC_MARGIN_S = 5.0
@@ -59,6 +65,7 @@ class ReconcileReport:
     reencoded: int = 0
     removed: int = 0
     loaded_from_disk: bool = False
+    reembedded: int = 0
     seconds: float = 0.0
 
 
@@ -77,9 +84,9 @@ class MemoryService:
         self, db: Database, config: MemoryConfig, index_dir: Path, embedder: Embedder | None = None
     ) -> None:
         self.config = config
-        self.store = MemoryStore(db)
+        self.embedder = embedder or build_embedder(config)
+        self.store = MemoryStore(db, self.embedder.id)
         self.index_dir = index_dir
-        self.embedder = embedder or Embedder(config.model_path, config.device, config.query_cache_size)
         self.index: VectorIndex | None = None
         self.keywords = KeywordIndex()
         self.threads = ThreadMap()
@@ -91,6 +98,8 @@ class MemoryService:
         self._error: str | None = None
         self._loading = "embedding model"
         self._high_water = 0.0
+        # (done, total) of the re-embedding a switch of embedder started, for progress bars.
+        self.reembed_progress = (0, 0)
         self._loader: threading.Thread | None = None
         self._closing = False
 
@@ -116,8 +125,10 @@ class MemoryService:
         try:
             self._loading = "embedding model"
             self.embedder.load_now()
+            self._loading = "memories of another embedder"
+            reembedded = self.reembed()
             self._loading = "vector index"
-            self.reconcile()
+            self.reconcile().reembedded = reembedded
         except Exception as exc:  # surfaced by health and by every call
             self._error = f"memory failed to start: {exc}"
             if self._closing:
@@ -137,7 +148,8 @@ class MemoryService:
 
     @property
     def loading(self) -> str:
-        """What the background load is on: 'embedding model' or 'vector index'."""
+        """What the background load is on: 'embedding model', 'memories of another embedder'
+        (re-embedding them after a switch) or 'vector index'."""
         return self._loading
 
     def wait_ready(self, timeout: float | None = None) -> VectorIndex:
@@ -153,13 +165,41 @@ class MemoryService:
 
     @property
     def index_path(self) -> Path:
-        return self.index_dir / INDEX_FILE
+        return self.index_dir / INDEX_FILE.format(embedder=re.sub(r"[^A-Za-z0-9.]+", "-", self.embedder.id))
+
+    def reembed(self) -> int:
+        """Re-embed, with this embedder, every memory whose vectors another one made (after
+        ``memory.embedder`` or ``memory.model_path`` changed). Idempotent, and resumable: each
+        batch commits with this embedder's id, so a stop or a crash loses at most one batch.
+        Progress is in ``reembed_progress``. Returns how many memories were re-embedded."""
+        total = self.store.foreign_count()
+        done = 0
+        self.reembed_progress = (0, total)
+        if total:
+            log.info("re-embedding %d memories with %s", total, self.embedder.id)
+        while not self._closing:
+            batch = self.store.foreign_batch(REEMBED_BATCH)
+            if not batch:
+                break
+            self._reembed_rows(batch)
+            done += len(batch)
+            self.reembed_progress = (done, max(total, done))
+        return done
+
+    def _reembed_rows(self, rows: list[Memory]) -> None:
+        """Embed these rows with this embedder and store the vectors (those whose row is
+        unchanged since read get ``embedding`` set; a row changed meanwhile is read again)."""
+        embedded = self.embed_memories([m.content for m in rows], [bool(m.section) for m in rows])
+        for m, e in zip(rows, embedded, strict=True):
+            if self.store.replace_vectors(m, e.vector, e.chunks):
+                m.embedding, m.embedder = e.vector, self.embedder.id
 
     def reconcile(self) -> ReconcileReport:
         """Bring the caches in line with the table: re-read vectors of rows whose updated_at
         differs, drop ids the table no longer has, add what is missing."""
         started = time.monotonic()
         dim = self.embedder.dim
+        (self.index_dir / "vectors-4bit.npz").unlink(missing_ok=True)  # one file for all, before 0.2
         index = VectorIndex.load(self.index_path, dim)
         report = ReconcileReport(loaded_from_disk=index is not None)
         index = index or VectorIndex(dim)
@@ -188,11 +228,15 @@ class MemoryService:
         """Put these rows' stored vectors (and chunks) into the index; returns how many."""
         done = 0
         for batch in self.store.iter_rows(ids):
+            foreign = [m for m in batch if m.embedding is None]
+            if foreign:  # written by a process with another embedder: never mixed, re-embedded
+                self._reembed_rows(foreign)
             chunks = self.store.chunks([m.id for m in batch])
             index.remove([m.id for m in batch])
             keys, agents, vecs, times = [], [], [], []
             for m in batch:
-                assert m.embedding is not None
+                if m.embedding is None:  # changed again meanwhile: the next sync reads it
+                    continue
                 for seq, vec in [(0, m.embedding), *((c.seq, c.embedding) for c in chunks.get(m.id, []))]:
                     keys.append(key(m.id, seq))
                     agents.append(m.agent)

@@ -24,6 +24,9 @@ from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from homelab_hub.store.db import Database
 
 _COLUMNS = "id, agent, content, category, tags, source, section, thread, occurred_at, created_at, updated_at"
+# A vector is read with the embedder that made it: one of another embedder is never compared
+# with this process's query vectors (MemoryService re-embeds such rows).
+_WITH_EMBEDDING = ", embedding, embedder"
 _WHEN = "COALESCE(m.occurred_at, m.created_at)"
 
 
@@ -51,6 +54,8 @@ class Memory:
     thread: str = ""
     occurred_at: float | None = None
     embedding: np.ndarray | None = field(default=None, repr=False)
+    # The embedder that made ``embedding`` (read with it); "" when not read.
+    embedder: str = ""
 
     @property
     def when(self) -> float:
@@ -109,6 +114,7 @@ def _row(row: dict[str, Any]) -> Memory:
         thread=row.get("thread") or "",
         occurred_at=float(occurred) if occurred is not None else None,
         embedding=_vec(emb) if emb is not None else None,
+        embedder=row.get("embedder") or "",
     )
 
 
@@ -122,8 +128,12 @@ def _blob(vec: np.ndarray) -> bytes:
 
 
 class MemoryStore:
-    def __init__(self, db: Database) -> None:
+    """``embedder`` is the id of the embedder whose vectors this process writes; every row
+    records it (schema version 3)."""
+
+    def __init__(self, db: Database, embedder: str) -> None:
         self.db = db
+        self.embedder = embedder
 
     # -- writes -------------------------------------------------------------------------
     def insert(
@@ -149,7 +159,8 @@ class MemoryStore:
             with self.db.transaction():
                 res = self.db.execute(
                     "INSERT INTO memories (agent, content, category, tags, source, section, thread, occurred_at, "
-                    "content_hash, embedding, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                    "content_hash, embedding, embedder, created_at, updated_at) "
+                    "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
                     (
                         agent,
                         content,
@@ -161,6 +172,7 @@ class MemoryStore:
                         occurred_at,
                         content_hash(content, thread, occurred_at),
                         _blob(embedding),
+                        self.embedder,
                         created_at or now,
                         now,
                     ),
@@ -207,8 +219,13 @@ class MemoryStore:
         if content is not None:
             if embedding is None:
                 raise ValueError("new content needs its embedding")
-            sets += ["content = ?", "content_hash = ?", "embedding = ?"]
-            params += [content, content_hash(content, memory.thread, memory.occurred_at), _blob(embedding)]
+            sets += ["content = ?", "content_hash = ?", "embedding = ?", "embedder = ?"]
+            params += [
+                content,
+                content_hash(content, memory.thread, memory.occurred_at),
+                _blob(embedding),
+                self.embedder,
+            ]
         if category is not None:
             sets.append("category = ?")
             params.append(category)
@@ -305,7 +322,7 @@ class MemoryStore:
 
     def get(self, memory_id: int, agent: str | None, *, with_embedding: bool = False) -> Memory:
         """Raises NotFound when the id is absent or belongs to another agent."""
-        cols = _COLUMNS + (", embedding" if with_embedding else "")
+        cols = _COLUMNS + (_WITH_EMBEDDING if with_embedding else "")
         where, params = _scope(agent)
         row = self.db.query_one(f"SELECT {cols} FROM memories WHERE id = ?{where}", [memory_id, *params])
         if row is None:
@@ -314,18 +331,24 @@ class MemoryStore:
                 if agent
                 else f"memory {memory_id} not found"
             )
-        return _row(row)
+        return self._own(_row(row))
+
+    def _own(self, memory: Memory) -> Memory:
+        """Drop a vector another embedder made (the memory is kept, without it)."""
+        if memory.embedding is not None and memory.embedder != self.embedder:
+            memory.embedding = None
+        return memory
 
     def get_many(
         self, ids: list[int], agent: str | None, *, with_embedding: bool = False
     ) -> dict[int, Memory]:
         if not ids:
             return {}
-        cols = _COLUMNS + (", embedding" if with_embedding else "")
+        cols = _COLUMNS + (_WITH_EMBEDDING if with_embedding else "")
         where, params = _scope(agent)
         marks = ", ".join("?" * len(ids))
         rows = self.db.query(f"SELECT {cols} FROM memories WHERE id IN ({marks}){where}", [*ids, *params])
-        return {int(r["id"]): _row(r) for r in rows}
+        return {int(r["id"]): self._own(_row(r)) for r in rows}
 
     def vectors(self, ids: list[int], agent: str | None) -> dict[int, tuple[str, np.ndarray]]:
         """id -> (agent, embedding) of these memories in scope: all that ranking needs."""
@@ -334,7 +357,8 @@ class MemoryStore:
         where, params = _scope(agent)
         marks = ", ".join("?" * len(ids))
         rows = self.db.query(
-            f"SELECT id, agent, embedding FROM memories WHERE id IN ({marks}){where}", [*ids, *params]
+            f"SELECT id, agent, embedding FROM memories WHERE id IN ({marks}) AND embedder = ?{where}",
+            [*ids, self.embedder, *params],
         )
         return {int(r["id"]): (r["agent"], _vec(r["embedding"])) for r in rows}
 
@@ -479,6 +503,33 @@ class MemoryStore:
         row = self.db.query_one("SELECT COUNT(*) AS n FROM memories")
         return int(row["n"]) if row else 0
 
+    # -- switching embedders ----------------------------------------------------------------
+    def foreign_count(self) -> int:
+        """How many memories carry vectors of another embedder than this store's."""
+        row = self.db.query_one("SELECT COUNT(*) AS n FROM memories WHERE embedder <> ?", (self.embedder,))
+        return int(row["n"]) if row else 0
+
+    def foreign_batch(self, limit: int) -> list[Memory]:
+        """Up to ``limit`` memories whose vectors another embedder made, oldest id first."""
+        rows = self.db.query(
+            f"SELECT {_COLUMNS} FROM memories WHERE embedder <> ? ORDER BY id LIMIT ?", (self.embedder, limit)
+        )
+        return [_row(r) for r in rows]
+
+    def replace_vectors(self, memory: Memory, embedding: np.ndarray, chunks: list[Chunk]) -> bool:
+        """Store this embedder's vectors for a memory whose content is unchanged since it was
+        read (updated_at unchanged, which also keeps every index's copy current); False when it
+        changed meanwhile, and so already carries new vectors or will be read again."""
+        with self.db.transaction():
+            res = self.db.execute(
+                "UPDATE memories SET embedding = ?, embedder = ? WHERE id = ? AND updated_at = ?",
+                (_blob(embedding), self.embedder, memory.id, memory.updated_at),
+            )
+            if not res.rowcount:
+                return False
+            self._write_chunks(memory.id, chunks)
+        return True
+
     def iter_rows(self, ids: list[int] | None = None, batch: int = 2000) -> Iterator[list[Memory]]:
         """All memories (or these ids) with embeddings, in id order, a batch at a time."""
         if ids is not None:
@@ -490,11 +541,12 @@ class MemoryStore:
         last = -1
         while True:
             rows = self.db.query(
-                f"SELECT {_COLUMNS}, embedding FROM memories WHERE id > ? ORDER BY id LIMIT ?", (last, batch)
+                f"SELECT {_COLUMNS}{_WITH_EMBEDDING} FROM memories WHERE id > ? ORDER BY id LIMIT ?",
+                (last, batch),
             )
             if not rows:
                 return
-            yield [_row(r) for r in rows]
+            yield [self._own(_row(r)) for r in rows]
             last = int(rows[-1]["id"])
 
     def iter_contents(self, batch: int = 5000) -> Iterator[list[Memory]]:
@@ -546,8 +598,9 @@ class MemoryStore:
         """The newest ``limit`` memories' ids and embeddings (near-duplicate clustering)."""
         where, params = _scope(agent)
         rows = self.db.query(
-            f"SELECT id, embedding FROM memories WHERE 1 = 1{where} ORDER BY updated_at DESC, id DESC LIMIT ?",
-            [*params, limit],
+            f"SELECT id, embedding FROM memories WHERE embedder = ?{where} "
+            "ORDER BY updated_at DESC, id DESC LIMIT ?",
+            [self.embedder, *params, limit],
         )
         if not rows:
             return [], None
