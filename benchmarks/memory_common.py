@@ -125,10 +125,12 @@ def queries(n: int, seed: int = 99) -> list[str]:
     return [rng.choice(forms).format(svc=rng.choice(SERVICES), host=rng.choice(HOSTS)) for _ in range(n)]
 
 
-def load_embedder():  # type: ignore[no-untyped-def]
-    from homelab_hub.memory.embedder import Embedder
+def load_embedder(kind: str = "onnx"):  # type: ignore[no-untyped-def]
+    """The embedder ``memory.embedder = kind`` selects (default: ONNX), loaded."""
+    from homelab_hub.memory.config import MemoryConfig
+    from homelab_hub.memory.embedder import build_embedder
 
-    embedder = Embedder(None)
+    embedder = build_embedder(MemoryConfig(embedder=kind))  # type: ignore[arg-type]
     embedder.load_now()
     return embedder
 

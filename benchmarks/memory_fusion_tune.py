@@ -88,7 +88,7 @@ def sweep(
 
 
 def main() -> None:
-    from homelab_hub.memory.embedder import Embedder
+    from homelab_hub.memory.embedder import build_embedder
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", action="store_true", help="sweep BM25 k1/b and the semantic weights")
@@ -97,7 +97,7 @@ def main() -> None:
     )
     args = parser.parse_args()
 
-    embedder = Embedder(None)
+    embedder = build_embedder(MemoryConfig())
     embedder.load_now()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.from_url(f"sqlite:///{tmp}/tune.db")

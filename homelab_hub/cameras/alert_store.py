@@ -20,13 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import cv2
 import numpy as np
 
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.errors import HubError, InvalidInput, NotFound
+from homelab_hub.lazy import lazy_module
 from homelab_hub.store import Database
+
+cv2 = lazy_module("cv2")
 
 log = logging.getLogger(__name__)
 

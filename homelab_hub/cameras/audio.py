@@ -23,11 +23,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-import av
 import numpy as np
 
 from homelab_hub.cameras.settings import AudioConfig
 from homelab_hub.errors import InvalidInput
+from homelab_hub.lazy import lazy_module
+
+av = lazy_module("av")
 
 log = logging.getLogger(__name__)
 

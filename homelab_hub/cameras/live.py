@@ -28,10 +28,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Literal
 
-import cv2
 import numpy as np
 
 from homelab_hub.errors import InvalidInput
+from homelab_hub.lazy import lazy_module
+
+cv2 = lazy_module("cv2")
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.manager import CameraManager

@@ -17,7 +17,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import cv2
 import numpy as np
 
 from homelab_hub.cameras.audio import AudioSink
@@ -27,7 +26,10 @@ from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.worker import CameraRuntime, CameraWorker, StreamStats
 from homelab_hub.errors import NotFound, Unavailable
 from homelab_hub.health import ComponentHealth
+from homelab_hub.lazy import lazy_module
 from homelab_hub.redact import redact_url
+
+cv2 = lazy_module("cv2")
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.transcriber import Transcriber

@@ -13,11 +13,13 @@ import threading
 from dataclasses import dataclass, field
 from typing import Literal
 
-import cv2
 import numpy as np
 
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 from homelab_hub.cameras.zones import ZoneMask, detection_size
+from homelab_hub.lazy import lazy_module
+
+cv2 = lazy_module("cv2")
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 MotionKind = Literal["first", "none", "motion", "recalibrated"]

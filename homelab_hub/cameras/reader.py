@@ -31,11 +31,13 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
-import av
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field
 
+from homelab_hub.lazy import lazy_module
 from homelab_hub.redact import redact_text, redact_url
+
+av = lazy_module("av")
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.audio import AudioSink

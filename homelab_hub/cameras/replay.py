@@ -18,7 +18,6 @@ from pathlib import Path
 from types import TracebackType
 from typing import Any
 
-import av
 import numpy as np
 
 from homelab_hub.cameras.alert_store import AlertStore
@@ -31,8 +30,11 @@ from homelab_hub.cameras.speech import SpeechModel
 from homelab_hub.cameras.vision import VisionClassifier
 from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.errors import InvalidInput
+from homelab_hub.lazy import lazy_module
 from homelab_hub.notify.bus import NotificationBus
 from homelab_hub.store import Database, migrate
+
+av = lazy_module("av")
 
 
 def video_samples(path: str | Path, interval_s: float) -> Iterator[tuple[float, np.ndarray]]:

@@ -20,7 +20,6 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-import cv2
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
@@ -30,7 +29,10 @@ from homelab_hub.cameras.settings import ReviewConfig
 from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.cameras.vision import encode_jpeg
 from homelab_hub.errors import HubError, InvalidInput, Unavailable, UpstreamError
+from homelab_hub.lazy import lazy_module
 from homelab_hub.redact import redact_text, redact_url
+
+cv2 = lazy_module("cv2")
 
 log = logging.getLogger(__name__)
 

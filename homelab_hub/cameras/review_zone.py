@@ -14,7 +14,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-import cv2
 import numpy as np
 
 from homelab_hub.cameras.activity import jpeg_size
@@ -25,6 +24,9 @@ from homelab_hub.cameras.zone_editor import ZoneEditor, ZoneSet
 from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.cameras.zones import ZoneMask, detection_size
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
+from homelab_hub.lazy import lazy_module
+
+cv2 = lazy_module("cv2")
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.manager import CameraManager

@@ -15,14 +15,16 @@ import time
 from dataclasses import dataclass
 from typing import Any
 
-import cv2
 import httpx
 import numpy as np
 
 from homelab_hub.cameras.settings import VisionConfig
 from homelab_hub.cameras.verdict import Verdict, VerdictParser
 from homelab_hub.errors import HubError, InvalidInput, Unavailable, UpstreamError
+from homelab_hub.lazy import lazy_module
 from homelab_hub.redact import redact_text, redact_url
+
+cv2 = lazy_module("cv2")
 
 log = logging.getLogger(__name__)
 

@@ -9,13 +9,15 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 
-import cv2
 import numpy as np
 from pydantic import ValidationError
 
 from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
 from homelab_hub.cameras.settings import ZoneConfig, ZoneProblem
 from homelab_hub.errors import InvalidInput
+from homelab_hub.lazy import lazy_module
+
+cv2 = lazy_module("cv2")
 
 log = logging.getLogger(__name__)
 

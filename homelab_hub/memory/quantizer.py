@@ -91,6 +91,10 @@ def _make_numba_scan() -> Any:
 
 
 _KERNEL: list[Any] = []  # [compiled scan or None], filled on first use
+# Importing numba and compiling the kernel costs about 55 MB of RSS for the life of the process
+# (llvmlite) and a second; below this many vectors the numpy path, about 2.5x slower, still
+# scans in a few milliseconds, so a small hub (a Raspberry Pi's) never loads numba.
+NUMBA_ABOVE = 30_000
 
 
 def _kernel() -> Any:
@@ -108,7 +112,7 @@ def scan_codes(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
     out = np.empty(codes.shape[0], dtype=np.float32)
     if codes.shape[0] == 0:
         return out
-    kernel = _kernel()
+    kernel = _kernel() if codes.shape[0] >= NUMBA_ABOVE else None
     if kernel is not None:
         kernel(codes, lut, out)
     else:
@@ -116,5 +120,8 @@ def scan_codes(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
     return out
 
 
-def scan_backend() -> str:
+def scan_backend(vectors: int | None = None) -> str:
+    """The kernel a scan of this many vectors uses (None: of a large index)."""
+    if vectors is not None and vectors < NUMBA_ABOVE:
+        return "numpy"
     return "numba" if _kernel() is not None else "numpy"

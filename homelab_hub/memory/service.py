@@ -142,6 +142,10 @@ class MemoryService:
     def ready(self) -> bool:
         return self._ready.is_set() and self._error is None
 
+    def loaded(self, timeout: float) -> bool:
+        """Wait up to ``timeout`` seconds for the background load to end (well or not)."""
+        return self._ready.wait(timeout)
+
     @property
     def error(self) -> str | None:
         return self._error

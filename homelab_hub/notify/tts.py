@@ -15,11 +15,13 @@ import subprocess
 import tempfile
 from pathlib import Path
 
-import av
 import numpy as np
 
 from homelab_hub.errors import Unavailable
+from homelab_hub.lazy import lazy_module
 from homelab_hub.notify.config import SpeakersConfig
+
+av = lazy_module("av")
 
 log = logging.getLogger(__name__)
 

@@ -49,6 +49,15 @@ def register(subparsers: Any) -> None:
     config_option(imp)
     imp.set_defaults(func=cmd_import)
 
+    reembed = sub.add_parser(
+        "reembed",
+        help="Re-embed the memories another embedder made, with a progress bar (after changing memory.embedder).",
+        description="The hub also does this by itself at start; run it first to watch it, or to have it done "
+        "before the hub serves. Interrupted, it resumes where it stopped; run again, it does nothing.",
+    )
+    config_option(reembed)
+    reembed.set_defaults(func=cmd_reembed)
+
     exp = sub.add_parser("export", help="Write memories as JSONL that `memory import` reads back.")
     exp.add_argument("--agent", help="Only this agent's memories (default: all agents).")
     exp.add_argument("--output", "-o", help="File to write (default: standard output).")
@@ -148,6 +157,36 @@ def cmd_import(args: argparse.Namespace) -> int:
     for err in errors:
         print(f"warning: {err}", file=sys.stderr)
     return 1 if errors else 0
+
+
+def cmd_reembed(args: argparse.Namespace) -> int:
+    from tqdm import tqdm
+
+    from homelab_hub.config import load_config
+    from homelab_hub.server.services import build_services, close_services
+
+    services = build_services(load_config(args.config), start_workers=False)
+    memory = services.memory
+    if memory is None:
+        raise SystemExit("memory is disabled in this configuration (memory.enabled = false)")
+    try:
+        # The service re-embeds on its own loading thread; the bar follows it.
+        with tqdm(unit="memory", desc=f"re-embedding with {memory.embedder.id}", disable=None) as bar:
+            while not memory.loaded(0.2):
+                done, total = memory.reembed_progress
+                bar.total = total or None
+                bar.update(done - bar.n)
+            done, total = memory.reembed_progress
+            bar.total = total
+            bar.update(done - bar.n)
+        if memory.error:
+            print(f"error: {memory.error}", file=sys.stderr)
+            return 1
+        memory.persist()
+    finally:
+        close_services(services)
+    print(f"{memory.reconcile_report.reembedded} memories re-embedded with {memory.embedder.id}")
+    return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:

@@ -1,4 +1,8 @@
-"""Memory test fixtures: the embedding model is loaded once per test session."""
+"""Memory test fixtures: the embedding models are loaded once per test session.
+
+``embedder`` is the default (ONNX); ``torch_embedder`` the sentence-transformers one of the
+``[torch]`` extra, which the test install carries for the equivalence tests.
+"""
 
 from __future__ import annotations
 
@@ -8,14 +12,26 @@ from pathlib import Path
 import pytest
 
 from homelab_hub.memory.config import MemoryConfig
-from homelab_hub.memory.embedder import Embedder
+from homelab_hub.memory.embedder import Embedder, build_embedder
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.store import Database, migrate
+from tests.support import require
 
 
 @pytest.fixture(scope="session")
 def embedder() -> Embedder:
-    model = Embedder(None)
+    model = build_embedder(MemoryConfig())
+    model.load_now()
+    return model
+
+
+@pytest.fixture(scope="session")
+def torch_embedder() -> Embedder:
+    try:
+        import sentence_transformers  # noqa: F401
+    except ImportError:
+        require(False, "sentence-transformers is not installed (pip install homelab-hub[torch])")
+    model = build_embedder(MemoryConfig(embedder="torch"))
     model.load_now()
     return model
 

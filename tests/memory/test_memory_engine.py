@@ -9,7 +9,7 @@ import pytest
 
 from homelab_hub.errors import Conflict, InvalidInput, NotFound, WarmingUp
 from homelab_hub.memory.config import MemoryConfig
-from homelab_hub.memory.embedder import Embedder
+from homelab_hub.memory.embedder import build_embedder
 from homelab_hub.memory.search import has_identifier
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.stats import memory_stats
@@ -176,7 +176,7 @@ def test_restart_reconciles_the_index_with_the_database(memory, make_service, em
 
 
 def test_search_before_the_model_is_loaded_waits_then_says_warming_up(db, tmp_path):
-    cold = MemoryService(db, MemoryConfig(warmup_wait_s=0.2), tmp_path / "idx", Embedder(None))
+    cold = MemoryService(db, MemoryConfig(warmup_wait_s=0.2), tmp_path / "idx", build_embedder(MemoryConfig()))
     with pytest.raises(WarmingUp, match="loading"):
         cold.search("claude", "anything")
 

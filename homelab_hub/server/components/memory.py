@@ -53,7 +53,7 @@ def health(services: Services) -> ComponentHealth:
             "vectors": len(index) if index else 0,
             "index_bytes": index.nbytes if index else 0,
             "bits_per_dim": round(index.bits_per_dim, 2) if index else 0,
-            "scan": scan_backend(),
+            "scan": scan_backend(len(index) if index else 0),
             "model": service.embedder.model_name,
             "reconcile": report.__dict__,
         },

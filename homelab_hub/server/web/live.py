@@ -24,7 +24,6 @@ from collections.abc import AsyncIterator, Callable, Mapping
 from typing import TYPE_CHECKING, Any, Literal
 
 import anyio.to_thread
-import cv2
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
@@ -35,8 +34,11 @@ from starlette.websockets import WebSocket, WebSocketDisconnect
 from homelab_hub.cameras.live import MAX_FPS, MIN_FPS, Viewer, split_message
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.errors import HubError, InvalidInput
+from homelab_hub.lazy import lazy_module
 from homelab_hub.server.auth import IDENTITY_KEY
 from homelab_hub.server.dispatch import validation_message
+
+cv2 = lazy_module("cv2")
 
 if TYPE_CHECKING:
     from homelab_hub.server.services import Services
