@@ -23,7 +23,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import shutil
 import signal
 import subprocess
 import sys
@@ -93,7 +92,10 @@ class Hub:
         env = {**os.environ, "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
         self.port = port
         self.proc = subprocess.Popen(
-            _cli("serve", "--config", str(config)), env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+            _cli("serve", "--config", str(config)),
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
         )
         started = time.monotonic()
         while not _healthy(port, cameras):
@@ -117,7 +119,9 @@ class Hub:
                 self.proc.wait()
 
 
-def idle(config: Path, port: int, cameras: bool = False, viewer: Any = None, wait_s: float = SETTLE_S) -> dict:
+def idle(
+    config: Path, port: int, cameras: bool = False, viewer: Any = None, wait_s: float = SETTLE_S
+) -> dict:
     hub = Hub(config, port, cameras)
     try:
         stop = threading.Event()
@@ -221,7 +225,9 @@ def cameras_extra(tmp: Path) -> str:
 
     lines = ["[vision]\nenabled = false\n"]
     for n, name in enumerate(("gate", "yard")):
-        clip = write_clip(tmp / f"{name}.mp4", ClipSpec("moving_object", width=640, height=360, seconds=60, seed=n))
+        clip = write_clip(
+            tmp / f"{name}.mp4", ClipSpec("moving_object", width=640, height=360, seconds=60, seed=n)
+        )
         lines.append(f'[cameras.{name}]\nurl = "{clip}"\n')
     return "".join(lines)
 
@@ -267,7 +273,9 @@ def report(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
     a, b = rows["idle-onnx"], rows["idle-torch"]
     print(f"  {'start to healthy memory (s)':<44}{a['start_s']:>14.1f}{'':>5}   {b['start_s']:>12.1f}")
     a, b = rows["import-onnx"], rows["import-torch"]
-    print(f"  {f'memory import of {args.memories:,}: peak RSS':<44}{mib(a['peak']):>14}{'':>5}   {mib(b['peak']):>12}")
+    print(
+        f"  {f'memory import of {args.memories:,}: peak RSS':<44}{mib(a['peak']):>14}{'':>5}   {mib(b['peak']):>12}"
+    )
     print(
         f"  {f'memory import of {args.memories:,}: memories/s':<44}"
         f"{args.memories / a['seconds']:>14.0f}{'':>5}   {args.memories / b['seconds']:>12.0f}"
@@ -300,7 +308,9 @@ def report(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
         (
             "runtime venv",
             "2.6 GB with tests",
-            f"{install_row['venv'] / MIB:.0f} MiB ({here / MIB:.0f} with tests)" if install_row else "skipped",
+            f"{install_row['venv'] / MIB:.0f} MiB ({here / MIB:.0f} with tests)"
+            if install_row
+            else "skipped",
             "<= 1 GB",
         ),
     ]

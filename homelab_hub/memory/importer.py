@@ -5,7 +5,8 @@ each carrying its file and heading path. A transcript becomes one thread, one me
 turn. Both are idempotent per source: re-importing updates the pieces or turns whose text
 changed, deletes those that vanished and leaves the rest untouched. JSONL exports come back
 as they were, superseded versions included. Embedding is batched across files, which is
-what keeps a bulk import close to the embedder's own speed.
+what keeps a bulk import close to the embedder's own speed; documents and records are read
+as they come and applied a batch at a time, so an import holds one batch, not the whole set.
 """
 
 from __future__ import annotations
@@ -92,6 +93,7 @@ class MemoryImporter:
                 _Op(agent, s.content, doc.category, doc.tags, doc.source, s.title) for s in doc.sections
             ]
             ops.extend(self._diff(agent, doc.source, wanted, report))
+            ops = self._apply_full_batches(ops, report, progress)
         self._apply(ops, report, progress)
         return report
 
@@ -175,8 +177,19 @@ class MemoryImporter:
                 report.unchanged += 1
                 continue
             ops.append(op)
+            ops = self._apply_full_batches(ops, report, progress)
         self._apply(ops, report, progress)
         return report
+
+    def _apply_full_batches(
+        self, ops: list[_Op], report: ImportReport, progress: Progress | None
+    ) -> list[_Op]:
+        """Apply the whole batches among ``ops`` and return the rest: an import streams, holding
+        one batch of pieces at a time, however many files or records it reads."""
+        full = len(ops) - len(ops) % EMBED_BATCH
+        if full:
+            self._apply(ops[:full], report, progress)
+        return ops[full:]
 
     def _apply(self, ops: list[_Op], report: ImportReport, progress: Progress | None) -> None:
         service = self.service

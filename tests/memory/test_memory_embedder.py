@@ -33,7 +33,9 @@ def test_onnx_embeddings_match_pytorch_per_text_above_099(embedder, torch_embedd
     texts = _texts()
     cos = np.sum(embedder.embed(texts) * torch_embedder.embed(texts), axis=1)
     with capsys.disabled():
-        print(f"\n  ONNX int8 vs PyTorch, {len(texts)} texts: cosine min {cos.min():.4f}, mean {cos.mean():.4f}")
+        print(
+            f"\n  ONNX int8 vs PyTorch, {len(texts)} texts: cosine min {cos.min():.4f}, mean {cos.mean():.4f}"
+        )
     assert len(texts) >= 300
     assert cos.min() >= 0.99
 
@@ -116,12 +118,8 @@ class _OtherEmbedder(OnnxEmbedder):
 def _switch(make_service, db_url, tmp_path, embedder) -> tuple[MemoryService, MemoryService]:  # type: ignore[no-untyped-def]
     before = make_service(db_url, tmp_path / "before")
     other = _OtherEmbedder(None)
-    other._model, other._tokenizer, other._counter, other.dim = (
-        embedder._model,
-        embedder._tokenizer,
-        embedder._counter,
-        embedder.dim,
-    )
+    for loaded in ("_model", "_tokenizer", "_counter", "_inputs", "dim"):
+        setattr(other, loaded, getattr(embedder, loaded))
     db = Database.from_url(db_url)
     return before, MemoryService(db, MemoryConfig(), tmp_path / "after", other)
 

@@ -176,7 +176,9 @@ def test_restart_reconciles_the_index_with_the_database(memory, make_service, em
 
 
 def test_search_before_the_model_is_loaded_waits_then_says_warming_up(db, tmp_path):
-    cold = MemoryService(db, MemoryConfig(warmup_wait_s=0.2), tmp_path / "idx", build_embedder(MemoryConfig()))
+    cold = MemoryService(
+        db, MemoryConfig(warmup_wait_s=0.2), tmp_path / "idx", build_embedder(MemoryConfig())
+    )
     with pytest.raises(WarmingUp, match="loading"):
         cold.search("claude", "anything")
 
