@@ -165,6 +165,7 @@ def import_memories(config: Path, n: int, tmp: Path) -> dict[str, float]:
 
 def viewer(port: int, stop: threading.Event) -> None:
     """One browser's worth of live view: both cameras over /ws/cameras at 2 fps."""
+    from websockets.exceptions import ConnectionClosed
     from websockets.sync.client import connect
 
     with connect(f"ws://127.0.0.1:{port}/ws/cameras", open_timeout=20, max_size=None) as conn:
@@ -175,6 +176,8 @@ def viewer(port: int, stop: threading.Event) -> None:
                 conn.recv(timeout=0.5)
             except TimeoutError:
                 continue
+            except ConnectionClosed:  # the hub stopping at the end of the case
+                return
 
 
 def install(tmp: Path) -> dict[str, float]:

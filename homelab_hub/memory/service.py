@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from homelab_hub.errors import InvalidInput, Unavailable, WarmingUp
+from homelab_hub.malloc import release_free_memory
 from homelab_hub.memory.chunks import chunk_spans, chunk_texts, context_line
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.embedder import Embedder, build_embedder
@@ -129,6 +130,7 @@ class MemoryService:
             reembedded = self.reembed()
             self._loading = "vector index"
             self.reconcile().reembedded = reembedded
+            release_free_memory()
         except Exception as exc:  # surfaced by health and by every call
             self._error = f"memory failed to start: {exc}"
             if self._closing:

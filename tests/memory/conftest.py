@@ -15,6 +15,7 @@ from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.embedder import Embedder, build_embedder
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.store import Database, migrate
+from tests.memory import support as memory_support
 from tests.support import require
 
 
@@ -108,3 +109,22 @@ def make_service_module(embedder, tmp_path_factory) -> Iterator[MemoryService]:
     service.start_now()
     yield service
     db.close()
+
+
+@pytest.fixture(scope="session")
+def eval_sets(embedder, tmp_path_factory) -> dict[str, list[memory_support.EvalSet]]:  # type: ignore[no-untyped-def]
+    tmp = tmp_path_factory.mktemp("quality")
+    db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
+    migrate(db)
+    service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
+    service.start_now()
+    sets = {
+        "operator": [memory_support.load_operator_set(service)],
+        "conversation": list(memory_support.load_conversation_set(service).values()),
+    }
+    tables = {
+        (name, split): memory_support.recall_table(chosen, memory_support.service_search(service), split)
+        for name, chosen in sets.items()
+        for split in ("dev", "test", None)
+    }
+    return {"service": service, "sets": sets, "tables": tables}  # type: ignore[return-value]

@@ -32,25 +32,6 @@ BASELINE_HYBRID_R5 = 0.418
 
 
 @pytest.fixture(scope="session")
-def eval_sets(embedder, tmp_path_factory) -> dict[str, list[support.EvalSet]]:  # type: ignore[no-untyped-def]
-    tmp = tmp_path_factory.mktemp("quality")
-    db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
-    migrate(db)
-    service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
-    service.start_now()
-    sets = {
-        "operator": [support.load_operator_set(service)],
-        "conversation": list(support.load_conversation_set(service).values()),
-    }
-    tables = {
-        (name, split): support.recall_table(chosen, support.service_search(service), split)
-        for name, chosen in sets.items()
-        for split in ("dev", "test", None)
-    }
-    return {"service": service, "sets": sets, "tables": tables}  # type: ignore[return-value]
-
-
-@pytest.fixture(scope="session")
 def unthreaded_tables(embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     """The conversational set saved as plain memories (no thread, no occurred_at), as a client
     that ignores threads would: thread context off, only the two halves and their fusion."""
