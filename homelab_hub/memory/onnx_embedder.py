@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import logging
 import os
+import threading
 import time
 from pathlib import Path
 from typing import Any
@@ -73,28 +74,8 @@ class OnnxEmbedder(Embedder):
             path, self.model_name = default_onnx_path()
         else:
             path = self.model_path
-        if not path.is_file():
-            raise ConfigError(f"memory.model_path: {str(path)!r} is not an ONNX file")
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
-
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = min(_MAX_THREADS, os.cpu_count() or 1)
-            options.inter_op_num_threads = 1
-            # Without the arena, the memory of one big batch goes back after it instead of
-            # staying reserved for the life of the process.
-            options.enable_cpu_mem_arena = False
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            counter = Tokenizer.from_file(str(TOKENIZER_FILE))
-            tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            dim = int(session.get_outputs()[0].shape[-1])
-        except Exception as exc:
-            raise ConfigError(f"embedding model {str(path)!r} failed to load: {exc}") from exc
-        self._counter, self._tokenizer, self.dim = counter, tokenizer, dim
-        self._inputs = {i.name for i in session.get_inputs()}
-        self._model = session
+        loaded = _load(path)
+        self._model, self._tokenizer, self._counter, self._inputs, self.dim = loaded
         self.load_seconds = time.monotonic() - start
         log.info("embedder %s (ONNX) loaded in %.1fs (dim %d)", path, self.load_seconds, self.dim)
 
@@ -136,3 +117,38 @@ class OnnxEmbedder(Embedder):
         pooled = (states * weights).sum(axis=1) / np.clip(weights.sum(axis=1), 1e-9, None)
         norms = np.linalg.norm(pooled, axis=1, keepdims=True)
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
+
+
+_LOADED: dict[str, tuple[Any, Any, Any, set[str], int]] = {}
+_LOADED_LOCK = threading.Lock()
+
+
+def _load(path: Path) -> tuple[Any, Any, Any, set[str], int]:
+    """(session, tokenizer, counter, input names, dim), loaded once per process and file (a
+    second MemoryService in one process, as tests and benchmarks make, shares them). Raises
+    ConfigError."""
+    with _LOADED_LOCK:
+        if str(path) in _LOADED:
+            return _LOADED[str(path)]
+        if not path.is_file():
+            raise ConfigError(f"memory.model_path: {str(path)!r} is not an ONNX file")
+        try:
+            import onnxruntime as ort
+            from tokenizers import Tokenizer
+
+            options = ort.SessionOptions()
+            options.intra_op_num_threads = min(_MAX_THREADS, os.cpu_count() or 1)
+            options.inter_op_num_threads = 1
+            # Without the arena, the memory of one big batch goes back after it instead of
+            # staying reserved for the life of the process.
+            options.enable_cpu_mem_arena = False
+            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+            counter = Tokenizer.from_file(str(TOKENIZER_FILE))
+            tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
+            tokenizer.enable_truncation(MAX_TOKENS)
+            dim = int(session.get_outputs()[0].shape[-1])
+        except Exception as exc:
+            raise ConfigError(f"embedding model {str(path)!r} failed to load: {exc}") from exc
+        loaded = (session, tokenizer, counter, {i.name for i in session.get_inputs()}, dim)
+        _LOADED[str(path)] = loaded
+        return loaded
