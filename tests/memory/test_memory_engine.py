@@ -138,7 +138,7 @@ def test_stats_count_categories_tags_staleness_and_duplicate_clusters(memory):
     assert stats.stale == 1 and stats.stale_ids == [old]
     assert stats.near_duplicate_clusters == [sorted([a, b])]
     assert stats.bits_per_dim <= 4.8 and stats.index_bytes > 0
-    assert stats.model == "all-MiniLM-L6-v2" and stats.dim == 384
+    assert stats.model == "all-MiniLM-L6-v2-onnx-int8" and stats.dim == 384
 
 
 def test_restart_reconciles_the_index_with_the_database(memory, make_service, embedder):
