@@ -254,6 +254,10 @@ def main() -> None:
             rows[f"memories-{emb}"] = idle(config, port)
             config, port = _config(tmp, "cameras", emb, cams)
             rows[f"cameras-{emb}"] = idle(config, port, True, viewer, args.camera_seconds)
+            print(
+                f"  measured {emb}: " + json.dumps({k: v for k, v in rows.items() if k.endswith(emb)}),
+                flush=True,
+            )
         if not args.no_install:
             rows["install"] = install(tmp)
     report(rows, args)

@@ -62,7 +62,9 @@ def test_the_default_install_has_no_torch(lean_venv):
 def test_the_hub_serves_and_searches_from_the_default_install(lean_venv, tmp_path):
     port = free_port()
     env = {
-        k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("HF_")
+        k: v
+        for k, v in os.environ.items()
+        if k not in ("PYTHONPATH", "VIRTUAL_ENV") and not k.startswith("HF_")
     }
     env |= {"HOMELAB_HUB_SERVER__DATA_DIR": str(tmp_path / "data")}
     proc = subprocess.Popen(
