@@ -20,6 +20,9 @@ import pytest
 
 from tests.support import free_port, wait_until
 
+# The install runs in the first test's setup: pip alone may take minutes on a busy machine.
+pytestmark = pytest.mark.timeout(900)
+
 ROOT = Path(__file__).resolve().parents[1]
 HEAVY = ("libtorch", "torch/lib", "cv2", "libavcodec", "llvmlite", "ctranslate2")
 
