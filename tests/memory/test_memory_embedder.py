@@ -177,3 +177,22 @@ def test_a_vector_of_another_embedder_is_never_compared_and_sync_reembeds_it(
     assert row.embedding is not None and after.store.foreign_count() == 0
     assert after.search("claude", "when was the UPS battery replaced")[0].memory.id == saved
     after.store.db.close()
+
+
+def test_memory_reembed_switches_the_stored_vectors_then_has_nothing_to_do(
+    tmp_path, sqlite_url, embedder, capsys
+):
+    from homelab_hub.server.cli import main
+    from tests.memory.test_memory_import import MemoryService_for, write_config
+
+    config = write_config(tmp_path, sqlite_url, "hub")
+    service = MemoryService_for(config)
+    for i in range(3):
+        service.save("ops", f"backup job {i} runs at 0{i}:30 on nas-01")
+    # As a database written by the PyTorch embedder looks to this one.
+    service.store.db.execute("UPDATE memories SET embedder = 'torch:all-MiniLM-L6-v2'")
+    service.store.db.close()
+    assert main(["--config", str(config), "memory", "reembed"]) == 0
+    assert "3 memories re-embedded with onnx:all-MiniLM-L6-v2-onnx-int8" in capsys.readouterr().out
+    assert main(["--config", str(config), "memory", "reembed"]) == 0
+    assert "0 memories re-embedded" in capsys.readouterr().out
