@@ -29,8 +29,11 @@ _SECRET_WORDS = (
 _SECRET_NAME = re.compile(rf"^(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?$", re.IGNORECASE)
 
 # scheme://[user][:password]@host — the password may be empty-user (rtsp://:pw@cam) and may
-# hold '@' itself (cameras take rtsp://admin:p@ss@cam, splitting at the last '@').
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?P<pw>[^/\s?#]*)@")
+# hold '@' itself (cameras take rtsp://admin:p@ss@cam, splitting at the last '@'). A password
+# written as a placeholder in angle brackets (user:<password>@host) is our own help text.
+_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?!<[\w-]+>@)(?P<pw>[^/\s?#]*)@"
+)
 # A userinfo without a password (rtsp://token@host) is often a bare token: mask it too when it
 # looks like one (long and not a plain name).
 _BARE_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[A-Za-z0-9_\-.~%]{20,})@")
@@ -44,6 +47,10 @@ _FLAG = re.compile(
     re.IGNORECASE,
 )
 # password=VALUE, "api_key": "VALUE", TOKEN: VALUE in logs and environment dumps.
+# After a bare ``name: `` only a value that looks like a secret counts (a digit or a symbol in
+# it, or 16 letters and more): in prose a colon introduces words, and our own 401 text
+# "missing bearer token: send 'Authorization: …'" lost its "send" to the mask.
+_PROSE_WORD = re.compile(r"[A-Za-z]{1,15}")
 _ASSIGN = re.compile(
     rf"(?P<name>\b(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?)(?P<q>[\"']?)(?P<sep>\s*[=:]\s*)"
     rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}})\]<>]+)",
@@ -87,6 +94,8 @@ def _mask_param(m: re.Match[str]) -> str:
 def _mask_assign(m: re.Match[str]) -> str:
     value = m["value"]
     if value.strip("\"'") in ("", MASK):
+        return m.group(0)
+    if not m["q"] and m["sep"].strip() == ":" and _PROSE_WORD.fullmatch(value):
         return m.group(0)
     quote = value[0] if value[:1] in ("'", '"') else ""
     return f"{m['name']}{m['q']}{m['sep']}{quote}{MASK}{quote}"

@@ -112,7 +112,7 @@ class Database:
                 args["unix_socket"] = query["unix_socket"]
             if not args["database"]:
                 raise ConfigError(
-                    f"storage.url: {redact_url(url)!r} names no database; expected mysql+pymysql://user:pw@host:3306/dbname"
+                    f"storage.url: {redact_url(url)!r} names no database; expected mysql+pymysql://user:<password>@host:3306/dbname"
                 )
             return cls(url, dialect="mysql", connect_args=args)
         raise ConfigError(
