@@ -54,9 +54,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tsub.add_parser("list", help="list tokens (names and roles; never the tokens)")
     config_option(listing, top=False)
     listing.set_defaults(func=cmd_token_list)
-    revoke = tsub.add_parser("revoke", help="revoke agent NAME's token")
+    revoke = tsub.add_parser(
+        "revoke", help="revoke agent NAME's tokens; a running hub refuses them within seconds"
+    )
     config_option(revoke, top=False)
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="agent name the tokens act as, as shown by `token list`")
     revoke.set_defaults(func=cmd_token_revoke)
 
     session = sub.add_parser("session", help="browser sessions made on /login (list, revoke)")

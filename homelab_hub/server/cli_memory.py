@@ -21,12 +21,12 @@ DOC_SUFFIXES = (".md", ".markdown", ".txt")
 
 
 def register(subparsers: Any) -> None:
-    mem = subparsers.add_parser("memory", help="Import and export semantic memory.")
-    sub = mem.add_subparsers(dest="memory_command", required=True)
+    mem = subparsers.add_parser("memory", help="import notes and transcripts into semantic memory, export it as JSONL")
+    sub = mem.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
 
     imp = sub.add_parser(
         "import",
-        help="Import notes (markdown or text), conversation transcripts (.jsonl) or a `memory export`.",
+        help="import notes (markdown or text), conversation transcripts (.jsonl) or a `memory export`",
         description="Notes are split by the headings they use (any # level, underlined, or plain heading "
         "lines; else paragraphs) into pieces the model reads whole, each with its file and heading path. "
         "A .jsonl chat transcript (Claude Code session files, or lines with role/speaker, text, timestamp) "
@@ -35,23 +35,23 @@ def register(subparsers: Any) -> None:
         "`memory export` are read back as they are, earlier versions included.",
     )
     imp.add_argument(
-        "paths", nargs="+", metavar="PATH", help="Note files, directories, transcripts or .jsonl exports."
+        "paths", nargs="+", metavar="PATH", help="note files, directories, transcripts or .jsonl exports"
     )
     imp.add_argument(
-        "--category", help="Category for note memories (default: none; each memory's source names its file)."
+        "--category", help="category for note memories (default: none; each memory's source names its file)"
     )
     imp.add_argument(
         "--agent",
-        help=f"Agent that owns the memories: the agent name of the token that will search them "
+        help=f"agent that owns the memories: the agent name of the token that will search them "
         f"(notes and transcripts default: {DEFAULT_AGENT}, the tokenless caller; exports default: each "
-        "record's own agent).",
+        "record's own agent)",
     )
     config_option(imp)
     imp.set_defaults(func=cmd_import)
 
-    exp = sub.add_parser("export", help="Write memories as JSONL that `memory import` reads back.")
-    exp.add_argument("--agent", help="Only this agent's memories (default: all agents).")
-    exp.add_argument("--output", "-o", help="File to write (default: standard output).")
+    exp = sub.add_parser("export", help="write memories as JSONL that `memory import` reads back")
+    exp.add_argument("--agent", help="only this agent's memories (default: all agents)")
+    exp.add_argument("--output", "-o", help="file to write (default: standard output)")
     config_option(exp)
     exp.set_defaults(func=cmd_export)
 

@@ -117,3 +117,36 @@ def test_doctor_names_each_unreachable_dependency(tmp_path):
     assert out.returncode == 1
     assert "ollama host spark: 127.0.0.1:9 not reachable" in out.stdout
     assert "watchdog gate dependency: 127.0.0.1:9 not reachable" in out.stdout
+
+
+def _helps(parser, prefix=()):
+    """(command, what, help) for every subcommand and argument of the parser tree."""
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*prefix, name), name, helps.get(name)
+                yield from _helps(sub, (*prefix, name))
+        elif action.dest not in ("help", "version"):
+            yield prefix, action.dest, action.help
+
+
+PROPER_NAMES = {"MCP", "Ollama"}  # a help may start with a name; a sentence starts in lower case
+
+
+def test_every_command_and_argument_has_help_starting_in_lower_case():
+    helps = list(_helps(build_parser()))
+    missing = [" ".join((*cmd, what)) for cmd, what, text in helps if not text]
+    capitalised = [
+        " ".join((*cmd, what))
+        for cmd, what, text in helps
+        if text and text[0].isupper() and text.split()[0] not in PROPER_NAMES
+    ]
+    assert (missing, capitalised) == ([], [])
+
+
+def test_memory_help_reads_like_the_other_commands(tmp_path):
+    out = run(tmp_path, "--help", env={"COLUMNS": "200"})
+    assert "import notes and transcripts into semantic memory, export it as JSONL" in out.stdout
+    revoke = run(tmp_path, "token", "revoke", "--help")
+    assert "agent name the tokens act as, as shown by `token list`" in revoke.stdout
