@@ -51,6 +51,11 @@ def load_model(path: Path, device: str) -> Any:
         os.environ["HF_HUB_OFFLINE"] = "1"
         os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
         from sentence_transformers import SentenceTransformer
+        from transformers.utils import logging as transformers_logging
+
+        # transformers 5 draws a tqdm "Loading weights" bar on stderr at every load: a line of
+        # noise in the hub log and in `memory import`, where nothing is wrong.
+        transformers_logging.disable_progress_bar()
 
         model = SentenceTransformer(str(path), device=device, local_files_only=True)
         _LOADED[key] = model

@@ -15,6 +15,7 @@ import sys
 from homelab_hub.config import HubConfig
 
 FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+QUIET_LOGGERS = ("uvicorn.access", "httpx", "httpcore")
 
 
 def setup_logging(config: HubConfig) -> None:
@@ -40,8 +41,11 @@ def setup_logging(config: HubConfig) -> None:
         rotating.setFormatter(logging.Formatter(FORMAT))
         rotating._homelab_hub = True  # type: ignore[attr-defined]
         root.addHandler(rotating)
-    # Access logs would repeat every request; tool metrics cover them.
-    logging.getLogger("uvicorn.access").setLevel(logging.WARNING)
+    # Access logs would repeat every request; tool metrics cover them. httpx logs one INFO line
+    # per request: every vision call, every 5 s per camera. A log line is for a person, so
+    # these speak only when something is wrong.
+    for name in QUIET_LOGGERS:
+        logging.getLogger(name).setLevel(logging.WARNING)
 
 
 def _console(handler: logging.Handler) -> bool:
