@@ -146,6 +146,41 @@ def check_speakers(config: HubConfig) -> Finding:
     )
 
 
+def configured_models(config: HubConfig) -> dict[tuple[str, str], list[str]]:
+    """(Ollama URL, model) -> the settings that name it, for every model the cameras will call."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    cameras = {name: cam for name, cam in config.cameras.items() if cam.enabled}
+    if not cameras or not config.vision.enabled:
+        return wanted
+    vision = config.vision
+    for name, cam in cameras.items():
+        setting = f"cameras.{name}.vision_model" if cam.vision_model else "vision.model"
+        wanted.setdefault((vision.url, cam.vision_model or vision.model), []).append(setting)
+    review = vision.review
+    if review.daily:
+        wanted.setdefault((review.url or vision.url, review.model), []).append("vision.review.model")
+    return {key: sorted(set(settings)) for key, settings in wanted.items()}
+
+
+def check_models(config: HubConfig) -> list[Finding]:
+    """Each model the config names is installed on its Ollama host (/api/tags). A host that
+    does not answer is left to the reachability check, which names it once."""
+    from homelab_hub.inference.checks import inference_host_check, ollama_model_check
+    from homelab_hub.redact import redact_url
+
+    found: list[Finding] = []
+    up: dict[str, bool] = {}
+    for (url, model), settings in configured_models(config).items():
+        if url not in up:
+            up[url] = inference_host_check(url)[0]
+        if not up[url]:
+            continue
+        ok, detail = ollama_model_check(url, model)
+        fix = "" if ok else f"ollama pull {model}   (on {redact_url(url)}), or name an installed model"
+        found.append(Finding(f"model {model} ({', '.join(settings)})", ok, detail, fix))
+    return found
+
+
 CHECKS: list[Callable[[HubConfig], Finding]] = [
     check_database,
     check_embedding_model,
@@ -165,6 +200,7 @@ def run_doctor(config_path: str | None) -> int:
     findings = [Finding("config", True, "loaded")]
     findings += [check(config) for check in CHECKS]
     findings += check_endpoints(config)
+    findings += check_models(config)
     if not config.is_loopback:
         findings.append(Finding("binding", True, f"binding {config.server.host}: tokens are required"))
     for f in findings:

@@ -9,6 +9,7 @@ import pytest
 
 from homelab_hub.config import load_config
 from homelab_hub.server.cli import build_parser
+from tests.fakes.ollama_vision import FakeOllamaVision
 
 
 def run(tmp_path, *args, env=None):
@@ -150,3 +151,18 @@ def test_memory_help_reads_like_the_other_commands(tmp_path):
     assert "import notes and transcripts into semantic memory, export it as JSONL" in out.stdout
     revoke = run(tmp_path, "token", "revoke", "--help")
     assert "agent name the tokens act as, as shown by `token list`" in revoke.stdout
+
+
+def test_doctor_says_ollama_pull_for_each_configured_model_the_host_lacks(tmp_path):
+    with FakeOllamaVision("qwen2.5vl:7b") as ollama:
+        (tmp_path / "lab.toml").write_text(
+            f"[vision]\nurl = '{ollama.url}'\n[cameras.gate]\nurl = '{tmp_path / 'gate.mp4'}'\n"
+        )
+        out = run(tmp_path, "--config", "lab.toml", "doctor")
+    assert out.returncode == 1
+    assert f"✓ model qwen2.5vl:7b (vision.model): qwen2.5vl:7b installed on {ollama.url}" in out.stdout
+    assert (
+        f"✗ model qwen3.5:35b (vision.review.model): qwen3.5:35b not installed on {ollama.url} "
+        "(installed: qwen2.5vl:7b)\n"
+        f"  fix: ollama pull qwen3.5:35b   (on {ollama.url}), or name an installed model"
+    ) in out.stdout
