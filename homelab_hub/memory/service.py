@@ -367,6 +367,10 @@ class MemoryService:
                 hits.append(SearchHit(memory=row, score=score, keyword_match=False, rank_score=score))
         return sorted(hits, key=lambda h: (-h.score, h.memory.id))[:5]
 
+    def count(self, agent: str | None) -> int:
+        """Memories of one agent (None: all)."""
+        return self.store.count(agent)
+
     def get(self, agent: str | None, memory_id: int) -> Memory:
         """Raises NotFound (also for another agent's id)."""
         return self.store.get(memory_id, agent)

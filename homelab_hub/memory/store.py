@@ -511,6 +511,11 @@ class MemoryStore:
             last = int(rows[-1]["id"])
 
     # -- memory_stats ---------------------------------------------------------------------
+    def count(self, agent: str | None) -> int:
+        where, params = _scope(agent)
+        row = self.db.query_one(f"SELECT COUNT(*) AS n FROM memories WHERE 1 = 1{where}", params)
+        return int(row["n"] or 0) if row else 0
+
     def counts(self, agent: str | None) -> ScopeCounts:
         where, params = _scope(agent)
         head = self.db.query_one(
