@@ -108,31 +108,20 @@ def tool_schema(spec: ToolSpec) -> dict[str, Any]:
 
 
 def _compact(schema: Any) -> Any:
+    """Titles and null defaults dropped, and nullable fields written so that every MCP client
+    reads them: the MCP Inspector's --strict flags ``type: [X, "null"]`` (clients mapping tool
+    schemas onto a one-type dialect, Gemini's, reject the tool or drop the bound)."""
     if isinstance(schema, list):
         return [_compact(s) for s in schema]
     if not isinstance(schema, dict):
         return schema
     out: dict[str, Any] = {}
     options = schema.get("anyOf")
-    if (
-        isinstance(options, list)
-        and options
-        and all(isinstance(o, dict) and set(o) == {"type"} for o in options)
-    ):
-        # anyOf [{type: string}, {type: null}] says the same as type: [string, null], shorter.
-        schema = {k: v for k, v in schema.items() if k != "anyOf"}
-        schema["type"] = [o["type"] for o in options]
-    elif isinstance(options, list) and _nullable(options):
-        # anyOf [{type: integer, minimum: 1}, {type: null}] is type: [integer, null] with the
-        # same bounds: JSON Schema applies minimum, items, enum… to their own type only.
+    if _nullable(options) and schema.get("default", None) is None:
+        # ``X | None = None``: absent and null mean the same, so the field is published as X
+        # and left out of ``required`` (null is still accepted). Shorter than the anyOf, too.
         value = next(o for o in options if o != {"type": "null"})
-        schema = {
-            **{k: v for k, v in schema.items() if k != "anyOf"},
-            **value,
-            "type": [value["type"], "null"],
-        }
-        if "enum" in value:
-            schema["enum"] = [*value["enum"], None]
+        schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **value}
     for key, value in schema.items():
         if key == "title" and isinstance(value, str):
             continue
