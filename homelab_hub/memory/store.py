@@ -475,9 +475,11 @@ class MemoryStore:
         rows = self.db.query("SELECT id, updated_at FROM memories WHERE updated_at > ?", (since,))
         return {int(r["id"]): float(r["updated_at"]) for r in rows}
 
-    def count(self) -> int:
-        row = self.db.query_one("SELECT COUNT(*) AS n FROM memories")
-        return int(row["n"]) if row else 0
+    def count(self, agent: str | None = None) -> int:
+        """Memories of one agent (None: all)."""
+        where, params = _scope(agent)
+        row = self.db.query_one(f"SELECT COUNT(*) AS n FROM memories WHERE 1 = 1{where}", params)
+        return int(row["n"] or 0) if row else 0
 
     def iter_rows(self, ids: list[int] | None = None, batch: int = 2000) -> Iterator[list[Memory]]:
         """All memories (or these ids) with embeddings, in id order, a batch at a time."""
@@ -511,11 +513,6 @@ class MemoryStore:
             last = int(rows[-1]["id"])
 
     # -- memory_stats ---------------------------------------------------------------------
-    def count(self, agent: str | None) -> int:
-        where, params = _scope(agent)
-        row = self.db.query_one(f"SELECT COUNT(*) AS n FROM memories WHERE 1 = 1{where}", params)
-        return int(row["n"] or 0) if row else 0
-
     def counts(self, agent: str | None) -> ScopeCounts:
         where, params = _scope(agent)
         head = self.db.query_one(

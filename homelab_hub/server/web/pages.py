@@ -25,6 +25,7 @@ from homelab_hub import __version__
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
 from homelab_hub.server.guard import SESSION_KEY
 from homelab_hub.server.session_store import BrowserSession, SessionStore
+from homelab_hub.server.web.next_steps import ALERT_COUNT_CAP, next_steps, recent_alert_count
 from homelab_hub.server.sessions import SessionCache
 from homelab_hub.server.web.signin import SignIn, login_url
 from homelab_hub.tools.registry import Identity
@@ -153,6 +154,9 @@ def _home(services: Services) -> dict[str, Any]:
         "cameras": cameras,
         "overall": "degraded" if bad else "ok",
         "uptime_s": round(time.time() - services.started_at),
+        "next_steps": next_steps(services),
+        "alerts_24h": recent_alert_count(services),
+        "alert_cap": ALERT_COUNT_CAP,
     }
 
 
