@@ -11,6 +11,8 @@ zone page (or zone_edit add) saves it.
 
 from __future__ import annotations
 
+import re
+
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -87,10 +89,12 @@ def exclusion_zone(review: AlertReview, group_id: int, *, name: str | None = Non
         raise InvalidInput(f"review group {group_id} has no motion boxes to exclude (full-frame alerts only)")
     frame_w, frame_h = size or fallback or (0, 0)
     taken = {z.name for z in current.zones}
-    base = name or _free_name(f"review {group_id}", taken)
+    areas = area_polygons(boxes)
+    base = name or draft_zone_name(row.normalized)
     drafted: list[ZoneConfig] = []
-    for i, points in enumerate(area_polygons(boxes)):
-        zone_name = base if i == 0 else _free_name(f"{base} {i + 1}", taken)
+    for i, points in enumerate(areas):
+        wanted = base if len(areas) == 1 or name else f"{base} area {i + 1}"
+        zone_name = wanted if name and i == 0 else _free_name(wanted, taken)
         taken.add(zone_name)
         # Each area is checked against the stored zones exactly as `add` would check it.
         drafted.append(editor.preview_add(camera, zone_name, [list(p) for p in points], "exclude").zones[-1])
@@ -122,6 +126,18 @@ def area_polygons(boxes: list[tuple[float, float, float, float]]) -> list[list[t
         if len(pts) >= 3:
             polygons.append(pts)
     return polygons
+
+
+def draft_zone_name(normalized: str) -> str:
+    """A drafted zone is named after what it ignores ("ignore car moving on road"), not after
+    the group's number ("review 1", then "review 1 2"), which told the operator nothing."""
+    words = re.findall(r"[A-Za-z0-9]+", normalized)
+    name = "ignore"
+    for word in words:
+        if len(name) + 1 + len(word) > 40:
+            break
+        name = f"{name} {word}"
+    return name
 
 
 def _free_name(base: str, taken: set[str]) -> str:

@@ -15,7 +15,7 @@ from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.motion import MotionDetector
 from homelab_hub.cameras.review import AlertReview
 from homelab_hub.cameras.review_suppress import preview, suppress, unsuppress
-from homelab_hub.cameras.review_zone import exclusion_zone
+from homelab_hub.cameras.review_zone import draft_zone_name, exclusion_zone
 from homelab_hub.cameras.settings import MotionConfig, ReviewConfig
 from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.cameras.zone_editor import ZoneEditor
@@ -231,7 +231,8 @@ def test_exclude_this_area_drafts_a_valid_zone_that_the_pipeline_mask_applies(db
     review = make_review(db, tmp_path)
     car = by_description(review, CAR)
     draft = exclusion_zone(review, car.id)
-    assert [z.name for z in draft.drafted] == [f"review {car.id}"]
+    assert [z.name for z in draft.drafted] == [draft_zone_name(car.normalized)]
+    assert draft.drafted[0].name.startswith("ignore a car is moving on the road")
     assert (draft.frame_width, draft.frame_height) == (FRAME_W, FRAME_H)
     assert draft.zones.source == "draft"
     xs = [x for x, _ in draft.drafted[0].points]
@@ -252,8 +253,9 @@ def test_exclude_this_area_drafts_a_valid_zone_that_the_pipeline_mask_applies(db
     elsewhere = moved.copy()
     cv2.rectangle(elsewhere, (300, 200), (380, 300), (20, 20, 20), -1)
     assert detector.detect(elsewhere).kind == "motion"
-    with pytest.raises(Conflict, match=f"zone 'review {car.id}' on camera 'gate' already exists"):
-        exclusion_zone(review, car.id, name=f"review {car.id}")
+    taken = draft.drafted[0].name
+    with pytest.raises(Conflict, match=f"zone '{taken}' on camera 'gate' already exists"):
+        exclusion_zone(review, car.id, name=taken)
 
 
 def test_the_draft_mask_is_the_mask_the_motion_prefilter_applies(tmp_path: Path) -> None:
