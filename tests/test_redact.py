@@ -59,7 +59,10 @@ def test_a_request_without_a_token_reads_the_whole_401_text(local_hub):
         ("TOKEN: abcdefghijklmnopqrstuv", "TOKEN: ***"),
         ("Authorization: Bearer abcdefgh1234", "Authorization: Bearer ***"),
         ("rtsp://admin:pw@cam/live", "rtsp://admin:***@cam/live"),
-        ("expected mysql+pymysql://user:<password>@host/db", "expected mysql+pymysql://user:<password>@host/db"),
+        (
+            "expected mysql+pymysql://user:<password>@host/db",
+            "expected mysql+pymysql://user:<password>@host/db",
+        ),
     ],
 )
 def test_secrets_are_still_masked_but_placeholders_are_not(text, expected):

@@ -21,7 +21,9 @@ DOC_SUFFIXES = (".md", ".markdown", ".txt")
 
 
 def register(subparsers: Any) -> None:
-    mem = subparsers.add_parser("memory", help="import notes and transcripts into semantic memory, export it as JSONL")
+    mem = subparsers.add_parser(
+        "memory", help="import notes and transcripts into semantic memory, export it as JSONL"
+    )
     sub = mem.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
 
     imp = sub.add_parser(

@@ -117,9 +117,10 @@ def _compact(schema: Any) -> Any:
         return schema
     out: dict[str, Any] = {}
     options = schema.get("anyOf")
-    if _nullable(options) and schema.get("default", None) is None:
-        # ``X | None = None``: absent and null mean the same, so the field is published as X
-        # and left out of ``required`` (null is still accepted). Shorter than the anyOf, too.
+    if isinstance(options, list) and _nullable(options) and "default" in schema and schema["default"] is None:
+        # ``X | None = None``: absent and null mean the same, so the field is published as X,
+        # optional (null is still accepted). Shorter than the anyOf, too. A nullable field
+        # without that default keeps pydantic's anyOf of one-type branches, which every client reads.
         value = next(o for o in options if o != {"type": "null"})
         schema = {**{k: v for k, v in schema.items() if k != "anyOf"}, **value}
     for key, value in schema.items():

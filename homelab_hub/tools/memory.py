@@ -147,7 +147,9 @@ def empty_answer_hint(service: MemoryService, agent: str | None, filtered: bool)
     (notes imported without ``--agent``), or nothing cleared the relevance floor."""
     total = service.count(None)
     if agent is None:
-        return "" if total else "no memories yet: save one with memory_save, or run `homelab-hub memory import`"
+        return (
+            "" if total else "no memories yet: save one with memory_save, or run `homelab-hub memory import`"
+        )
     own = service.count(agent)
     if own:
         narrowed = " and filters" if filtered else ""
@@ -157,7 +159,9 @@ def empty_answer_hint(service: MemoryService, agent: str | None, filtered: bool)
             f"no memories for agent {agent!r}; other agents have {_memories(total)}: import notes for "
             f"this agent with `homelab-hub memory import PATH --agent {agent}`"
         )
-    return f"no memories for agent {agent!r} yet: save one with memory_save, or run `homelab-hub memory import`"
+    return (
+        f"no memories for agent {agent!r} yet: save one with memory_save, or run `homelab-hub memory import`"
+    )
 
 
 def _memories(n: int) -> str:

@@ -266,7 +266,16 @@ def test_a_plain_chat_log_imports_through_the_cli_as_one_thread(tmp_path, sqlite
 def test_memory_import_prints_no_progress_bar(tmp_path, sqlite_url):
     lite = write_config(tmp_path, sqlite_url, "lite")
     out = subprocess.run(
-        [sys.executable, "-m", "homelab_hub.server.cli", "--config", str(lite), "memory", "import", str(NOTES)],
+        [
+            sys.executable,
+            "-m",
+            "homelab_hub.server.cli",
+            "--config",
+            str(lite),
+            "memory",
+            "import",
+            str(NOTES),
+        ],
         capture_output=True,
         text=True,
         timeout=300,

@@ -25,8 +25,8 @@ from homelab_hub import __version__
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
 from homelab_hub.server.guard import SESSION_KEY
 from homelab_hub.server.session_store import BrowserSession, SessionStore
-from homelab_hub.server.web.next_steps import ALERT_COUNT_CAP, next_steps, recent_alert_count
 from homelab_hub.server.sessions import SessionCache
+from homelab_hub.server.web.next_steps import ALERT_COUNT_CAP, next_steps, recent_alert_count
 from homelab_hub.server.web.signin import SignIn, login_url
 from homelab_hub.tools.registry import Identity
 
