@@ -250,3 +250,5 @@ def test_the_home_page_counts_the_last_days_alerts(review_lab, page):
     sign_in(page, review_lab["hub"], review_lab["admin"], "/")
     assert expected > 0
     assert page.locator("#alert-count").inner_text() == str(expected)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "home-with-alerts.png"), full_page=True)
