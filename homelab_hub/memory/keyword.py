@@ -226,10 +226,7 @@ class KeywordIndex:
         order = np.lexsort((candidates, -values))
         top = [(int(candidates[i]), float(values[i])) for i in order]
 
-        # A word no memory holds cannot tell memories apart: it stays out of the share, or
-        # adding it to a query ("exo" -> "exo cluster tensor parallel") would sink every
-        # memory's coverage below the relevance floor and empty an answer that had hits.
-        total = sum(idf for term, idf in idfs.items() if term in stats.postings)
+        total = sum(idfs.values())
         hits = []
         for memory_id, score in top:
             held = sum(idf for term, idf in idfs.items() if memory_id in stats.postings.get(term, ()))
