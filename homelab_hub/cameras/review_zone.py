@@ -12,7 +12,6 @@ zone page (or zone_edit add) saves it.
 from __future__ import annotations
 
 import re
-
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
