@@ -23,6 +23,11 @@ FindingKind = Literal[
     "context_reloads",
     "requests_deferred",
     "kv_cache_full",
+    "split_fits_one_host",
+    "split_required",
+    "rpc_version_mismatch",
+    "rpc_server_down",
+    "gguf_ollama_metadata",
 ]
 ContextSource = Literal["request", "modelfile", "env", "vram_default", "default", "unknown"]
 
