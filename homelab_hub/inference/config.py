@@ -41,11 +41,11 @@ class _ServerLogConfig(BaseModel):
     )
     log_journald_unit: str | None = Field(
         default=None,
-        description="systemd unit whose journal holds the server log (`journalctl -u UNIT`), e.g. ollama.",
+        description="systemd unit whose journal holds the server log (`journalctl -u UNIT`), e.g. ollama or llama-server.",
     )
     log_docker_container: str | None = Field(
         default=None,
-        description="Docker container running the server, read with `docker logs`, e.g. ollama.",
+        description="Docker container running the server, read with `docker logs`, e.g. ollama or llama-server.",
     )
 
     @field_validator("log_journald_unit")

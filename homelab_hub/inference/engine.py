@@ -257,7 +257,8 @@ class InferenceEngine:
     def bench(
         self, host: str, model: str | None, prompt_tokens: int = 512, max_tokens: int = 128
     ) -> BenchResult:
-        """One short generation; speeds come from the server's own counters.
+        """pp (``prompt_tokens``, one token out) and tg (``max_tokens`` from a one-word prompt) as
+        two requests, like llama-bench; speeds come from the server's own counters.
 
         Raises NotFound (unknown host or model), InvalidInput (sizes out of range or above the
         loaded context, no model for an Ollama host or a router), HostTimeout/HostDown/
@@ -277,7 +278,16 @@ class InferenceEngine:
                     f"host {host!r} is an Ollama host: name the model to measure, e.g. 'llama3.1:8b'"
                 )
             return _bench.run_ollama(self.ollama[host], model, prompt_tokens, max_tokens, timeout)
-        return _bench.run_llama(self.llama_cpp[host], model, prompt_tokens, max_tokens, timeout)
+        result = _bench.run_llama(self.llama_cpp[host], model, prompt_tokens, max_tokens, timeout)
+        load, _ = self.llama_cpp[host].load()
+        if load is not None and load.devices:
+            names = {self.rpc[n].address: n for n in self.rpc}
+            result.devices = " + ".join(
+                f"{d.name} ({names.get(d.endpoint, d.endpoint) if d.endpoint else host})"
+                for d in load.devices.values()
+                if d.model and not d.is_cpu
+            )
+        return result
 
     # --- the probe: health and /metrics read its last results ---
 

@@ -83,10 +83,10 @@ def analyse(
         link_ms_per_token=link_ms,
         decode_tokens_per_s=decode_tokens_per_s,
     )
-    finding = _advice(host, report)
+    finding = _advice(host, report, _file_name(report.model))
     report.advice = finding.message + " " + finding.fix if finding else _cost_text(report)
     if finding is not None:
-        findings.insert(0, finding)
+        findings.append(finding)  # after what is broken (an rpc-server down, a version refused)
     return report, findings
 
 
@@ -155,7 +155,11 @@ def _cost_text(r: SplitReport) -> str:
     return text + "."
 
 
-def _advice(host: str, r: SplitReport) -> Finding | None:
+def _file_name(path: str) -> str:
+    return path.replace("\\", "/").rsplit("/", 1)[-1]
+
+
+def _advice(host: str, r: SplitReport, model: str) -> Finding | None:
     sized = [m for m in r.machines if m.capacity_gb is not None]
     if not sized:
         return None
@@ -179,7 +183,7 @@ def _advice(host: str, r: SplitReport) -> Finding | None:
         )
         return Finding(
             kind="split_fits_one_host",
-            message=f"{r.model} is split across {where}, but it needs {r.needs_gb:.1f} GB and {best.machine} had "
+            message=f"{model} is split across {where}, but it needs {r.needs_gb:.1f} GB and {best.machine} had "
             f"{best.capacity_gb:.1f} GB free before the load: it fits on {best.machine} alone. {cost}",
             fix=f"Run it on {best.machine} alone ({drop} every layer stays on one machine): decode will be faster"
             f"{faster}; {SEED_PAIRS}. {PREFILL}",
@@ -195,7 +199,7 @@ def _advice(host: str, r: SplitReport) -> Finding | None:
         expect = "measure it with inference_bench"
     return Finding(
         kind="split_required",
-        message=f"{r.model} needs {r.needs_gb:.1f} GB and the largest machine ({largest.machine}) had "
+        message=f"{model} needs {r.needs_gb:.1f} GB and the largest machine ({largest.machine}) had "
         f"{largest.capacity_gb:.1f} GB free: the split across {where} is the only way to run it. {cost}",
         fix=f"Keep the split; for decode {expect} (the seed expects ~4-8 tok/s for a 200B+ MoE at Q4 across two "
         "machines). Use it where prefill matters more than decode (long prompts, batch review, code review); "
@@ -236,10 +240,12 @@ def _load_findings(
 
 def _mismatch(host: str, name: str, client: str | None, server: tuple[int, int, int]) -> Finding:
     theirs = ".".join(map(str, server))
+    older = f", or {server[0]}.{server[1] - 1} or older" if server[1] > 0 else ""
     ours = (
         f"RPC protocol {client}"
         if client
-        else f"an RPC protocol other than {theirs} (major {server[0]} with minor {server[1]} or above)"
+        else f"an RPC protocol that refuses {theirs} (a major other than {server[0]}{older}; "
+        "[inference.llama_cpp.NAME] rpc_protocol names it)"
     )
     return Finding(
         kind="rpc_version_mismatch",
