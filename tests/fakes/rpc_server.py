@@ -50,6 +50,7 @@ class FakeRpcServer:
         self.connections = 0
         self.commands: list[int] = []
         self._listener = socket.create_server(("127.0.0.1", port), backlog=8)
+        self._listener.settimeout(0.2)  # accept wakes up to see the stop event
         self.port = self._listener.getsockname()[1]
         self.address = f"127.0.0.1:{self.port}"
         self._stop = threading.Event()
@@ -64,6 +65,7 @@ class FakeRpcServer:
         return self
 
     def stop(self) -> None:
+        """Close the port (idempotent): clients then get a refused connection, as from a dead server."""
         self._stop.set()
         self.release()
         self._listener.close()
@@ -93,7 +95,6 @@ class FakeRpcServer:
     # --- the server: one client at a time, as rpc-server's accept loop ---
 
     def _serve(self) -> None:
-        self._listener.settimeout(0.2)
         while not self._stop.is_set():
             try:
                 client, _ = self._listener.accept()
