@@ -86,7 +86,7 @@ def inference_bench(ctx: ToolContext, args: BenchInput) -> BenchOutput:
 TOOLS = [
     ToolSpec(
         name="ollama_ps",
-        description="What the Ollama and llama.cpp hosts have loaded: memory, context and why, KV cache, RPC splits across machines, fixes.",
+        description="What the Ollama and llama.cpp hosts hold: memory, context and why, KV cache, RPC splits, fixes.",
         input_model=OllamaPsInput,
         output_model=OllamaPs,
         handler=ollama_ps,
@@ -103,7 +103,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="inference_bench",
-        description="Measure a host: prompt (pp) and generation (tg) tokens/s, run apart like llama-bench.",
+        description="pp and tg tokens/s of a host, run apart like llama-bench.",
         input_model=BenchInput,
         output_model=BenchOutput,
         handler=inference_bench,
