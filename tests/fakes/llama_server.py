@@ -412,45 +412,52 @@ class LoadLog:
         return out
 
 
+def _studio_and_dgx(
+    endpoint: str,
+    model_path: str,
+    n_layer: int,
+    model: tuple[float, float, float],
+    kv: tuple[float, float],
+    compute: tuple[float, float, float],
+    layer_lines: dict[str, int] | None = None,
+) -> LoadLog:
+    """A load on the Mac Studio's Metal with the DGX as RPC0: buffers in MiB as (Metal, RPC0, CPU)."""
+    rpc = f"RPC0[{endpoint}]"
+    return LoadLog(
+        model_path=model_path,
+        n_layer=n_layer,
+        free={"RPC0": (endpoint, DGX_FREE_MIB), "Metal": ("Apple M2 Ultra", STUDIO_FREE_MIB)},
+        model={"Metal_Mapped": model[0], rpc: model[1], "CPU_Mapped": model[2]},
+        kv={"Metal": kv[0], rpc: kv[1]},
+        compute={"Metal": compute[0], rpc: compute[1], "CPU": compute[2]},
+        layer_lines=layer_lines,
+    )
+
+
 def split_72b(endpoint: str) -> LoadLog:
     """The seed's Qwen2.5-72B Q4_K_M on the Mac Studio with the DGX over RPC: 31 GB Metal + 14 GB
     CUDA, 80 layers (55 + 25 by the KV buffers, 16 MiB each at 4,096 tokens in f16)."""
-    rpc = f"RPC0[{endpoint}]"
-    return LoadLog(
-        model_path="/Users/lab/models/Qwen2.5-72B-Instruct-Q4_K_M.gguf",
-        n_layer=80,
-        free={"RPC0": (endpoint, DGX_FREE_MIB), "Metal": ("Apple M2 Ultra", STUDIO_FREE_MIB)},
-        model={"Metal_Mapped": 28_610.0, rpc: 13_000.0, "CPU_Mapped": 500.0},
-        kv={"Metal": 880.0, rpc: 400.0},
-        compute={"Metal": 304.0, rpc: 328.0, "CPU": 24.01},
+    path = "/Users/lab/models/Qwen2.5-72B-Instruct-Q4_K_M.gguf"
+    return _studio_and_dgx(
+        endpoint, path, 80, (28_610.0, 13_000.0, 500.0), (880.0, 400.0), (304.0, 328.0, 24.01)
     )
 
 
 def split_7b(endpoint: str) -> LoadLog:
     """The seed's Qwen2.5-7B Q4_K_M (4.4 GB) split the same way: 28 layers, 20 + 8."""
-    rpc = f"RPC0[{endpoint}]"
-    return LoadLog(
-        model_path="/Users/lab/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf",
-        n_layer=28,
-        free={"RPC0": (endpoint, DGX_FREE_MIB), "Metal": ("Apple M2 Ultra", STUDIO_FREE_MIB)},
-        model={"Metal_Mapped": 2_900.0, rpc: 1_270.0, "CPU_Mapped": 292.0},
-        kv={"Metal": 160.0, rpc: 64.0},
-        compute={"Metal": 304.0, rpc: 304.0, "CPU": 15.01},
+    path = "/Users/lab/models/Qwen2.5-7B-Instruct-Q4_K_M.gguf"
+    return _studio_and_dgx(
+        endpoint, path, 28, (2_900.0, 1_270.0, 292.0), (160.0, 64.0), (304.0, 304.0, 15.01)
     )
 
 
 def split_235b(endpoint: str) -> LoadLog:
     """A model no single machine holds: Qwen3-235B-A22B Q4_K_M (132 GB), 94 layers over both,
     printed with -v so the per-layer lines are there."""
-    rpc = f"RPC0[{endpoint}]"
-    return LoadLog(
-        model_path="/Users/lab/models/Qwen3-235B-A22B-Q4_K_M-00001-of-00003.gguf",
-        n_layer=94,
-        free={"RPC0": (endpoint, DGX_FREE_MIB), "Metal": ("Apple M2 Ultra", STUDIO_FREE_MIB)},
-        model={"Metal_Mapped": 70_000.0, rpc: 55_000.0, "CPU_Mapped": 700.0},
-        kv={"Metal": 424.0, rpc: 328.0},
-        compute={"Metal": 500.0, rpc: 500.0, "CPU": 24.01},
-        layer_lines={"RPC0": 41, "Metal": 53},
+    path = "/Users/lab/models/Qwen3-235B-A22B-Q4_K_M-00001-of-00003.gguf"
+    layers = {"RPC0": 41, "Metal": 53}
+    return _studio_and_dgx(
+        endpoint, path, 94, (70_000.0, 55_000.0, 700.0), (424.0, 328.0), (500.0, 500.0, 24.01), layers
     )
 
 
