@@ -27,6 +27,7 @@ TWO_GPUS = [(20_000 * MIB, 24_576 * MIB), (22_000 * MIB, 24_576 * MIB)]
         ((3, 0, 0), "v1-v3", 2, True),  # 3.0: several devices per rpc-server
         ((3, 6, 1), "v1-v3", 2, True),
         ((4, 1, 0), "conn_caps", 2, True),  # HELLO carries transport capabilities
+        ((7, 0, 0), "conn_caps", 2, True),  # upstream ggml-rpc.h as of llama-cpp-python 0.3.36's llama.cpp
     ],
 )
 def test_the_handshake_and_memory_follow_each_protocol_version(version, hello, devices, asks_count):
