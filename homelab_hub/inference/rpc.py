@@ -8,9 +8,11 @@ The wire format, from ggml-org/llama.cpp ``ggml/src/ggml-rpc/ggml-rpc.cpp`` and
 * Commands keep their numbers across versions: GET_DEVICE_MEMORY = 11, HELLO = 14 (a
   static_assert upstream), DEVICE_COUNT = 15 (protocol 3.0 and later).
 * HELLO must be the first command of a connection. Up to 3.x its input is empty and the reply is
-  ``major, minor, patch`` (3 bytes). Later builds send 24 bytes of transport capabilities
-  (``conn_caps``) and answer ``major, minor, patch, padding, conn_caps[24]`` (28 bytes); such a
-  server drops a connection whose HELLO has the old size, and an old one drops the new size.
+  ``major, minor, patch`` (3 bytes). Later builds (7.0.0 in the llama.cpp that llama-cpp-python
+  0.3.36 vendors) send 24 bytes of transport capabilities (``conn_caps``, all zero for plain TCP:
+  "a peer that has no RDMA advertises all-zero caps") and answer ``major, minor, patch, padding,
+  conn_caps[24]`` (28 bytes); such a server drops a connection whose HELLO has the old size
+  ("HELLO request size mismatch"), and an old one drops the new size.
   Servers from before HELLO (protocol 1.0, early 2025) drop any connection that starts with it.
 * GET_DEVICE_MEMORY answers ``free, total`` (2 x u64). From 3.0 (ggml-org/llama.cpp#16276,
   several devices per rpc-server) it takes a u32 device index; before, no input and one device.
@@ -40,6 +42,10 @@ DEFAULT_PORT = 50052
 RTT_SAMPLES = 5
 
 RpcState = Literal["ok", "busy", "down", "timeout", "bad_response"]
+# HELLO's two layouts: (input, reply size). The one that worked last per address goes first, so an
+# rpc-server of today does not log "HELLO request size mismatch" at every probe.
+_HELLO = {"v1-v3": (b"", 3), "conn_caps": (bytes(CONN_CAPS_SIZE), 4 + CONN_CAPS_SIZE)}
+_last_layout: dict[str, str] = {}
 Version = tuple[int, int, int]
 
 
@@ -159,17 +165,21 @@ def probe(address: str, timeout: float = 3.0) -> RpcProbe:
 def _handshake_and_query(out: RpcProbe, host: str, port: int, timeout: float) -> None:
     conn = _Connection(host, port, timeout)
     out.connect_ms = round(conn.connect_ms, 3)
+    layouts = sorted(_HELLO, key=lambda name: name != _last_layout.get(out.address, "v1-v3"))
     try:
-        try:
-            raw = conn.call(CMD_HELLO, b"", 3)
-            out.hello_format = "v1-v3"
-        except RpcError as exc:
-            if exc.state != "closed":
-                raise
-            conn.close()  # a newer server drops an empty HELLO: try the conn_caps layout
-            conn = _Connection(host, port, timeout)
-            raw = conn.call(CMD_HELLO, bytes(CONN_CAPS_SIZE), 4 + CONN_CAPS_SIZE)
-            out.hello_format = "conn_caps"
+        for attempt, layout in enumerate(layouts):
+            payload, reply_size = _HELLO[layout]
+            try:
+                raw = conn.call(CMD_HELLO, payload, reply_size)
+            except RpcError as exc:
+                if exc.state != "closed" or attempt == len(layouts) - 1:
+                    raise
+                conn.close()  # a server of the other layout drops the HELLO: reconnect and try it
+                conn = _Connection(host, port, timeout)
+                continue
+            out.hello_format = layout  # type: ignore[assignment]
+            _last_layout[out.address] = layout
+            break
         major, minor, patch = raw[0], raw[1], raw[2]
         out.version = (major, minor, patch)
         count = 1

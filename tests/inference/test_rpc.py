@@ -99,3 +99,12 @@ def test_an_address_needs_a_host_and_a_port(bad):
     with pytest.raises(ValueError, match="HOST:PORT such as 192.168.100.2:50052"):
         parse_address(bad)
     assert parse_address("[fe80::1]:50052") == ("fe80::1", 50052)
+
+
+def test_the_hello_layout_that_worked_goes_first_next_time():
+    # Today's rpc-server logs "HELLO request size mismatch" for every HELLO of the old layout.
+    with FakeRpcServer(version=(7, 0, 0)) as server:
+        assert probe(server.address, TIMEOUT_S).hello_format == "conn_caps"
+        server.commands.clear()
+        assert probe(server.address, TIMEOUT_S).state == "ok"
+        assert server.commands.count(CMD_HELLO) == 1
