@@ -6,8 +6,9 @@ llama-context.cpp, ggml-rpc.cpp):
 * ``build: 7079 (b0f0dd3e5) with ...``: a (re)start; what came before is another run.
 * ``llama_model_load_from_file_impl: using device RPC0 (192.168.100.2:50052) (unknown id) - 115000
   MiB free``, one per device, free memory before the load. RPC devices are ``RPC<n>`` with the
-  endpoint as description since protocol 3.0 (several devices per rpc-server); before, the name
-  and description were both ``RPC[host:port]``. Older builds print no ``(id)`` part.
+  endpoint as description since protocol 3.0 (several devices per rpc-server), numbered across
+  all servers, while their buffer types are ``RPC<i>[host:port]`` numbered per server; before
+  3.0 the name and description were both ``RPC[host:port]``. Older builds print no ``(id)``.
 * ``llama_model_loader: loaded meta data with 35 key-value pairs and 963 tensors from PATH (version
   GGUF V3 (latest))`` and ``srv load_model: loading model 'PATH'``: the model file.
 * ``print_info: n_layer = 80`` (``llm_load_print_meta:`` on older builds).
@@ -121,12 +122,19 @@ def canonical_device(raw: str, description: str = "") -> tuple[str, str | None]:
 def parse_llama_log(lines: list[str], source: str) -> LlamaLoad:
     """The newest load since the last start. Never raises: odd lines are skipped."""
     load = LlamaLoad(source=source)
-    aliases: dict[str, str] = {}  # RPC0 -> RPC0[host:port], for the debug layer lines
+    aliases: dict[str, str] = {}  # RPC2 -> RPC0[host:port], for the debug layer lines
+    per_server: dict[str, int] = {}  # devices seen per rpc-server endpoint
     for line in lines:
-        if started := _BUILD.match(line):
-            load, aliases = LlamaLoad(source=source, build=f"b{started[1]}"), {}
+        if started := _BUILD.search(line):
+            load, aliases, per_server = LlamaLoad(source=source, build=f"b{started[1]}"), {}, {}
         elif using := _USING.search(line):
             key, endpoint = canonical_device(using[1], using[2])
+            if endpoint is not None and re.fullmatch(r"RPC\d+", using[1]):
+                # Devices are numbered across all rpc-servers (RPC0, RPC1, RPC2...), their buffers
+                # per server (RPC0[a], RPC1[a], RPC0[b]): count each server's devices in order.
+                local = per_server.get(endpoint, 0)
+                per_server[endpoint] = local + 1
+                key = f"RPC{local}[{endpoint}]"
             aliases[using[1]] = key
             load.devices.setdefault(key, DeviceLoad(key, endpoint)).free_at_load = int(using[3]) * 1024**2
         elif buffer := _BUFFER.search(line):

@@ -71,3 +71,24 @@ def test_a_refused_rpc_server_is_read_with_its_version():
 )
 def test_device_names_old_and_new_map_to_one_device(raw, description, expected):
     assert canonical_device(raw, description) == expected
+
+
+def test_devices_of_two_rpc_servers_pair_with_their_per_server_buffers():
+    a, b = "10.0.0.2:50052", "10.0.0.3:50052"
+    lines = [
+        f"llama_model_load_from_file_impl: using device RPC0 ({a}) (unknown id) - 20000 MiB free",
+        f"llama_model_load_from_file_impl: using device RPC1 ({a}) (unknown id) - 21000 MiB free",
+        f"llama_model_load_from_file_impl: using device RPC2 ({b}) (unknown id) - 22000 MiB free",
+        "print_info: n_layer          = 30",
+        "load_tensors: layer   0 assigned to device RPC2, is_swa = 0",
+        f"load_tensors: RPC0[{a}] model buffer size = 1000.00 MiB",
+        f"load_tensors: RPC1[{a}] model buffer size = 1100.00 MiB",
+        f"load_tensors: RPC0[{b}] model buffer size = 1200.00 MiB",
+    ]
+    load = parse_llama_log(lines, "file llama.log")
+    rows = {n: (d.free_at_load // 2**20, d.model // 2**20, d.layers) for n, d in load.devices.items()}
+    assert rows == {
+        f"RPC0[{a}]": (20000, 1000, None),
+        f"RPC1[{a}]": (21000, 1100, None),
+        f"RPC0[{b}]": (22000, 1200, 1),
+    }
