@@ -70,6 +70,8 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
             for name, host in hosts.items():
                 if isinstance(host, dict) and isinstance(host.get("url"), str):
                     targets.append((f"{kind} host {name}", host["url"]))
+                elif isinstance(host, dict) and isinstance(host.get("address"), str):  # rpc-servers
+                    targets.append((f"{kind} host {name}", f"tcp://{host['address']}"))
     vision_url = config.vision.model_dump().get("url") or config.vision.model_dump().get("ollama_url")
     if config.cameras and isinstance(vision_url, str):
         targets.append(("vision model host", vision_url))
@@ -79,6 +81,8 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
                 targets.append((f"watchdog {service_name} dependency", dep["url"]))
             elif dep.get("kind") == "tcp":
                 targets.append((f"watchdog {service_name} dependency", f"tcp://{dep['host']}:{dep['port']}"))
+            elif dep.get("kind") == "rpc":
+                targets.append((f"watchdog {service_name} dependency", f"tcp://{dep['address']}"))
     mqtt = config.notify.model_dump().get("mqtt")
     if isinstance(mqtt, dict) and mqtt.get("enabled"):
         targets.append(("MQTT broker", f"mqtt://{mqtt.get('host', '127.0.0.1')}:{mqtt.get('port', 1883)}"))

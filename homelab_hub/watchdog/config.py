@@ -107,6 +107,19 @@ class OllamaDependency(_Section):
     )
 
 
+class RpcDependency(_Section):
+    kind: Literal["rpc"] = Field(
+        ..., description="llama.cpp rpc-server: its HELLO handshake within the timeout."
+    )
+    address: str = Field(
+        ..., description="HOST:PORT as llama-server's --rpc names it, e.g. 192.168.100.2:50052."
+    )
+    timeout_s: float = Field(3.0, gt=0, description="Connect and handshake timeout in seconds.")
+    provided_by: str | None = Field(
+        None, description="Watched service that runs rpc-server; restarted when the check fails."
+    )
+
+
 class ServiceDependency(_Section):
     kind: Literal["service"] = Field(..., description="Another watched service must be healthy.")
     service: str = Field(
@@ -115,7 +128,8 @@ class ServiceDependency(_Section):
 
 
 Dependency = Annotated[
-    HttpDependency | TcpDependency | OllamaDependency | ServiceDependency, Field(discriminator="kind")
+    HttpDependency | TcpDependency | OllamaDependency | RpcDependency | ServiceDependency,
+    Field(discriminator="kind"),
 ]
 
 

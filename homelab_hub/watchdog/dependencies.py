@@ -1,5 +1,5 @@
-"""Dependency checks: an HTTP endpoint, a TCP port, an Ollama model, or another watched
-service. Each returns (ok, detail) and never raises: a dependency that cannot be checked is a
+"""Dependency checks: an HTTP endpoint, a TCP port, an Ollama model, a llama.cpp rpc-server,
+or another watched service. Each returns (ok, detail) and never raises: a dependency that cannot be checked is a
 dependency that is down."""
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from homelab_hub.watchdog.config import (
     Dependency,
     HttpDependency,
     OllamaDependency,
+    RpcDependency,
     ServiceDependency,
     TcpDependency,
 )
@@ -58,6 +59,19 @@ def check_ollama(dep: OllamaDependency) -> tuple[bool, str]:
     return bool(ok), str(detail)
 
 
+def check_rpc(dep: RpcDependency) -> tuple[bool, str]:
+    # The inference engine owns the RPC client, imported lazily like the Ollama checker.
+    try:
+        checks = importlib.import_module("homelab_hub.inference.checks")
+    except ImportError:
+        return False, "rpc check unavailable: homelab_hub.inference.checks is not installed"
+    try:
+        ok, detail = checks.rpc_server_check(dep.address, timeout=dep.timeout_s)
+    except Exception as exc:  # a broken checker is a failed check, not a dead watchdog
+        return False, f"rpc check of {dep.address} raised {type(exc).__name__}: {exc}"
+    return bool(ok), str(detail)
+
+
 def check_dependency(dep: Dependency, service_health: ServiceHealth) -> tuple[bool, str]:
     """Run one dependency check; never raises."""
     if isinstance(dep, HttpDependency):
@@ -66,6 +80,8 @@ def check_dependency(dep: Dependency, service_health: ServiceHealth) -> tuple[bo
         return check_tcp(dep)
     if isinstance(dep, OllamaDependency):
         return check_ollama(dep)
+    if isinstance(dep, RpcDependency):
+        return check_rpc(dep)
     assert isinstance(dep, ServiceDependency)
     ok, detail = service_health(dep.service)
     return ok, f"service {dep.service}: {detail}"
@@ -85,4 +101,6 @@ def label(dep: Dependency) -> str:
         return f"tcp://{dep.host}:{dep.port}"
     if isinstance(dep, OllamaDependency):
         return f"ollama {dep.model} at {dep.url}"
+    if isinstance(dep, RpcDependency):
+        return f"rpc-server {dep.address}"
     return f"service {dep.service}"
