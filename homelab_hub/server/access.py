@@ -89,7 +89,7 @@ def declare(access: Access, route: R) -> R:
     """``route`` with its access policy: checked by `AccessCheck` after routing."""
     if not isinstance(route, (Route, WebSocketRoute, Mount)):
         raise TypeError(f"cannot declare access on {type(route).__name__}")
-    route.app = AccessCheck(route.app, access)
+    route.app = AccessCheck(route.app, access)  # the handler stays reachable as route.app.app
     setattr(route, "access", access)  # noqa: B010 (starlette routes have no slot for it)
     return route
 
