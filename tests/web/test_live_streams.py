@@ -161,7 +161,7 @@ def test_the_grid_websocket_an_mjpeg_stream_and_an_sse_session_stay_up_for_two_m
 
         try:
             anyio.run(hold)
-        except BaseException as exc:  # noqa: BLE001 (reported by the test, not swallowed)
+        except BaseException as exc:
             sse_result["error"] = repr(exc)
         finally:
             sse_done.set()
