@@ -23,28 +23,13 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from homelab_hub.config import is_loopback
 from homelab_hub.errors import Forbidden, HubError, InvalidInput, PayloadTooLarge, Unauthorized
 from homelab_hub.metrics import HTTP_REQUESTS
-from homelab_hub.server.access import (
-    CALLER_KEY,
-    SESSION_KEY,
-    STREAMS_KEY,
-    Caller,
-    attach_identity,
-    check_csrf,
-)
-from homelab_hub.server.access import (
-    one_header as _one,
-)
-from homelab_hub.server.access import (
-    request_headers as _headers,
-)
+from homelab_hub.server.access import CALLER_KEY, STREAMS_KEY, Caller, one_header, request_headers
 from homelab_hub.server.auth import TokenCache
 from homelab_hub.server.session_store import BrowserSession
 from homelab_hub.server.sessions import SessionCache, cookie_name
 from homelab_hub.server.streams import StreamRegistry, send_error
 
 log = logging.getLogger(__name__)
-
-__all__ = ["SESSION_KEY", "HubGuard", "attach_identity", "check_csrf", "host_allowed", "origin_allowed"]
 
 # Headers whose meaning is ambiguous when repeated: which one did the guard check, which one
 # does the app read? Refused rather than guessed.
@@ -146,7 +131,7 @@ class HubGuard:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "websocket":
             try:
-                headers = _headers(scope)
+                headers = request_headers(scope)
                 self._check_origin_and_host(scope, headers)
                 self._judge(scope, headers)
             except HubError:
@@ -166,7 +151,7 @@ class HubGuard:
             await send(message)
 
         try:
-            headers = _headers(scope)
+            headers = request_headers(scope)
             self._check_origin_and_host(scope, headers)
             self._check_declared_length(headers)
             self._judge(scope, headers)
@@ -185,15 +170,15 @@ class HubGuard:
         for name in SINGLE_HEADERS:
             if len(headers.get(name, ())) > 1:
                 raise InvalidInput(f"the {name.title()} header appears more than once; send it once")
-        host = _one(headers, "host")
+        host = one_header(headers, "host")
         if not host_allowed(host, self.allowed_hosts):
             raise Forbidden(f"Host {host!r} is not allowed; add it to server.allowed_hosts")
-        origin = _one(headers, "origin")
+        origin = one_header(headers, "origin")
         if origin and not origin_allowed(origin, self.allowed_origins, (scope.get("scheme", "http"), host)):
             raise Forbidden(f"Origin {origin!r} is not allowed; add it to server.allowed_origins")
 
     def _check_declared_length(self, headers: dict[str, list[str]]) -> None:
-        length = _one(headers, "content-length")
+        length = one_header(headers, "content-length")
         if length:
             try:
                 too_big = int(length) > self.max_body_bytes
@@ -211,9 +196,9 @@ class HubGuard:
         cache = self.tokens
         state = scope.setdefault("state", {})
         state[STREAMS_KEY] = self.streams
-        header = _one(headers, "authorization")
+        header = one_header(headers, "authorization")
         tokens_required = cache is not None and cache.required
-        browser = bool(_one(headers, "origin"))
+        browser = bool(one_header(headers, "origin"))
         if header:
             scheme, _, token = header.partition(" ")
             token = token.strip()

@@ -6,13 +6,11 @@ was revoked is gone from `session list`."""
 
 from __future__ import annotations
 
-import http.server
 import os
 import re
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -26,7 +24,7 @@ from websockets.sync.client import connect
 from homelab_hub.server.token_store import TokenStore
 from tests.hubclient import RunningHub, hub_config
 from tests.support import free_port, require, wait_until
-from tests.web.support import camera_lab, start_hub
+from tests.web.support import camera_lab, page_server, start_hub
 
 WATCH = """<!doctype html><html><body><script>
 const ws = new WebSocket("{ws}/ws/cameras");
@@ -64,30 +62,13 @@ def labs(tmp_path_factory) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def other_port() -> Iterator[Any]:
     """Another web app on 127.0.0.1 (another port, same host): serves the page it is given."""
-    served: dict[str, bytes] = {}
-    port = free_port()
+    with page_server() as (port, served):
 
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            page = served.get("page", b"")
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
+        def serve(page: str) -> str:
+            served["page"] = page.encode()
+            return f"http://127.0.0.1:{port}/"
 
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-
-    def serve(page: str) -> str:
-        served["page"] = page.encode()
-        return f"http://127.0.0.1:{port}/"
-
-    yield serve
-    server.shutdown()
+        yield serve
 
 
 def sign_in(page: Any, hub: Any, token: str) -> None:

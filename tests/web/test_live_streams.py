@@ -59,13 +59,15 @@ def token_lab(tmp_path_factory) -> Iterator[dict[str, Any]]:
             hub.stop()
 
 
-class MjpegReader(threading.Thread):
-    """Reads an MJPEG stream, counting parts, until stopped or the stream ends."""
+class StreamReader(threading.Thread):
+    """Reads a streaming GET (MJPEG parts, or SSE events), counting ``marker``, until stopped
+    or the stream ends."""
 
-    def __init__(self, url: str, token: str | None = None) -> None:
+    def __init__(self, url: str, token: str | None = None, marker: bytes = b"--hhframe") -> None:
         super().__init__(daemon=True)
         self.url = url
         self.headers = {"Authorization": f"Bearer {token}"} if token else {}
+        self.marker = marker
         self.parts = 0
         self.status = 0
         self.ended = threading.Event()
@@ -77,7 +79,7 @@ class MjpegReader(threading.Thread):
             with httpx.stream("GET", self.url, headers=self.headers, timeout=httpx.Timeout(30, read=60)) as r:
                 self.status = r.status_code
                 for chunk in r.iter_bytes():
-                    self.parts += chunk.count(b"--hhframe")
+                    self.parts += chunk.count(self.marker)
                     if self.stop.is_set():
                         return
         except httpx.HTTPError:
@@ -86,32 +88,9 @@ class MjpegReader(threading.Thread):
             self.ended.set()
 
 
-class SseReader(threading.Thread):
-    """Holds GET /sse open (raw HTTP), until stopped or the stream ends."""
-
-    def __init__(self, url: str, token: str) -> None:
-        super().__init__(daemon=True)
-        self.url = url
-        self.token = token
-        self.status = 0
-        self.ended = threading.Event()
-        self.stop = threading.Event()
-        self.start()
-
-    def run(self) -> None:
-        headers = {"Authorization": f"Bearer {self.token}", "Accept": "text/event-stream"}
-        try:
-            with httpx.stream(
-                "GET", self.url + "/sse", headers=headers, timeout=httpx.Timeout(30, read=60)
-            ) as r:
-                self.status = r.status_code
-                for _ in r.iter_bytes():
-                    if self.stop.is_set():
-                        return
-        except httpx.HTTPError:
-            pass
-        finally:
-            self.ended.set()
+def sse_reader(hub: Any, token: str) -> StreamReader:
+    """GET /sse held open with plain HTTP (its first event names the message endpoint)."""
+    return StreamReader(hub.url + "/sse", token, marker=b"event:")
 
 
 def ws_connect(hub: Any, token: str) -> ClientConnection:
@@ -145,7 +124,7 @@ def test_the_grid_websocket_an_mjpeg_stream_and_an_sse_session_stay_up_for_two_m
 
     page.on("websocket", on_socket)
     page.goto(hub.url + "/cameras")
-    mjpeg = MjpegReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=1&width=320")
+    mjpeg = StreamReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=1&width=320")
     sse_result: dict[str, Any] = {}
     sse_done = threading.Event()
     hold_over = threading.Event()
@@ -193,8 +172,8 @@ def test_the_grid_websocket_an_mjpeg_stream_and_an_sse_session_stay_up_for_two_m
 def test_an_agent_over_its_stream_quota_gets_429_and_health_and_the_admin_keep_answering(token_lab):
     hub = token_lab["hub"]
     agent = hub.create_token("greedy")
-    held_mjpeg = MjpegReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=0.2&width=320", agent)
-    held_sse = SseReader(hub.url, agent)
+    held_mjpeg = StreamReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=0.2&width=320", agent)
+    held_sse = sse_reader(hub, agent)
     held_ws = ws_connect(hub, agent)
     try:
         wait_until(
@@ -214,7 +193,7 @@ def test_an_agent_over_its_stream_quota_gets_429_and_health_and_the_admin_keep_a
         admin = hub.rest("hub_status", token=token_lab["admin"])
         assert admin.status_code == 200
         # The hub's total (4): the admin gets one more, then 429 too.
-        admin_stream = MjpegReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=0.2", token_lab["admin"])
+        admin_stream = StreamReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=0.2", token_lab["admin"])
         wait_until(lambda: admin_stream.status == 200, 20, "the admin's stream to open")
         full = httpx.get(
             f"{hub.url}/api/cameras/cam1/mjpeg?fps=0.2", headers=_bearer(token_lab["admin"]), timeout=30
@@ -240,8 +219,8 @@ def test_revoking_a_token_ends_its_websocket_mjpeg_and_sse_streams(token_lab):
     streams = hub.app.state.hub.streams
     wait_until(lambda: streams.count() == 0, 30, "earlier tests' streams to be released")
     agent = hub.create_token("leaver")
-    mjpeg = MjpegReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=2&width=320", agent)
-    sse = SseReader(hub.url, agent)
+    mjpeg = StreamReader(f"{hub.url}/api/cameras/cam1/mjpeg?fps=2&width=320", agent)
+    sse = sse_reader(hub, agent)
     conn = ws_connect(hub, agent)
     conn.send(json.dumps({"cmd": "subscribe", "cameras": ["cam1"], "fps": 2, "width": 320}))
     wait_until(
