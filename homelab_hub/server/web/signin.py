@@ -1,9 +1,9 @@
 """Browser sign-in: /login turns a token typed once into a session cookie, /logout ends it.
 
-The cookie is HttpOnly, SameSite=Strict, Secure when the page was served over https, and
-holds only a random session id (the database keeps its hash). Both forms are state-changing
-posts: they need an allowed Origin (the guard checks its value; here its presence), and
-/logout the session's CSRF token as well.
+The cookie is HttpOnly, SameSite=Strict, and over https a ``__Host-`` cookie (Secure, this
+host only: sessions.cookie_name); it holds only a random session id (the database keeps its
+hash). Both forms are state-changing posts: they need an allowed Origin (the guard checks its
+value; here its presence), and /logout the session's CSRF token as well.
 """
 
 from __future__ import annotations
@@ -90,8 +90,8 @@ class SignIn:
             self.sessions.drop(session.session_hash)
             log.info("browser session %s closed", session.handle)
         response = RedirectResponse("/login", status_code=303)
-        # Deleted with the attributes it was set with: a browser keeps a cookie whose
-        # deletion differs in Secure or SameSite from the one it holds.
+        # Deleted with the attributes it was set with: a browser ignores a Set-Cookie for a
+        # __Host- name that is not Secure with Path=/, and the probe found SameSite=lax here.
         response.delete_cookie(**self._cookie_attributes(request))
         return response
 
