@@ -144,8 +144,8 @@ class AccessCheck:
                 else:
                     await send_error(send, exc)
                 return
-            if websocket and picked is not None and (picked[1].kind == "session" or caller.browser):
-                receive = _csrf_first(receive, send, caller.session if picked[1].kind == "session" else None)
+            if websocket and picked is not None and picked[1].kind == "session" and caller.session is not None:
+                receive = _csrf_first(receive, send, caller.session)
         streams = state.get(STREAMS_KEY)
         if (
             access.stream
@@ -213,7 +213,7 @@ def login_url(path: str) -> str:
     return "/login?next=" + quote(safe_next(path), safe="/")
 
 
-def _csrf_first(receive: Receive, send: Send, session: BrowserSession | None) -> Receive:
+def _csrf_first(receive: Receive, send: Send, session: BrowserSession) -> Receive:
     """A browser's WebSocket: its first message must be ``{"csrf": "<the page's token>"}``
     (a cookie alone rides along from any page the browser shows). That message is the
     guard's; the app sees the ones after it."""
@@ -226,7 +226,7 @@ def _csrf_first(receive: Receive, send: Send, session: BrowserSession | None) ->
             return message
         checked = True
         sent = _csrf_of(message)
-        if session is None or not sent or not secrets.compare_digest(sent, session.csrf):
+        if not sent or not secrets.compare_digest(sent, session.csrf):
             reason = 'the first message must be {"csrf": "<the page\'s CSRF token>"}'
             await send({"type": "websocket.close", "code": CLOSE_CSRF, "reason": reason})
             return {"type": "websocket.disconnect", "code": CLOSE_CSRF}

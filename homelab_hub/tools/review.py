@@ -61,7 +61,7 @@ class GroupOut(ToolOutput):
     first_seen: str | None = Field(..., description="ISO time of the first alert in the window.")
     last_seen: str | None = Field(..., description="ISO time of the last one.")
     state: str = Field(..., description="needs_review, ai_flagged, suppressed or acknowledged.")
-    note: str = Field(..., description="Why it is in this state, when not obvious (e.g. the model was down).")
+    note: str = Field(..., description="Why it is in this state, if not obvious (e.g. model down).")
     verdict: VerdictOut | None = Field(..., description="The review model's verdict, if any.")
     decided_by: str = Field(..., description="Agent name, or model:NAME.")
     alert_ids: list[int] = Field(..., description="A few of its alerts, newest first.")
