@@ -61,7 +61,7 @@ class GroupOut(ToolOutput):
     first_seen: str | None = Field(..., description="ISO time of the first alert in the window.")
     last_seen: str | None = Field(..., description="ISO time of the last one.")
     state: str = Field(..., description="needs_review, ai_flagged, suppressed or acknowledged.")
-    note: str = Field(..., description="Why it is in this state, if not obvious (e.g. model down).")
+    note: str = Field(..., description="Why it is in this state, when not obvious (e.g. the model was down).")
     verdict: VerdictOut | None = Field(..., description="The review model's verdict, if any.")
     decided_by: str = Field(..., description="Agent name, or model:NAME.")
     alert_ids: list[int] = Field(..., description="A few of its alerts, newest first.")
@@ -196,7 +196,7 @@ def _preview(p: SuppressionPreview) -> PreviewOut:
 TOOLS = [
     ToolSpec(
         name="alert_review",
-        description="Camera alerts grouped by description, with the review model's verdicts; admin to decide.",
+        description="Alerts grouped by description, with review-model verdicts; admin decides.",
         input_model=AlertReviewInput,
         output_model=AlertReviewOutput,
         handler=alert_review,
