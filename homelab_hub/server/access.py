@@ -144,7 +144,12 @@ class AccessCheck:
                 else:
                     await send_error(send, exc)
                 return
-            if websocket and picked is not None and picked[1].kind == "session" and caller.session is not None:
+            if (
+                websocket
+                and picked is not None
+                and picked[1].kind == "session"
+                and caller.session is not None
+            ):
                 receive = _csrf_first(receive, send, caller.session)
         streams = state.get(STREAMS_KEY)
         if (
