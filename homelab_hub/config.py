@@ -64,7 +64,8 @@ class ServerConfig(Section):
     )
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Extra browser Origins accepted, e.g. ['http://hub.lan:8042']. Loopback origins are always accepted.",
+        description="Extra browser Origins accepted, e.g. ['http://hub.lan:8042']. The hub's own origin (the scheme, "
+        "host and port its page was loaded from) is always accepted; other loopback ports are not.",
     )
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="Largest request body accepted; bigger bodies get 413."
@@ -89,6 +90,15 @@ class ServerConfig(Section):
     )
     body_timeout_s: float = Field(
         30.0, gt=0, description="A connection whose request body makes no progress for this long is closed."
+    )
+    max_streams: int = Field(
+        256,
+        ge=1,
+        description="Live streams (camera WebSocket, MJPEG, MCP SSE) open at most, all callers together; "
+        "kept below half of max_connections. One more is answered 429.",
+    )
+    max_streams_per_agent: int = Field(
+        64, ge=1, description="Live streams one agent (token, or its browser sessions) may hold at once."
     )
 
 

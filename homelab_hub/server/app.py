@@ -26,15 +26,17 @@ from homelab_hub.errors import HubError, NotFound, Unavailable
 from homelab_hub.metrics import REGISTRY
 from homelab_hub.notify.speakers import AUDIO_ROUTE
 from homelab_hub.server import web_api
-from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
+from homelab_hub.server.access import AGENT, PUBLIC, check_declared, declare
+from homelab_hub.server.auth import IDENTITY_KEY, Credential, TokenCache
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
 from homelab_hub.server.mcp import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
 from homelab_hub.server.services import Services, build_services, close_services, reload_services
-from homelab_hub.server.serving import check_bind
+from homelab_hub.server.serving import check_bind, connection_cap
 from homelab_hub.server.session_store import SessionStore
 from homelab_hub.server.sessions import SessionCache
+from homelab_hub.server.streams import StreamRegistry
 from homelab_hub.server.token_store import TokenStore
 from homelab_hub.server.web.live import LiveRoutes
 from homelab_hub.server.web.pages import WebPages
@@ -60,6 +62,14 @@ class HubApp:
         self._owns_services = services is None
         self.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
         self.sessions = SessionCache(SessionStore(services.db) if services is not None else None)
+        cap = connection_cap(config.server.max_connections)
+        # Below the connection cap, so that health and the admin always find a connection.
+        self.streams = StreamRegistry(
+            per_agent=min(config.server.max_streams_per_agent, cap // 2),
+            total=min(config.server.max_streams, cap // 2),
+            alive=self.credential_alive,
+        )
+        self.sessions.on_drop = self.streams.sweep
         self.web = WebPages(self.services, self.tokens, self.sessions)
         self.live = LiveRoutes(self.services)
         self.tools = all_tools(self.components)
@@ -130,6 +140,18 @@ class HubApp:
                 await anyio.to_thread.run_sync(self._refresh_credentials)
             except Exception as exc:  # keep the last known tokens and sessions while the database is away
                 log.warning("token refresh failed: %s", exc)
+                continue
+            self.streams.sweep()  # a revoked token or session ends its streams within refresh_s
+
+    def credential_alive(self, credential: Credential) -> bool:
+        """Whether a stream's credential still holds: its token live, its session live and
+        made from a live token, or (a tokenless hub's 'local') still no token required."""
+        if credential.kind == "bearer":
+            return self.tokens.identity_for_hash(credential.key) is not None
+        if credential.kind == "session":
+            session = self.sessions.get(credential.key)
+            return session is not None and self.tokens.identity_for_hash(session.token_hash) is not None
+        return not self.tokens.required
 
     # -- plain routes -------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -182,20 +204,23 @@ def create_app(
     ``config_path`` is re-read on SIGHUP; ``components`` defaults to every component."""
     hub = HubApp(config, services=services, config_path=config_path, components=components)
     routes = [
-        Route("/api/health", hub.health, methods=["GET"]),
-        Route("/metrics", hub.metrics, methods=["GET"]),
-        Route(f"{AUDIO_ROUTE}/{{name}}", hub.speaker_audio, methods=["GET", "HEAD"]),
+        declare(PUBLIC, Route("/api/health", hub.health, methods=["GET"])),
+        declare(AGENT, Route("/metrics", hub.metrics, methods=["GET"])),
+        # A speaker sends no token: the one-time name is the credential.
+        declare(PUBLIC, Route(f"{AUDIO_ROUTE}/{{name}}", hub.speaker_audio, methods=["GET", "HEAD"])),
         *hub.rest.routes(),
         *web_api.routes(hub.services),
         *hub.mcp.routes(),
         *hub.live.routes(),
         *hub.web.routes(),
     ]
+    check_declared(routes)
     middleware = [
         Middleware(
             HubGuard,
             tokens=hub.tokens,
             sessions=hub.sessions,
+            streams=hub.streams,
             allowed_hosts=config.server.allowed_hosts,
             allowed_origins=config.server.allowed_origins,
             max_body_bytes=config.server.max_body_bytes,

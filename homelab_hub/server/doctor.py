@@ -150,11 +150,41 @@ def check_speakers(config: HubConfig) -> Finding:
     )
 
 
+def check_session_cookie(config: HubConfig) -> Finding:
+    """Browsers send a cookie to every port of its host: over plain http, any other web app on
+    the hub's host name (a dev server on 127.0.0.1:3000) receives the session cookie."""
+    from homelab_hub.server.session_store import SessionStore
+    from homelab_hub.store import Database
+
+    url = urlparse(config.server.public_url or f"http://{config.server.host}:{config.server.port}")
+    if url.scheme == "https":
+        return Finding("browser sessions", True, "served over https: the cookie is __Host-hh_session, Secure")
+    try:
+        db = Database.from_url(config.storage.url)
+        try:
+            live = [s for s in SessionStore(db).live() if s.token_hash]
+        finally:
+            db.close()
+    except HubError:
+        return Finding("browser sessions", True, "not checked (database unreachable)")
+    if not live:
+        return Finding("browser sessions", True, "none signed in over plain http")
+    return Finding(
+        "browser sessions",
+        False,
+        f"{len(live)} browser session(s) signed in over plain http: browsers send the cookie hh_session to "
+        f"every port of {url.hostname}, so any other web app there can replay it (README, Security)",
+        "give the hub a host name of its own and serve it over https (server.public_url = 'https://…'; the "
+        "cookie becomes __Host-hh_session, Secure), or sign out when done (`homelab-hub session revoke --all`)",
+    )
+
+
 CHECKS: list[Callable[[HubConfig], Finding]] = [
     check_database,
     check_embedding_model,
     check_speech_model,
     check_speakers,
+    check_session_cookie,
 ]
 
 

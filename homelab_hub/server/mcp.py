@@ -37,6 +37,7 @@ from starlette.types import Message, Receive, Scope, Send
 from homelab_hub import __version__
 from homelab_hub.errors import Forbidden, HubError, InvalidInput, NotFound
 from homelab_hub.resources.registry import ResourceSpec, find_resource
+from homelab_hub.server.access import Access, declare
 from homelab_hub.server.auth import IDENTITY_KEY, identity_of
 from homelab_hub.server.dispatch import check_value, invoke, read
 from homelab_hub.server.services import Services
@@ -226,11 +227,17 @@ class MCPBinding:
                 await self.server.run(streams[0], streams[1], self.server.create_initialization_options())
             return Response()
 
+        # Agents' endpoints: bearer tokens only, never a browser's cookie; the GET streams
+        # (Streamable HTTP's and SSE's) are live streams, counted and ended with their token.
+        stream = Access("agent", via="bearer", stream=True)
         return [
-            Route("/mcp", endpoint=streamable),
-            Route("/mcp/", endpoint=streamable),
-            Route("/sse", endpoint=sse_endpoint, methods=["GET"]),
-            Mount("/messages/", app=CheckedMessages(self.sse.handle_post_message)),
+            declare(stream, Route("/mcp", endpoint=streamable)),
+            declare(stream, Route("/mcp/", endpoint=streamable)),
+            declare(stream, Route("/sse", endpoint=sse_endpoint, methods=["GET"])),
+            declare(
+                Access("agent", via="bearer"),
+                Mount("/messages/", app=CheckedMessages(self.sse.handle_post_message)),
+            ),
         ]
 
     def lifespan(self) -> AbstractAsyncContextManager[None]:

@@ -31,17 +31,19 @@ from homelab_hub.cameras.zone_editor import ZoneEditor
 from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.cameras.zones import draft_mask
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
+from homelab_hub.server.access import AGENT, declare_all
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.rest import read_json
 from homelab_hub.server.services import Services
 
 _MAX_QUERY_ZONES_CHARS = 60_000
+MAX_ID = 2**63 - 1  # a signed 64-bit column, in SQLite and MySQL alike
 
 
 def routes(get_services: Callable[[], Services]) -> list[Route]:
     """The pages' read endpoints; ``get_services`` is the app's (raises Unavailable while starting)."""
     api = _WebApi(get_services)
-    return [
+    routes = [
         Route("/api/review/groups", api.groups, methods=["GET"]),
         Route("/api/review/groups/{group_id:int}", api.group, methods=["GET"]),
         Route("/api/review/groups/{group_id:int}/exclusion-zone", api.exclusion_zone, methods=["GET"]),
@@ -51,6 +53,16 @@ def routes(get_services: Callable[[], Services]) -> list[Route]:
         Route("/api/cameras/{name}/activity", api.activity, methods=["GET"]),
         Route("/api/cameras/{name}/draft-mask.png", api.draft_mask, methods=["GET", "POST"]),
     ]
+    return declare_all(AGENT, routes)
+
+
+def path_id(request: Request, name: str) -> int:
+    """A numeric id from the path (a ``{name:int}`` parameter), within the database's range.
+    Raises InvalidInput: 2**64 as an alert id used to reach the database and come back a 500."""
+    value = int(request.path_params[name])
+    if not 0 < value <= MAX_ID:
+        raise InvalidInput(f"{name} {str(value)[:30]} is out of range; ids are 1..{MAX_ID}")
+    return value
 
 
 class _WebApi:
@@ -76,14 +88,14 @@ class _WebApi:
 
     async def group(self, request: Request) -> Response:
         identity_of(request)
-        group_id = int(request.path_params["group_id"])
+        group_id = path_id(request, "group_id")
         hours = _int(request, "hours", 24)
         found = await anyio.to_thread.run_sync(lambda: self._review().group(group_id, hours))
         return JSONResponse(_group(found))
 
     async def exclusion_zone(self, request: Request) -> Response:
         identity_of(request)
-        group_id = int(request.path_params["group_id"])
+        group_id = path_id(request, "group_id")
         name = request.query_params.get("name") or None
         draft = await anyio.to_thread.run_sync(lambda: exclusion_zone(self._review(), group_id, name=name))
         body = _plain(draft)
@@ -119,7 +131,7 @@ class _WebApi:
 
     async def alert_image(self, request: Request) -> Response:
         identity_of(request)
-        alert_id = int(request.path_params["alert_id"])
+        alert_id = path_id(request, "alert_id")
         services = self.get_services()
         data = await anyio.to_thread.run_sync(lambda: _alert_jpeg(services, alert_id))
         # Alert images never change once written.

@@ -14,7 +14,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.alert_store import MAX_PATTERN_CHARS, Suppression
+from homelab_hub.cameras.alert_store import MAX_PATTERN_CHARS, PATTERN_SCHEMA, Suppression
 from homelab_hub.cameras.review import MAX_HOURS, AlertReview, ReviewGroup
 from homelab_hub.cameras.review_classifier import ReviewClassifier
 from homelab_hub.cameras.review_suppress import MAX_EXPIRY_DAYS, SuppressionPreview, suppress, unsuppress
@@ -30,7 +30,7 @@ class AlertReviewInput(ToolInput):
     hours: int = Field(24, ge=1, le=MAX_HOURS)
     camera: str = Field("", max_length=64)
     group_id: int = Field(0, ge=0)
-    pattern: str = Field("", max_length=MAX_PATTERN_CHARS)
+    pattern: str = Field("", max_length=MAX_PATTERN_CHARS, pattern=PATTERN_SCHEMA)
     expires_days: int = Field(0, ge=0, le=MAX_EXPIRY_DAYS)
     confirm: bool = False
 
@@ -196,7 +196,7 @@ def _preview(p: SuppressionPreview) -> PreviewOut:
 TOOLS = [
     ToolSpec(
         name="alert_review",
-        description="Camera alerts grouped by description, with the review model's verdicts; admin to decide.",
+        description="Alerts grouped by description, with review-model verdicts; admin decides.",
         input_model=AlertReviewInput,
         output_model=AlertReviewOutput,
         handler=alert_review,

@@ -4,6 +4,7 @@ routing, quiet hours, the rate limit, and speakers that are down or slow."""
 
 from __future__ import annotations
 
+import logging
 import time
 
 import httpx
@@ -74,6 +75,22 @@ def test_a_linkplay_speaker_plays_the_alert_from_a_url_that_then_answers_404(hub
 
         wait_until(lambda: porch()["plays"] == 1, 10, "the play counted in health")
         assert porch()["failures"] == 0
+
+
+def test_the_one_time_audio_link_never_reaches_the_log(hub_factory, caplog):
+    with FakeLinkPlay() as wiim, caplog.at_level(logging.DEBUG):
+        hub = speakers_hub(
+            hub_factory, {"porch": {"kind": "linkplay", "url": wiim.url, "kinds": ["audio_urgent"]}}
+        )
+        hub.services.notifier.camera_alert(URGENT)
+        fetch = wiim.wait_fetched()
+        wait_until(
+            lambda: any("setPlayerCmd:play" in r.getMessage() for r in caplog.records), 10, "the play logged"
+        )
+    secret = fetch.url.rsplit("/", 1)[-1]
+    assert len(secret) >= 16
+    assert secret not in caplog.text
+    assert "speakers%2Faudio%2F***" in caplog.text  # httpx's request line, redacted
 
 
 def test_a_home_assistant_media_player_gets_play_media_with_the_token_and_fetches_the_audio(hub_factory):

@@ -22,11 +22,11 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from homelab_hub import __version__
+from homelab_hub.server.access import PAGE, PUBLIC, SESSION_KEY, Access, declare, login_url
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
-from homelab_hub.server.guard import SESSION_KEY
 from homelab_hub.server.session_store import BrowserSession, SessionStore
 from homelab_hub.server.sessions import SessionCache
-from homelab_hub.server.web.signin import SignIn, login_url
+from homelab_hub.server.web.signin import SignIn
 from homelab_hub.tools.registry import Identity
 
 if TYPE_CHECKING:
@@ -62,15 +62,17 @@ class WebPages:
 
     def routes(self) -> list[Route | Mount]:
         return [
-            Route("/", self.home, methods=["GET"]),
-            Route("/cameras", self.cameras, methods=["GET"]),
-            Route("/zones", self.zones, methods=["GET"]),
-            Route("/alerts", self.alerts, methods=["GET"]),
-            Route("/alerts/review", self.review, methods=["GET"]),
-            Route("/login", self.signin.login_page, methods=["GET"]),
-            Route("/login", self.signin.login, methods=["POST"]),
-            Route("/logout", self.signin.logout, methods=["POST"]),
-            Mount("/static", app=_STATIC, name="static"),
+            declare(PAGE, Route("/", self.home, methods=["GET"])),
+            declare(PAGE, Route("/cameras", self.cameras, methods=["GET"])),
+            declare(PAGE, Route("/zones", self.zones, methods=["GET"])),
+            declare(PAGE, Route("/alerts", self.alerts, methods=["GET"])),
+            declare(PAGE, Route("/alerts/review", self.review, methods=["GET"])),
+            declare(PUBLIC, Route("/login", self.signin.login_page, methods=["GET"])),
+            declare(PUBLIC, Route("/login", self.signin.login, methods=["POST"])),
+            # Public: signing out without a session only drops the cookie; with one, the
+            # handler checks the form's CSRF field.
+            declare(Access("public", form_csrf=True), Route("/logout", self.signin.logout, methods=["POST"])),
+            declare(PUBLIC, Mount("/static", app=_STATIC, name="static")),
         ]
 
     # -- rendering ----------------------------------------------------------------------------
@@ -114,7 +116,7 @@ class WebPages:
                     return self.render(request, template, data)
 
                 return await self.signin.local_session(request, render_local)
-            return RedirectResponse(login_url(request), status_code=303)
+            return RedirectResponse(login_url(request.url.path), status_code=303)
         data = await anyio.to_thread.run_sync(context, services)
         return self.render(request, template, data)
 
