@@ -116,11 +116,22 @@ class SupervisorConfig(Section):
     backoff_initial_s: float = Field(
         1.0, gt=0, description="First restart delay; doubles after each restart."
     )
-    backoff_max_s: float = Field(60.0, gt=0, description="Longest restart delay.")
+    backoff_max_s: float = Field(
+        300.0, gt=0, description="Longest restart delay: a crashing worker is retried this often, forever."
+    )
     max_restarts: int = Field(
-        5, ge=1, description="Restarts allowed within restart_window_s before a worker is marked failed."
+        5,
+        ge=1,
+        description="Restarts within restart_window_s after which a worker is reported crash-looping "
+        "(it is still restarted).",
     )
     restart_window_s: float = Field(600.0, gt=0, description="Window for max_restarts.")
+    stable_s: float = Field(
+        600.0,
+        gt=0,
+        description="A restarted worker that runs this long is recovered: its backoff starts again at "
+        "backoff_initial_s and its last error is cleared (Kubernetes: 10 min).",
+    )
 
 
 class HubConfig(BaseSettings):
