@@ -58,11 +58,11 @@ def load_model(path: Path, device: str) -> Any:
 
 
 class _Pending:
-    __slots__ = ("error", "text", "vector")
+    __slots__ = ("error", "texts", "vectors")
 
-    def __init__(self, text: str) -> None:
-        self.text = text
-        self.vector: np.ndarray | None = None
+    def __init__(self, texts: list[str]) -> None:
+        self.texts = texts
+        self.vectors: np.ndarray | None = None
         self.error: BaseException | None = None
 
 
@@ -71,6 +71,11 @@ class Embedder:
 
     It holds no loading state of its own: `MemoryService` loads it (with the index) on its
     one background thread; the CLI and benchmarks call `load_now()`.
+
+    Safe to call from any thread: every use of the model and its tokenizer holds
+    ``_encode_lock``. A Hugging Face fast tokenizer keeps its padding and truncation settings
+    as state that each call sets; counting tokens beside a batch being padded once gave
+    "expected sequence of length 55 at dim 1 (got 50)" (18 of 751 concurrent saves failed).
     """
 
     def __init__(self, model_path: Path | None, device: str = "cpu", cache_size: int = 1024) -> None:
@@ -117,7 +122,8 @@ class Embedder:
         """Word pieces per text, without the [CLS]/[SEP] the model adds (call after loading)."""
         if not texts:
             return []
-        encoded = self._model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
+        with self._encode_lock:  # the tokenizer is shared with encode(): see the class docstring
+            encoded = self._model.tokenizer(texts, add_special_tokens=False, verbose=False)["input_ids"]
         return [len(ids) for ids in encoded]
 
     def embed(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
@@ -138,39 +144,47 @@ class Embedder:
         return np.ascontiguousarray(vecs, dtype=np.float32)
 
     def embed_one(self, text: str) -> np.ndarray:
-        """One embedding; concurrent callers are encoded together in one batch.
+        """One embedding, encoded in one batch with other callers' (see `embed_together`).
+        Raises InvalidInput when the text cannot be encoded."""
+        return self.embed_together([text])[0]
 
-        Whoever holds the encode lock takes every request queued meanwhile, so eight threads
-        saving at once cost about one batched forward pass instead of eight serial ones. When
-        the batch fails, each text is encoded alone, so one caller's bad text fails that
-        caller only (a lone surrogate once failed every search queued beside it). Raises
-        InvalidInput when this caller's own text cannot be encoded.
+    def embed_together(self, texts: list[str]) -> np.ndarray:
+        """Embeddings of these texts; concurrent callers are encoded together in one batch.
+
+        Whoever holds the encode lock takes every request queued meanwhile, so sixteen threads
+        saving at once cost a few batched forward passes instead of sixteen serial ones (a
+        long memory brings its chunks along in the same request). When the batch fails, each
+        request is encoded alone, so one caller's bad text fails that caller only (a lone
+        surrogate once failed every search queued beside it). Raises InvalidInput when this
+        caller's own texts cannot be encoded.
         """
-        request = _Pending(text)
+        request = _Pending(texts)
         with self._pending_lock:
             self._pending.append(request)
         with self._encode_lock:
-            if request.vector is None and request.error is None:
+            if request.vectors is None and request.error is None:
                 with self._pending_lock:
                     batch, self._pending = self._pending, []
                 self._encode_batch(batch)
-        if request.vector is None:
+        if request.vectors is None:
             raise InvalidInput(f"this text cannot be embedded: {request.error}")
-        return request.vector
+        return request.vectors
 
     def _encode_batch(self, batch: list[_Pending]) -> None:
         try:
-            vecs = self._encode([p.text for p in batch], 64)
+            vecs = self._encode([t for p in batch for t in p.texts], 64)
         except Exception:
             if len(batch) == 1:
                 batch[0].error = sys.exc_info()[1]
-                log.warning("embedding failed for one text: %s", batch[0].error)
+                log.warning("embedding failed for one request: %s", batch[0].error)
                 return
             for p in batch:
                 self._encode_batch([p])
             return
-        for p, vec in zip(batch, vecs, strict=True):
-            p.vector = vec
+        at = 0
+        for p in batch:
+            p.vectors = vecs[at : at + len(p.texts)]
+            at += len(p.texts)
 
     def embed_query(self, text: str) -> np.ndarray:
         """One query embedding, served from an LRU cache when seen before."""

@@ -342,10 +342,11 @@ class MemoryService:
         existing = self.store.id_by_hash(agent, text, thr, when)
         if existing is not None:
             return SaveResult(id=existing, created=False)
-        vec = self.embedder.embed_one(text)
+        # The memory and its chunks in one request, batched with other callers' saves.
         spans = chunk_spans(text, self.embedder)
-        chunk_vecs = self.embedder.embed(chunk_texts(text, spans))
-        embedded = Embedded(vec, [Chunk(n + 1, s.start, s.end, chunk_vecs[n]) for n, s in enumerate(spans)])
+        vecs = self.embedder.embed_together([text, *chunk_texts(text, spans)])
+        vec = vecs[0]
+        embedded = Embedded(vec, [Chunk(n + 1, s.start, s.end, vecs[n + 1]) for n, s in enumerate(spans)])
         similar = self.near_duplicates(agent, vec, index)
         inserted = self.store.insert(
             agent, text, cat, clean, src, section, vec, thread=thr, occurred_at=when, chunks=embedded.chunks

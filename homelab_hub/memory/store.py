@@ -166,22 +166,26 @@ class MemoryStore:
                     ),
                 )
                 memory_id = int(res.lastrowid or 0)
-                self._write_tags(memory_id, agent, tags)
-                self._write_chunks(memory_id, chunks or [])
+                # A new id has no tags or chunks to replace. Deleting them anyway took a gap
+                # lock on InnoDB that two concurrent saves' inserts then deadlocked on.
+                self._write_tags(memory_id, agent, tags, replace=False)
+                self._write_chunks(memory_id, chunks or [], replace=False)
         except Conflict:
             return None
         return memory_id, now
 
-    def _write_tags(self, memory_id: int, agent: str, tags: list[str]) -> None:
-        self.db.execute("DELETE FROM memory_tags WHERE memory_id = ?", (memory_id,))
+    def _write_tags(self, memory_id: int, agent: str, tags: list[str], *, replace: bool = True) -> None:
+        if replace:
+            self.db.execute("DELETE FROM memory_tags WHERE memory_id = ?", (memory_id,))
         if tags:
             self.db.executemany(
                 "INSERT INTO memory_tags (memory_id, agent, tag) VALUES (?, ?, ?)",
                 [(memory_id, agent, t) for t in tags],
             )
 
-    def _write_chunks(self, memory_id: int, chunks: list[Chunk]) -> None:
-        self.db.execute("DELETE FROM memory_chunks WHERE memory_id = ?", (memory_id,))
+    def _write_chunks(self, memory_id: int, chunks: list[Chunk], *, replace: bool = True) -> None:
+        if replace:
+            self.db.execute("DELETE FROM memory_chunks WHERE memory_id = ?", (memory_id,))
         if chunks:
             self.db.executemany(
                 "INSERT INTO memory_chunks (memory_id, seq, start_char, end_char, embedding) VALUES (?, ?, ?, ?, ?)",
