@@ -118,6 +118,9 @@ class HubApp:
         except HubError as exc:
             log.error("reload refused, keeping the running config: %s", exc.message)
             return []
+        except Exception as exc:  # one line, never the exception's arguments (they may hold the file)
+            log.error("reload refused, keeping the running config: %s", type(exc).__name__)
+            return []
         self.config = config
         log.info("config reloaded: %s", ", ".join(reloaded) or "nothing to apply live")
         return reloaded
