@@ -169,6 +169,16 @@ class Supervisor:
                 out[name] = slot.state
             return out
 
+    def retry_now(self) -> None:
+        """Restart every worker waiting out a backoff at the next tick. The storage probe
+        calls this when the database answers again: workers that crashed on the outage come
+        back at once instead of after a backoff grown during it (up to backoff_max_s)."""
+        now = time.monotonic()
+        with self._lock:
+            for slot in self._slots.values():
+                if slot.state.state in ("backoff", "crash-looping"):
+                    slot.next_start = min(slot.next_start, now)
+
     def context(self, name: str) -> WorkerContext | None:
         with self._lock:
             slot = self._slots.get(name)

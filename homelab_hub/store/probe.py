@@ -5,12 +5,14 @@ tools' thread pool): it reads `Database.status`, which every statement updates. 
 makes sure that status is never stale: it reads every ``interval_s``, and while the newest
 write failed (a full disk, a read-only replica) it tries a one-row write, so health says
 "cannot write" during the fault and clears it as soon as writes work again, even when no
-caller writes.
+caller writes. When storage comes back it calls ``on_recover`` (the supervisor's
+`retry_now`), so workers that crashed on the outage restart at once.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from homelab_hub.errors import StorageUnavailable
 from homelab_hub.store.db import Database
@@ -22,15 +24,24 @@ PROBE_INTERVAL_S = 2.0
 class StorageProbe:
     name = "storage"
 
-    def __init__(self, db: Database, interval_s: float = PROBE_INTERVAL_S) -> None:
+    def __init__(
+        self,
+        db: Database,
+        interval_s: float = PROBE_INTERVAL_S,
+        on_recover: Callable[[], None] | None = None,
+    ) -> None:
         self.db = db
         self.interval_s = interval_s
+        self.on_recover = on_recover
         self.heartbeat_timeout: float | None = max(120.0, interval_s * 10)
 
     def run(self, ctx: WorkerContext) -> None:
         while not ctx.stop.is_set():
+            before = self.db.status.problem()
             self.probe()
             problem = self.db.status.problem()
+            if before is not None and problem is None and self.on_recover is not None:
+                self.on_recover()
             ctx.beat(error=problem)
             if ctx.wait(self.interval_s):
                 return

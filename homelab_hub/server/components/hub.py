@@ -16,7 +16,8 @@ if TYPE_CHECKING:
 
 
 def build(services: Services) -> None:
-    services.supervisor.add(StorageProbe.name, lambda: StorageProbe(services.db))
+    supervisor = services.supervisor
+    supervisor.add(StorageProbe.name, lambda: StorageProbe(services.db, on_recover=supervisor.retry_now))
 
 COMPONENT = Component(
     name="hub",
