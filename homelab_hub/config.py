@@ -210,13 +210,17 @@ def _read_toml(file: Path) -> dict[str, Any]:
     try:
         raw = file.read_bytes()
     except FileNotFoundError:
-        raise ConfigError(f"config file {file} does not exist (run `homelab-hub init` to write one)") from None
+        raise ConfigError(
+            f"config file {file} does not exist (run `homelab-hub init` to write one)"
+        ) from None
     except IsADirectoryError:
         raise ConfigError(f"config file {file} is a directory, not a TOML file") from None
     except PermissionError:
         raise ConfigError(f"config file {file} cannot be read: permission denied") from None
     except OSError as exc:
-        raise ConfigError(f"config file {file} cannot be read: {exc.strerror or type(exc).__name__}") from None
+        raise ConfigError(
+            f"config file {file} cannot be read: {exc.strerror or type(exc).__name__}"
+        ) from None
     try:
         text = raw.decode("utf-8")
     except UnicodeDecodeError as exc:

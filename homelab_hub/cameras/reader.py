@@ -283,7 +283,9 @@ class FrameReader:
         started = time.monotonic()
         try:
             container = av.open(
-                self.url, options=options, timeout=(self.config.open_timeout_s, self.config.stall_timeout_s / 2)
+                self.url,
+                options=options,
+                timeout=(self.config.open_timeout_s, self.config.stall_timeout_s / 2),
             )
         except av.error.FFmpegError as exc:
             # A listener that accepts and never answers ends in FFmpeg's "Invalid data found

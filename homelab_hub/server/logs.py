@@ -93,7 +93,7 @@ class LogFileHandler(logging.handlers.RotatingFileHandler):
                 "log records go to stderr only until it can\n"
             )
         # Drop the stream with whatever it could not flush; the next record reopens the file.
-        stream, self.stream = self.stream, None  # type: ignore[assignment]
+        stream, self.stream = self.stream, None
         try:
             if stream is not None:
                 stream.close()

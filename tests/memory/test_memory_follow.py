@@ -18,7 +18,9 @@ def test_rows_from_a_writer_whose_clock_is_a_minute_behind_are_searchable_on_a_r
     text = "Zigbee2MQTT runs on pi-zb with the Sonoff dongle at /dev/ttyUSB0."
     writer = Database.from_url(hub.config.storage.url)  # another process's connection
     try:
-        MemoryStore(writer).insert("alice", text, "", [], "", "", embedder.embed_one(text), now=time.time() - 60)
+        MemoryStore(writer).insert(
+            "alice", text, "", [], "", "", embedder.embed_one(text), now=time.time() - 60
+        )
     finally:
         writer.close()
     wait_until(
@@ -32,7 +34,9 @@ def test_a_cli_import_into_a_running_hub_is_searchable_at_once(hub_factory, tmp_
     # Persisting (and, before, following the table) every hour: only the change poll can find it.
     hub = hub_factory({"memory": {"persist_interval_s": 3600}})
     wait_until(lambda: hub.services.memory.ready, timeout=120, what="memory to load")
-    cli_import(hub, tmp_path, "# Printer\n\n## Toner\n\nThe Brother HL-L2350 in the office takes TN-2420 toner.\n")
+    cli_import(
+        hub, tmp_path, "# Printer\n\n## Toner\n\nThe Brother HL-L2350 in the office takes TN-2420 toner.\n"
+    )
     wait_until(
         lambda: found(hub, "which toner does the office printer take", "TN-2420"),
         timeout=FOLLOW_S,

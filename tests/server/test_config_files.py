@@ -59,9 +59,7 @@ def test_a_config_the_hub_may_not_read_stops_the_start_with_one_line(tmp_path):
     config.write_text(SECRET)
     config.chmod(0o600)
     tmp_path.chmod(0o755)
-    out = refused_at_start(
-        config, Path("/"), (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups")
-    )
+    out = refused_at_start(config, Path("/"), (setpriv, "--reuid=65534", "--regid=65534", "--clear-groups"))
     if "No module named" in out or "Permission denied: '" in out:
         pytest.skip(f"user nobody cannot run this checkout's Python: {out.splitlines()[-1]}")
     assert out == f"homelab-hub: config file {config} cannot be read: permission denied\n"
@@ -94,8 +92,12 @@ def test_sighup_with_an_unreadable_config_is_refused_in_one_line_without_the_fil
         proc.send_signal(signal.SIGHUP)
         wait_until(lambda: log.read_text().count("reload refused") == 2, what="the second refusal")
         refusals = [line for line in log.read_text().splitlines() if "reload refused" in line]
-        assert refusals[0].endswith(f"keeping the running config: config file {config} is not UTF-8 text: byte 0xff at line 4")
-        assert refusals[1].endswith(f"keeping the running config: config file {config} is a directory, not a TOML file")
+        assert refusals[0].endswith(
+            f"keeping the running config: config file {config} is not UTF-8 text: byte 0xff at line 4"
+        )
+        assert refusals[1].endswith(
+            f"keeping the running config: config file {config} is a directory, not a TOML file"
+        )
         assert httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=5).status_code == 200
     finally:
         proc.terminate()

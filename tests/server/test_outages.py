@@ -46,9 +46,7 @@ def until(deadline: float) -> None:
     time.sleep(max(0.0, deadline - time.monotonic()))
 
 
-def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(
-    hub_factory, mysql_url, tmp_path, embedder
-):
+def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(hub_factory, mysql_url, tmp_path):
     relay = Relay(3306)
     with small_disk(tmp_path / "small") as disk:
         db_hub = hub_factory(
@@ -66,7 +64,10 @@ def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(
         )
         for hub in (db_hub, disk_hub):
             wait_until(lambda h=hub: healthy(h), timeout=120, what="the hub to be healthy")
-            assert hub.rest("memory_save", {"content": "The UPS is an APC SMT1500 in the rack."}).status_code == 200
+            assert (
+                hub.rest("memory_save", {"content": "The UPS is an APC SMT1500 in the rack."}).status_code
+                == 200
+            )
         log_file = disk / "hub.log"
         file_log = LogFileHandler(log_file, maxBytes=1 << 20, backupCount=1, encoding="utf-8")
         file_log.setFormatter(logging.Formatter(FORMAT))
@@ -80,7 +81,9 @@ def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(
 
             # During the faults: each says what is wrong, and only that.
             wait_until(lambda: storage_detail(db_hub).startswith("cannot read"), 30, "db outage in health")
-            assert disk_hub.rest("memory_save", {"content": "Saved while the disk is full."}).status_code == 503
+            assert (
+                disk_hub.rest("memory_save", {"content": "Saved while the disk is full."}).status_code == 503
+            )
             wait_until(lambda: storage_detail(disk_hub).startswith("cannot write"), 30, "full disk in health")
             with pytest.raises(OSError):
                 disk_hub.services.memory.persist(force=True)
@@ -93,7 +96,9 @@ def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(
             freed = time.monotonic()
             wait_until(lambda: healthy(disk_hub), RECOVER_S, "health 200 after the disk has room")
             disk_recovery = time.monotonic() - freed
-            assert disk_hub.rest("memory_save", {"content": "Saved once the disk has room."}).status_code == 200
+            assert (
+                disk_hub.rest("memory_save", {"content": "Saved once the disk has room."}).status_code == 200
+            )
             logger.warning("written once the disk has room")
             text = log_file.read_text()
             assert "3 log record(s) could not be written to this file" in text
@@ -104,7 +109,11 @@ def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(
             back = time.monotonic()
             wait_until(lambda: healthy(db_hub), RECOVER_S, "health 200 after the database is back")
             db_recovery = time.monotonic() - back
-            cli_import(db_hub, tmp_path, "# Garage\n\n## Door\n\nThe garage door opener is a Hörmann SupraMatic E3.\n")
+            cli_import(
+                db_hub,
+                tmp_path,
+                "# Garage\n\n## Door\n\nThe garage door opener is a Hörmann SupraMatic E3.\n",
+            )
             imported = time.monotonic()
             wait_until(
                 lambda: found(db_hub, "which garage door opener do we have", "SupraMatic"),

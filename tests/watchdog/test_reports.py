@@ -45,7 +45,9 @@ class _Worker:
             ctx.beat(last_frame_age_s=0.1, fps=5.0)
 
 
-def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_crash_looping_ones_need_a_human(sqlite_db):
+def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_crash_looping_ones_need_a_human(
+    sqlite_db,
+):
     sup = Supervisor(
         SupervisorConfig(backoff_initial_s=0.05, max_restarts=2, restart_window_s=60),
         db=sqlite_db,

@@ -19,6 +19,7 @@ def build(services: Services) -> None:
     supervisor = services.supervisor
     supervisor.add(StorageProbe.name, lambda: StorageProbe(services.db, on_recover=supervisor.retry_now))
 
+
 COMPONENT = Component(
     name="hub",
     migrations=core_schema.MIGRATIONS,
