@@ -14,6 +14,7 @@ from pathlib import Path
 import httpx
 import pytest
 
+from tests.server.test_reload import wait_started
 from tests.support import free_port, require, wait_until
 
 SECRET = 'password = "hunter2-SECRET"\n'
@@ -75,15 +76,7 @@ def test_sighup_with_an_unreadable_config_is_refused_in_one_line_without_the_fil
     config.write_text(good)
     proc = serve(config, tmp_path)
     try:
-
-        def up() -> bool:
-            assert proc.poll() is None, "the hub exited while starting"
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code in (200, 503)
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=120, what="the hub to start")
+        wait_started(proc, port)
         config.write_bytes(SECRET.encode() + NOT_UTF8)
         proc.send_signal(signal.SIGHUP)
         wait_until(lambda: "reload refused" in log.read_text(), what="the refusal")

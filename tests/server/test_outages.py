@@ -63,7 +63,7 @@ def test_the_hub_heals_by_itself_after_a_database_outage_and_a_full_disk(hub_fac
             }
         )
         for hub in (db_hub, disk_hub):
-            wait_until(lambda h=hub: healthy(h), timeout=120, what="the hub to be healthy")
+            wait_until(lambda h=hub: healthy(h) and h.services.memory.ready, 120, "the hub to be ready")
             assert (
                 hub.rest("memory_save", {"content": "The UPS is an APC SMT1500 in the rack."}).status_code
                 == 200
