@@ -191,3 +191,39 @@ def test_sixteen_clients_saving_long_memories_all_succeed(memory_hub):
     assert statuses == [200] * LONG_CLIENTS * LONG_SAVES
     chunked = hub.services.db.query_one("SELECT COUNT(DISTINCT memory_id) AS n FROM memory_chunks")["n"]
     assert chunked == LONG_CLIENTS * LONG_SAVES
+
+
+def test_the_embedder_can_count_and_encode_from_many_threads_at_once(embedder):
+    # The race behind the 500s, without the HTTP around it: counting word pieces while
+    # another thread pads a batch of texts of different lengths.
+    texts = [" ".join(["restart the ollama container on dgx-spark"] * (1 + n % 9)) for n in range(12)]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def encode() -> None:
+        try:
+            for _ in range(15):
+                embedder.embed(texts, batch_size=12)
+        except Exception as exc:  # the test reports any failure, whatever its type
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            stop.set()
+
+    def count() -> None:
+        expected = embedder.count_tokens(texts)
+        while not stop.is_set():
+            try:
+                got = embedder.count_tokens(texts)
+            except Exception as exc:  # as above
+                errors.append(f"{type(exc).__name__}: {exc}")
+                return
+            if got != expected:
+                errors.append(f"counted {got}, expected {expected}")
+                return
+
+    threads = [threading.Thread(target=encode)] + [threading.Thread(target=count) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
