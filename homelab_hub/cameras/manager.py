@@ -36,7 +36,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CameraState = Literal[
-    "ok", "connecting", "no_signal", "stale", "starting", "backoff", "failed", "stopped", "disabled"
+    "ok", "connecting", "no_signal", "stale", "starting", "backoff", "crash-looping", "stopped", "disabled"
 ]
 # Keyframe mode decodes only when asked: a snapshot asks for a fresh frame when the latest is
 # older than this (the next keyframe, typically within a second or two).
@@ -267,7 +267,7 @@ class CameraManager:
 
 def _camera_state(worker_state: WorkerStateName, stats: StreamStats, camera: CameraConfig) -> CameraState:
     if worker_state != "running":
-        return worker_state  # starting, backoff, failed, stopped
+        return worker_state  # starting, backoff, crash-looping, stopped
     age = stats.last_frame_age_s
     if age is None:
         return "connecting" if not stats.last_error else "no_signal"

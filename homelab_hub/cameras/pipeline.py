@@ -163,7 +163,9 @@ class CameraPipeline:
             self.activity.add(motion.boxes, frame.shape[1], frame.shape[0], ts)
         if self.deps is not None:
             self.deps.bus.camera_motion(self.name, moving)
-        if self._last_full is None:
+        if self._last_full is None or ts < self._last_full:
+            # A clock set back restarts the period instead of suspending full-frame checks
+            # for the size of the step (frame times are the reader's wall clock).
             self._last_full = ts
         period = self.camera.motion.full_frame_period_s
         full_due = period > 0 and ts - self._last_full >= period

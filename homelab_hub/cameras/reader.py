@@ -280,9 +280,21 @@ class FrameReader:
             options["analyzeduration"] = "1000000"  # default 5 s of probing delays each reconnect
         # PyAV's read timeout fires after about twice its value on RTSP (measured: 2 s -> 4 s),
         # so half the stall timeout makes a silent camera count as stalled on time.
-        container = av.open(
-            self.url, options=options, timeout=(self.config.open_timeout_s, self.config.stall_timeout_s / 2)
-        )
+        started = time.monotonic()
+        try:
+            container = av.open(
+                self.url,
+                options=options,
+                timeout=(self.config.open_timeout_s, self.config.stall_timeout_s / 2),
+            )
+        except av.error.FFmpegError as exc:
+            # A listener that accepts and never answers ends in FFmpeg's "Invalid data found
+            # when processing input" once the timeout interrupts the probe: say what happened.
+            if time.monotonic() - started >= self.config.open_timeout_s * 0.9:
+                raise TimeoutError(
+                    f"no answer within {self.config.open_timeout_s:g}s (reader.open_timeout_s)"
+                ) from exc
+            raise
         if not container.streams.video:
             container.close()
             raise ValueError("it has no video stream (is it a video file or camera URL?)")

@@ -121,7 +121,12 @@ class CameraRuntime:
         if reader is None:
             return None
         got = reader.latest()
-        if max_age_s is not None and reader.alive and (got is None or time.time() - got[1] > max_age_s):
+        # A negative age is a clock set back since the frame: not known fresh, so refresh it.
+        if (
+            max_age_s is not None
+            and reader.alive
+            and (got is None or not 0 <= time.time() - got[1] <= max_age_s)
+        ):
             if reader.wait_newer(reader.request_frame(), wait_s):
                 got = reader.latest()
         return None if got is None else (got[0], got[1])

@@ -64,16 +64,17 @@ class Services:
         return None
 
     def health(self) -> dict[str, ComponentHealth]:
-        """Every component's health, storage and workers included. Details pass through
+        """Every component's health, storage and workers included, from the state engines and
+        workers keep: nothing here waits on the database (storage is the outcome of its last
+        read and write, kept current by the storage probe worker). Details pass through
         redaction: an engine that quotes a URL in its detail must not leak its password."""
         out: dict[str, ComponentHealth] = {}
-        try:
-            latency = self.db.ping()
-            out["storage"] = ComponentHealth(
-                state="ok", detail=self.db.dialect, data={"ping_ms": round(latency * 1000, 2)}
-            )
-        except Exception as exc:  # health must report, never raise
-            out["storage"] = ComponentHealth(state="down", detail=str(exc))
+        problem = self.db.status.problem()
+        out["storage"] = ComponentHealth(
+            state="down" if problem else "ok",
+            detail=problem or self.db.dialect,
+            data=self.db.status.ages(),
+        )
         for component in self.components:
             if component.health is None:
                 continue
@@ -86,7 +87,8 @@ class Services:
                 state="ok"
                 if state.state == "running"
                 else ("starting" if state.state == "starting" else "down"),
-                detail=state.reason or state.state,
+                # A running worker's old crash stays in data (last_error) until it is stable.
+                detail=state.state if state.state == "running" else (state.reason or state.state),
                 data=state.public(),
             )
         out = {name: _redacted(h) for name, h in out.items()}

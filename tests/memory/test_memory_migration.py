@@ -1,4 +1,5 @@
-"""Schema version 2 (threads, time, versions, chunks) upgrades a version-1 table in place."""
+"""Schema versions 2 (threads, time, versions, chunks) and 3 (change sequence) upgrade a
+version-1 table in place."""
 
 from __future__ import annotations
 
@@ -25,7 +26,7 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
         ),
     )
     applied = migrate(db)
-    assert [(m.component, m.version) for m in applied] == [("memory", 2)]
+    assert [(m.component, m.version) for m in applied] == [("memory", 2), ("memory", 3)]
     assert migrate(db) == []
     service = MemoryService(db, MemoryConfig(), tmp_path / "index", embedder)
     service.start_now()
@@ -34,5 +35,5 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
     assert hit.memory.thread == ""
     assert hit.memory.occurred_at is None
     assert service.save("ops", text).created is False
-    assert [m.version for m in MIGRATIONS] == [1, 2]
+    assert [m.version for m in MIGRATIONS] == [1, 2, 3]
     db.close()

@@ -28,10 +28,10 @@ def build(services: Services) -> None:
     service = MemoryService(services.db, config, index_dir)
     service.start()
     services.memory = service
-    worker = IndexPersistWorker(service, config.persist_interval_s)
+    worker = IndexPersistWorker(service, config.persist_interval_s, config.sync_poll_s)
     services.supervisor.add(
         worker.name,
-        lambda: IndexPersistWorker(service, config.persist_interval_s),
+        lambda: IndexPersistWorker(service, config.persist_interval_s, config.sync_poll_s),
         heartbeat_timeout=worker.heartbeat_timeout,
     )
 
