@@ -44,8 +44,8 @@ class MotionConfig(_Section):
         description="The background is the per-pixel median of this many past samples (1 = the previous sample).",
     )
     improve_contrast: bool = Field(
-        default=False,
-        description="Stretch each sample's grey levels (4th..96th percentile) to the full range before diffing.",
+        default=True,
+        description="On a dark or hazy background (narrow grey range) lower the threshold as if its contrast were stretched, at most 4x.",
     )
     min_area_ratio: float = Field(
         default=0.0006,

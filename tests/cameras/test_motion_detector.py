@@ -61,7 +61,9 @@ def iou(a: Rect, b: Rect) -> float:
     return inter / (a[2] * a[3] + b[2] * b[3] - inter)
 
 
-def walk(width: int, path: list[tuple[float, float]], size: tuple[float, float] = (0.06, 0.2)) -> list[np.ndarray]:
+def walk(
+    width: int, path: list[tuple[float, float]], size: tuple[float, float] = (0.06, 0.2)
+) -> list[np.ndarray]:
     return [yard(width, objects=((x, y, *size),)) for x, y in path]
 
 
@@ -128,7 +130,7 @@ def test_brightness_jump_recalibrates_then_settles() -> None:
 
 def test_after_a_lighting_step_a_walker_is_boxed_against_the_new_light() -> None:
     detector = MotionDetector(MotionConfig())
-    for i in range(3):
+    for _ in range(3):
         detector.detect(yard(640))
     assert detector.detect(yard(640, light=70)).kind == "recalibrated"
     result = detector.detect(yard(640, objects=((0.6, 0.4, 0.06, 0.2),), light=70))
@@ -144,7 +146,10 @@ def test_the_same_settings_give_the_same_boxes_at_any_detect_width(width: int) -
 
     def boxes(w: int) -> list[list[Rect]]:
         detector = MotionDetector(MotionConfig(detect_width=w))
-        frames = [yard(w, objects=((x, y, 0.06, 0.2), (far[0] - 0.03 * i, *far[1:]))) for i, (x, y) in enumerate(path)]
+        frames = [
+            yard(w, objects=((x, y, 0.06, 0.2), (far[0] - 0.03 * i, *far[1:])))
+            for i, (x, y) in enumerate(path)
+        ]
         return [sorted(share(b, w) for b in detector.detect(f).boxes) for f in frames]
 
     reference, other = boxes(640), boxes(width)
