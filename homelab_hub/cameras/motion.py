@@ -106,6 +106,8 @@ class MotionDetector:
             self.reset()  # the old samples show the scene in the old light
             self._remember(gray)
             return MotionResult(kind="recalibrated", changed_ratio=ratio)
+        # Against one or two past samples an object's old place differs as much as its new one.
+        settled = len(self._history) >= 3
         self._remember(gray)
         mask = self._mask.for_size(width, height)
         if mask is not None:
@@ -132,7 +134,8 @@ class MotionDetector:
         merged.sort(key=lambda b: b[2] * b[3], reverse=True)
         scale = src_w / width
         source = [_scale(b, scale, src_w, src_h) for b in merged]
-        crop = _with_margin(source[0], cfg.crop_margin, src_w, src_h)
+        # Until then the crop spans every box, so the model sees the object whichever it is.
+        crop = _with_margin(source[0] if settled else _union(source), cfg.crop_margin, src_w, src_h)
         return MotionResult(kind="motion", boxes=source, crop=crop, changed_ratio=ratio)
 
     def _remember(self, gray: np.ndarray) -> None:
@@ -196,6 +199,12 @@ def merge_boxes(boxes: list[Box], gap: int, max_growth: float) -> list[Box]:
             result.append((x, y, w, h))
         out = result
     return out
+
+
+def _union(boxes: list[Box]) -> Box:
+    x0, y0 = min(b[0] for b in boxes), min(b[1] for b in boxes)
+    x1, y1 = max(b[0] + b[2] for b in boxes), max(b[1] + b[3] for b in boxes)
+    return x0, y0, x1 - x0, y1 - y0
 
 
 def _shrink(box: Sequence[int], by: int) -> Box:
