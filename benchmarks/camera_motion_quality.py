@@ -32,6 +32,7 @@ every frame at 5 fps as Frigate runs, scored on the same sampled frames).
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import time
 from collections.abc import Callable, Iterator
@@ -44,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from homelab_hub.cameras.motion import MotionDetector  # noqa: E402
+from homelab_hub.cameras.motion import MotionDetector, merge_boxes  # noqa: E402
 from homelab_hub.cameras.settings import MotionConfig  # noqa: E402
 
 Box = tuple[int, int, int, int]
@@ -62,6 +63,7 @@ class Scene:
     count: int  # frames at FPS
     frame: Callable[[int], np.ndarray]
     mask: Callable[[int], np.ndarray]
+    real: bool = False  # from the footage (a reference mask), not synthetic (an exact one)
 
 
 def _read_clip(path: Path) -> tuple[list[np.ndarray], float]:
@@ -134,7 +136,7 @@ def clip_scenes(footage: Path) -> list[Scene]:
         stem = name.split(".")[0]
         for split, lo, hi in (("dev", 0, half), ("held-out", half, len(frames))):
             fr, ms = frames[lo:hi], masks[lo:hi]
-            scenes.append(Scene(stem, split, len(fr), fr.__getitem__, ms.__getitem__))
+            scenes.append(Scene(stem, split, len(fr), fr.__getitem__, ms.__getitem__, real=True))
             scenes.append(
                 Scene(
                     f"{stem}-night",
@@ -142,6 +144,7 @@ def clip_scenes(footage: Path) -> list[Scene]:
                     len(fr),
                     lambda i, fr=fr, lo=lo: _night(fr[i], lo + i),
                     ms.__getitem__,
+                    real=True,
                 )
             )
     return scenes
@@ -294,36 +297,10 @@ class OldDetector:
         contours, _ = cv2.findContours(changed, cv2.RETR_EXTERNAL, cv2.CHAIN_APPROX_SIMPLE)
         max_area = 0.4 * width * height
         boxes = [cv2.boundingRect(c) for c in contours if 150 <= cv2.contourArea(c) <= max_area]
-        merged = _old_merge([(int(x), int(y), int(w), int(h)) for x, y, w, h in boxes], 50)
+        # Today's merge_boxes with no growth limit is the old chained 50 px merge, line for line.
+        merged = merge_boxes([(int(x), int(y), int(w), int(h)) for x, y, w, h in boxes], 50, math.inf)
         scale = src_w / width
         return [tuple(round(v * scale) for v in b) for b in merged]  # type: ignore[misc]
-
-
-def _old_merge(boxes: list[Box], distance: int) -> list[Box]:
-    out = list(boxes)
-    merged = True
-    while merged and len(out) > 1:
-        merged = False
-        result: list[Box] = []
-        while out:
-            x, y, w, h = out.pop()
-            i = 0
-            while i < len(out):
-                ox, oy, ow, oh = out[i]
-                if (
-                    max(ox - (x + w), x - (ox + ow), 0) <= distance
-                    and max(oy - (y + h), y - (oy + oh), 0) <= distance
-                ):
-                    nx, ny = min(x, ox), min(y, oy)
-                    w, h = max(x + w, ox + ow) - nx, max(y + h, oy + oh) - ny
-                    x, y = nx, ny
-                    out.pop(i)
-                    merged = True
-                else:
-                    i += 1
-            result.append((x, y, w, h))
-        out = result
-    return out
 
 
 class FrigateReference:
@@ -449,6 +426,10 @@ class Score:
     def merge(self, other: Score) -> None:
         for name in self.__dataclass_fields__:
             setattr(self, name, getattr(self, name) + getattr(other, name))
+
+    @property
+    def precision(self) -> float:
+        return self.fg_in_box / self.box_pixels if self.box_pixels else float("nan")
 
     def row(self) -> str:
         recall = self.found / self.objects if self.objects else float("nan")
@@ -593,18 +574,32 @@ def main() -> None:
     for split in splits:
         for interval in (1.0, 5.0):
             print(header)
-            totals = {name: Score() for name in make}
+            groups: dict[str, dict[str, Score]] = {
+                g: {n: Score() for n in make} for g in ("real", "synthetic", "ALL")
+            }
+            per_scene: dict[str, list[float]] = {name: [] for name in make}
             for scene in (s for s in scenes if s.split == split):
                 got = score_scene(scene, interval, make, args.overlays)
                 for name, score in got.items():
-                    totals[name].merge(score)
+                    for group in ("real" if scene.real else "synthetic", "ALL"):
+                        groups[group][name].merge(score)
+                    per_scene[name].append(score.precision)
                     print(f"{split:<9} {interval:4g}s {scene.name:<24} {name:<20} {score.row()}")
-            for name, score in totals.items():
-                print(f"{split:<9} {interval:4g}s {'ALL':<24} {name:<20} {score.row()}")
-            old, new = totals["old"], totals["new"]
-            p_old = old.fg_in_box / max(1, old.box_pixels)
-            p_new = new.fg_in_box / max(1, new.box_pixels)
-            print(f"-> {split} every {interval:g} s: precision new / old = {p_new / max(p_old, 1e-9):.2f}x\n")
+            for group, totals in groups.items():
+                for name, score in totals.items():
+                    print(f"{split:<9} {interval:4g}s {group + ' (pooled)':<24} {name:<20} {score.row()}")
+            print(f"{'':<16} mean precision of the scenes: " + ", ".join(
+                f"{name} {np.mean(v):.3f}" for name, v in per_scene.items()
+            ))  # fmt: skip
+            for group, totals in groups.items():
+                ratio = totals["new"].precision / max(totals["old"].precision, 1e-9)
+                print(
+                    f"-> {split} every {interval:g} s, {group}: precision new / old = {ratio:.2f}x (pooled)"
+                )
+            ratio = np.mean(per_scene["new"]) / max(float(np.mean(per_scene["old"])), 1e-9)
+            print(
+                f"-> {split} every {interval:g} s: mean of the scenes' precision new / old = {ratio:.2f}x\n"
+            )
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.motion import MotionDetector, median_of, merge_boxes
+from homelab_hub.cameras.motion import MotionDetector, merge_boxes, sorted_samples
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 from tests.cameras.clips import ClipSpec, background, frame_at, object_box, scene_frames
 
@@ -241,10 +241,10 @@ def test_only_touching_boxes_merge_and_never_into_a_much_bigger_one() -> None:
     assert merge_boxes([(0, 0, 10, 10), (40, 0, 10, 10)], 50, 10.0) == [(0, 0, 50, 10)]
 
 
-def test_the_background_is_the_median_of_past_samples() -> None:
+def test_past_samples_are_sorted_per_pixel_for_the_median() -> None:
     frames = [np.full((2, 2), v, np.uint8) for v in (9, 1, 5, 200, 7)]
-    assert median_of(frames).tolist() == [[7, 7], [7, 7]]
-    assert median_of(frames[:2]).tolist() == [[1, 1], [1, 1]]
+    assert [f[0, 0] for f in sorted_samples(frames)] == [1, 5, 7, 9, 200]
+    assert sorted_samples(frames)[2].tolist() == [[7, 7], [7, 7]]  # the median
 
 
 def test_old_pixel_settings_are_refused_with_what_replaces_them() -> None:
