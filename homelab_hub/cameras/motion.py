@@ -142,8 +142,7 @@ class MotionDetector:
         self._history.append(gray)
         # An even count uses the newest odd number: the median of two would be a per-pixel
         # minimum, which keeps a dark object's old place as a ghost.
-        ordered = sorted_samples(list(self._history)[(len(self._history) + 1) % 2 :])
-        self._background = ordered[(len(ordered) - 1) // 2]
+        self._background = median_of(list(self._history)[(len(self._history) + 1) % 2 :])
         if self.config.improve_contrast:
             self._threshold = _contrast_threshold(self.config.threshold, self._background)
 
@@ -155,21 +154,34 @@ def _contrast_threshold(threshold: int, background: np.ndarray) -> int:
     background, not the sample, so a large object entering cannot change it. The same as
     stretching both images' contrast (Frigate's improve_contrast), without the stretch
     amplifying a daylight scene's noise, which cost precision on the dev clips (0.41 -> 0.33)."""
-    lo, hi = np.percentile(background[::4, ::4], (4, 96))
+    # Percentiles from a histogram of every 4th pixel: ~10x cheaper than np.percentile.
+    counts = np.cumsum(cv2.calcHist([background[::4, ::4]], [0], None, [256], [0, 256]).ravel())
+    lo, hi = np.searchsorted(counts, (0.04 * counts[-1], 0.96 * counts[-1]))
     gain = min(_MAX_GAIN, max(1.0, _DAY_RANGE / max(1.0, float(hi - lo))))
     return max(1, round(threshold / gain))
 
 
-def sorted_samples(frames: list[np.ndarray]) -> list[np.ndarray]:
-    """The frames sorted per pixel: element k holds each pixel's k-th smallest value. A
-    min/max sorting network: ~0.5 ms for five 640x360 frames, where np.median takes ~25 ms."""
-    items = list(frames)
-    n = len(items)
-    for i in range(n):
+def median_of(frames: list[np.ndarray]) -> np.ndarray:
+    """Per-pixel median of an odd number of same-size uint8 frames, by min/max networks
+    (OpenCV's, ~2x numpy's): 7 operations for five frames where a sort takes 20, and
+    np.median ~50x longer."""
+    n = len(frames)
+    if n == 1:
+        return frames[0]
+    if n == 3:
+        a, b, c = frames
+        return cv2.max(cv2.min(a, b), cv2.min(cv2.max(a, b), c))
+    if n == 5:
+        a, b, c, d, e = frames
+        # Of a..d drop the smallest and the largest; the median of the two left and e is it.
+        low = cv2.max(cv2.min(a, b), cv2.min(c, d))
+        high = cv2.min(cv2.max(a, b), cv2.max(c, d))
+        return cv2.max(cv2.min(low, high), cv2.min(cv2.max(low, high), e))
+    items = list(frames)  # 7 or 9: bubble the larger half into place
+    for i in range(n // 2 + 1):
         for j in range(n - 1 - i):
-            a, b = items[j], items[j + 1]
-            items[j], items[j + 1] = np.minimum(a, b), np.maximum(a, b)
-    return items
+            items[j], items[j + 1] = cv2.min(items[j], items[j + 1]), cv2.max(items[j], items[j + 1])
+    return items[n // 2]
 
 
 def merge_boxes(boxes: list[Box], gap: int, max_growth: float) -> list[Box]:

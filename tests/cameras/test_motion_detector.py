@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.motion import MotionDetector, merge_boxes, sorted_samples
+from homelab_hub.cameras.motion import MotionDetector, median_of, merge_boxes
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 from tests.cameras.clips import ClipSpec, background, frame_at, object_box, scene_frames
 
@@ -241,10 +241,11 @@ def test_only_touching_boxes_merge_and_never_into_a_much_bigger_one() -> None:
     assert merge_boxes([(0, 0, 10, 10), (40, 0, 10, 10)], 50, 10.0) == [(0, 0, 50, 10)]
 
 
-def test_past_samples_are_sorted_per_pixel_for_the_median() -> None:
-    frames = [np.full((2, 2), v, np.uint8) for v in (9, 1, 5, 200, 7)]
-    assert [f[0, 0] for f in sorted_samples(frames)] == [1, 5, 7, 9, 200]
-    assert sorted_samples(frames)[2].tolist() == [[7, 7], [7, 7]]  # the median
+@pytest.mark.parametrize("count", [1, 3, 5, 7, 9])
+def test_the_background_is_the_per_pixel_median_of_past_samples(count: int) -> None:
+    rng = np.random.default_rng(count)
+    frames = [rng.integers(0, 256, (6, 8), dtype=np.uint8) for _ in range(count)]
+    assert np.array_equal(median_of(frames), np.median(np.stack(frames), axis=0).astype(np.uint8))
 
 
 def test_old_pixel_settings_are_refused_with_what_replaces_them() -> None:
