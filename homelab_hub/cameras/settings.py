@@ -38,7 +38,7 @@ class MotionConfig(_Section):
         description="Grey-level difference from the background that counts as a changed pixel.",
     )
     background_samples: int = Field(
-        default=5,
+        default=7,
         ge=1,
         le=9,
         description="The background is the per-pixel median of this many past samples (1 = the previous sample).",
