@@ -1,8 +1,8 @@
 """Per-camera motion, zone and alert settings, and the shared vision-model settings.
 
-Defaults are the seed article's numbers (3 x 4K cameras analysed at 640 px): threshold 25,
-3 dilation passes, contours between 150 px² and 40 % of the frame, boxes merged within
-50 px, a full-frame model check every 60 s. The parser phrases are its false-positive war
+Motion starts from the seed article's numbers (3 x 4K cameras analysed at 640 px: threshold
+25, a full-frame model check every 60 s); its pixel limits became shares of the frame, and its
+frame-to-frame diff a background of several samples (issue 25, scored on real footage). The parser phrases are its false-positive war
 stories: negations within 60 characters, "No people … are visible", "beyond the gate",
 "shadow of".
 """
@@ -25,35 +25,51 @@ class _Section(BaseModel):
 
 
 class MotionConfig(_Section):
-    """Motion prefilter thresholds (the seed's values, tuned on 4K cameras analysed at 640 px)."""
+    """Motion prefilter thresholds. Sizes are shares of the frame, so one set of values works at
+    any detect width; the defaults were tuned on real footage (benchmarks/camera_motion_quality.py)."""
 
     detect_width: int = Field(
         default=640, ge=64, le=4096, description="Width (px) frames are resized to before diffing."
     )
     threshold: int = Field(
-        default=25, ge=1, le=255, description="Grey-level difference that counts as a changed pixel."
+        default=25,
+        ge=1,
+        le=255,
+        description="Grey-level difference from the background that counts as a changed pixel.",
     )
-    dilation: int = Field(
-        default=3, ge=0, le=20, description="Dilation passes that join nearby changed pixels."
+    background_samples: int = Field(
+        default=7,
+        ge=1,
+        le=9,
+        description="The background is the per-pixel median of this many past samples (1 = the previous sample).",
     )
-    min_area_px: float = Field(
-        default=150.0, ge=0, description="Smallest contour area (px² at detect width) that counts."
+    improve_contrast: bool = Field(
+        default=True,
+        description="On a dark or hazy background (narrow grey range) lower the threshold as if its contrast were stretched, at most 4x.",
     )
-    max_area_ratio: float = Field(
-        default=0.4,
-        gt=0,
+    min_area_ratio: float = Field(
+        default=0.0006,
+        ge=0,
         le=1,
-        description="Largest contour, as a share of the frame; bigger ones are ignored.",
+        description="Smallest changed region that counts, as a share of the frame.",
     )
-    merge_distance_px: int = Field(
-        default=50, ge=0, description="Boxes closer than this (px at detect width) are merged."
+    merge_gap_ratio: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Boxes at most this far apart (share of the frame width; 0 = touching) are merged.",
+    )
+    merge_growth: float = Field(
+        default=1.5,
+        ge=1,
+        description="A merge is refused when the joined box is over this many times the two boxes' areas together.",
     )
     recalibrate_ratio: float = Field(
         default=0.5,
         gt=0,
         le=1,
         description="Share of changed pixels above which the change is global (lights on, IR switch, lightning): "
-        "the reference frame is replaced and no model is called.",
+        "the background is rebuilt and no model is called.",
     )
     crop_margin: float = Field(
         default=0.25,
@@ -66,6 +82,23 @@ class MotionConfig(_Section):
         ge=0,
         description="Every this many seconds the whole frame goes to the model anyway (0 = never).",
     )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_pixel_limits(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key, instead in _REPLACED_MOTION_KEYS.items():
+                if key in data:
+                    raise ValueError(f"motion.{key} is no longer used: {instead}")
+        return data
+
+
+_REPLACED_MOTION_KEYS = {
+    "min_area_px": "set min_area_ratio, a share of the frame (150 px² at 640x360 is 0.00065)",
+    "merge_distance_px": "set merge_gap_ratio, a share of the frame width (0 = only touching boxes merge)",
+    "max_area_ratio": "large regions are now reported as one box; a change of light is caught by recalibrate_ratio",
+    "dilation": "one dilation pass, scaled with the detect width, is always applied",
+}
 
 
 class ZoneProblem(ValueError):
