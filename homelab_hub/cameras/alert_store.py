@@ -39,11 +39,10 @@ def boxes_from_json(raw: str | None) -> list[Box]:
 
 
 _COLOURS = {"ALERT": (0, 0, 255), "UNVERIFIED": (0, 200, 255)}
-# Another process's new patterns (a camera worker of its own) apply within this long; this
-# process's own changes bump _GENERATION and apply from the next alert on.
+# Another process's new patterns (a camera worker of its own) apply within this long; changes
+# made through the same store (the hub's one, owned by its CameraService) bump its generation
+# and apply from the next alert on.
 _SUPPRESSION_CACHE_S = 10.0
-_GENERATION = [0]
-_GENERATION_LOCK = threading.Lock()
 MAX_PATTERN_CHARS = 200  # a description is one short sentence; the MySQL column holds 512
 
 
@@ -170,6 +169,7 @@ class AlertStore:
         self._lock = threading.Lock()
         self._last_alert: dict[tuple[str, str], float] = {}
         self._rules: tuple[float, int, list[_Rule]] = (0.0, -1, [])
+        self._generation = 0  # bumped by every suppression change made through this store
 
     # -- cooldown and suppression ---------------------------------------------------------
     def in_cooldown(self, camera: str, ts: float, cooldown_s: float, verdict: str = "ALERT") -> bool:
@@ -253,8 +253,8 @@ class AlertStore:
         ]
 
     def _changed(self) -> None:
-        with _GENERATION_LOCK:
-            _GENERATION[0] += 1
+        with self._lock:
+            self._generation += 1
 
     def _count_hit(self, suppression_id: int, now: float) -> None:
         try:
@@ -268,9 +268,9 @@ class AlertStore:
     def _suppression_rules(self) -> list[_Rule]:
         loaded_at, generation, rules = self._rules
         fresh = loaded_at and time.monotonic() - loaded_at < _SUPPRESSION_CACHE_S
-        if fresh and generation == _GENERATION[0]:
+        if fresh and generation == self._generation:
             return rules
-        generation = _GENERATION[0]
+        generation = self._generation
         try:
             rows = self.db.query(
                 "SELECT id, camera, pattern, expires_at FROM alert_suppressions "

@@ -88,8 +88,11 @@ class PipelineDeps:
         self._owns_bus = owns_bus
 
     @classmethod
-    def from_config(cls, config: HubConfig, db: Database, bus: NotificationBus | None) -> PipelineDeps:
-        """Build from the hub config and the hub's notification bus.
+    def from_config(
+        cls, config: HubConfig, db: Database, bus: NotificationBus | None, *, alerts: AlertStore | None = None
+    ) -> PipelineDeps:
+        """Build from the hub config and the hub's notification bus (and the hub's alert store,
+        whose suppression cache the review's decisions update; a new one without it).
 
         Without a bus (tests, a camera process of its own), one is built from [notify] here;
         so is one when [notify.mqtt] was enabled by a reload that the hub's bus predates (it
@@ -103,7 +106,8 @@ class PipelineDeps:
         if owns:
             bus.start()
         classifier = VisionClassifier(config.vision) if config.vision.enabled else None
-        return cls(alerts=AlertStore(db), zones=ZoneStore(db), classifier=classifier, bus=bus, owns_bus=owns)
+        store = alerts if alerts is not None else AlertStore(db)
+        return cls(alerts=store, zones=ZoneStore(db), classifier=classifier, bus=bus, owns_bus=owns)
 
     def vision_health(self) -> VisionHealth | None:
         """The shared model's numbers; None when [vision] is disabled."""

@@ -93,7 +93,7 @@ def model_actor(model: str) -> str:
 
 
 class AlertReview:
-    """Groups, states and decisions. Cheap to build: tools and pages make one per call."""
+    """Groups, states and decisions. Cheap to build: the CameraService makes one per call."""
 
     def __init__(
         self,
@@ -102,10 +102,13 @@ class AlertReview:
         config: ReviewConfig,
         cameras: Mapping[str, CameraConfig],
         manager: CameraManager | None = None,
+        alerts: AlertStore | None = None,
     ) -> None:
         self.db = db
         self.store = ReviewStore(db)
-        self.alerts = AlertStore(db)
+        # The hub's one store (its CameraService's), so a suppression decided here reaches the
+        # running pipelines' cache at once; a fresh one for a review of its own.
+        self.alerts = alerts if alerts is not None else AlertStore(db)
         self.config = config
         self.cameras = cameras
         self.manager = manager

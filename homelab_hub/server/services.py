@@ -22,7 +22,7 @@ from homelab_hub.store import Database, migrate
 from homelab_hub.supervisor import Supervisor
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.manager import CameraManager
+    from homelab_hub.cameras.service import CameraService
     from homelab_hub.inference.engine import InferenceEngine
     from homelab_hub.memory.service import MemoryService
     from homelab_hub.notify.bus import NotificationBus
@@ -43,7 +43,7 @@ class Services:
     notifier: NotificationBus | None = None
     memory: MemoryService | None = None
     inference: InferenceEngine | None = None
-    cameras: CameraManager | None = None
+    cameras: CameraService | None = None
     watchdog: Watchdog | None = None
     # Why a component's engine is absent, in words for the caller (set by its build).
     off: dict[str, str] = field(default_factory=dict)

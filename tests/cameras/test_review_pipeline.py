@@ -43,7 +43,8 @@ def test_a_suppressed_group_silences_the_next_alert_counts_a_hit_and_undo_restor
     deps = PipelineDeps.from_config(HubConfig(vision={"url": vision.url, "timeout_s": 5}), db, None)
     camera = CameraConfig(url="none.mp4", alerts=AlertsConfig(image_dir=tmp_path / "alerts", cooldown_s=0))
     pipeline = CameraPipeline("yard", camera, deps)
-    review = AlertReview(db, config=ReviewConfig(), cameras={"yard": camera})
+    # The hub's one alert store (its CameraService's): the review's decisions reach the pipeline's cache.
+    review = AlertReview(db, config=ReviewConfig(), cameras={"yard": camera}, alerts=deps.alerts)
     now = time.time()
     frames = list(samples(0, 5))
     decisions = [pipeline.process(frames[i], now + i).decision for i in range(2)]
