@@ -156,6 +156,7 @@ def camera_cpu(seconds: float) -> None:
     from homelab_hub.cameras.pipeline import SampleResult
     from homelab_hub.cameras.transcriber import Transcriber, TranscriberWorker
     from homelab_hub.config import SupervisorConfig
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
     from homelab_hub.supervisor import Supervisor
     from tests.cameras.clips import ClipSpec, write_clip
@@ -174,7 +175,7 @@ def camera_cpu(seconds: float) -> None:
         )
         sound = write_track(Path(tmp) / "a.aac", script(speech(PHRASES[0]), hiss(27, dbfs=-60)), "aac")
         db = Database.from_url(f"sqlite:///{tmp}/b.db")
-        migrate(db)
+        migrate(db, all_migrations())
         supervisor = Supervisor(SupervisorConfig())
         transcriber = Transcriber(
             TranscriberConfig(), SpeechModel(TranscriberConfig()), alerts=AlertStore(db), bus=None

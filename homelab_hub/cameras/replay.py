@@ -21,6 +21,7 @@ from typing import Any
 import av
 import numpy as np
 
+from homelab_hub.cameras import schema
 from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.audio import SAMPLE_RATE, AudioChunk, AudioChunker, file_audio
 from homelab_hub.cameras.audio_gate import ChunkVerdict, judge
@@ -120,7 +121,7 @@ class Replay:
         self.deps: PipelineDeps | None = None
         if vision is not None:
             self._db = Database.from_url(f"sqlite:///{workdir}/replay.db")
-            migrate(self._db)
+            migrate(self._db, schema.MIGRATIONS)  # its own tables only: no other engine's
             self.deps = PipelineDeps(
                 alerts=AlertStore(self._db),
                 zones=ZoneStore(self._db),

@@ -157,11 +157,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def _token_store(args: argparse.Namespace, config: HubConfig | None = None) -> TokenStore:
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     config = config or load_config(args.config)
     db = Database.from_url(config.storage.url)
-    migrate(db)
+    migrate(db, all_migrations())
     return TokenStore(db)
 
 

@@ -30,11 +30,12 @@ def _tcp(host: str, port: int, timeout: float = 3.0) -> bool:
 
 
 def check_database(config: HubConfig) -> Finding:
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     try:
         db = Database.from_url(config.storage.url)
-        migrate(db)
+        migrate(db, all_migrations())
         ms = db.ping() * 1000
         db.close()
         return Finding("database", True, f"{db.display_url} reachable ({ms:.1f} ms), schema up to date")

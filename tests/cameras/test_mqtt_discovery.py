@@ -22,6 +22,7 @@ from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.notify.config import MqttConfig
 from homelab_hub.notify.mqtt import MqttPublisher
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.support import free_port, port_open, require, wait_until
@@ -131,7 +132,7 @@ def test_pipeline_publishes_motion_changes_and_the_alert_image_and_event(
     prefixes: MqttConfig, tmp_path: Path, sqlite_url: str
 ) -> None:
     db = Database.from_url(sqlite_url)
-    migrate(db)
+    migrate(db, all_migrations())
     listener = Listener(f"{prefixes.topic_prefix}/#")
     with FakeOllamaVision() as ollama:
         config = HubConfig(vision={"url": ollama.url}, notify={"mqtt": prefixes.model_dump()})

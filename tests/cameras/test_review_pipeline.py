@@ -138,10 +138,11 @@ def test_review_settings_reload_reschedules_the_daily_worker_and_restarts_no_cam
 def test_suppressions_keep_applying_while_the_database_is_away(tmp_path: Path, monkeypatch) -> None:
     from homelab_hub.cameras import alert_store as alerts_module
     from homelab_hub.errors import StorageUnavailable
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     db = Database.from_url(f"sqlite:///{tmp_path}/hub.db")
-    migrate(db)
+    migrate(db, all_migrations())
     store = AlertStore(db)
     store.add_suppression("kamado grill", camera="yard")
     assert store.suppressed_by("yard", "A person by the kamado grill.") == "kamado grill"
