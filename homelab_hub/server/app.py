@@ -31,13 +31,13 @@ from homelab_hub.server.components import COMPONENTS, Component, all_resources, 
 from homelab_hub.server.guard import HubGuard
 from homelab_hub.server.mcp import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
-from homelab_hub.server.services import Services, build_services, close_services, reload_services
 from homelab_hub.server.serving import check_bind
 from homelab_hub.server.session_store import SessionStore
 from homelab_hub.server.sessions import SessionCache
 from homelab_hub.server.token_store import TokenStore
 from homelab_hub.server.web.live import LiveRoutes
 from homelab_hub.server.web.pages import WebPages
+from homelab_hub.services import Services, build_services, close_services, reload_services
 
 log = logging.getLogger(__name__)
 

@@ -77,7 +77,7 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
 
 def _open_service(args: argparse.Namespace) -> Any:
     from homelab_hub.config import load_config
-    from homelab_hub.server.services import build_services
+    from homelab_hub.services import build_services
 
     services = build_services(load_config(args.config), start_workers=False)
     if services.memory is None:
@@ -91,7 +91,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from homelab_hub.memory.importer import Document, ImportReport, MemoryImporter
     from homelab_hub.memory.transcripts import is_transcript
-    from homelab_hub.server.services import close_services
+    from homelab_hub.services import close_services
 
     notes: list[tuple[Path, str]] = []
     jsonl: list[Path] = []
@@ -152,7 +152,7 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from homelab_hub.memory.importer import export_records
-    from homelab_hub.server.services import close_services
+    from homelab_hub.services import close_services
 
     services = _open_service(args)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout

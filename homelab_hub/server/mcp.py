@@ -39,7 +39,7 @@ from homelab_hub.errors import Forbidden, HubError, InvalidInput, NotFound
 from homelab_hub.resources.registry import ResourceSpec, find_resource
 from homelab_hub.server.auth import IDENTITY_KEY, identity_of
 from homelab_hub.server.dispatch import check_value, invoke, read
-from homelab_hub.server.services import Services
+from homelab_hub.services import Services
 from homelab_hub.tools.registry import ToolContext, ToolImage, ToolSpec
 
 log = logging.getLogger(__name__)

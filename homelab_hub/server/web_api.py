@@ -31,7 +31,7 @@ from homelab_hub.cameras.zones import draft_mask
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.rest import read_json
-from homelab_hub.server.services import Services
+from homelab_hub.services import Services
 
 _MAX_QUERY_ZONES_CHARS = 60_000
 

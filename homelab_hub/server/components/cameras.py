@@ -29,7 +29,7 @@ from homelab_hub.tools import zones as zones_tools
 
 if TYPE_CHECKING:
     from homelab_hub.config import HubConfig
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
 

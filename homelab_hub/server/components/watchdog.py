@@ -15,7 +15,7 @@ from homelab_hub.watchdog import schema
 from homelab_hub.watchdog.engine import Watchdog, WatchdogWorker
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 
 def build(services: Services) -> None:

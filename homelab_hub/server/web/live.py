@@ -39,7 +39,7 @@ from homelab_hub.server.auth import IDENTITY_KEY
 from homelab_hub.server.dispatch import validation_message
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
 

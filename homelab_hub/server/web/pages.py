@@ -30,7 +30,7 @@ from homelab_hub.server.web.signin import SignIn, login_url
 from homelab_hub.tools.registry import Identity
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("homelab_hub.server.web", "templates"),
