@@ -1,35 +1,50 @@
 """The typed services object: built once in the app's lifespan, handed to every tool.
 
-Each engine is wired in by its component (server/components/): ``build`` creates the engine
-and registers its workers, ``health`` reports on it, ``close`` releases it. Building never
-blocks on slow work: models load in the background.
+A leaf: every layer may import it (tools, components, pages), and it imports no engine, tool
+or component at run time. Each engine is wired in by its component (server/components/,
+built, reloaded and closed by `homelab_hub.server.lifecycle`): ``build`` creates the engine
+and registers its workers, ``health`` reports on it, ``close`` releases it.
 """
 
 from __future__ import annotations
 
-import logging
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, TypeVar
+from typing import TYPE_CHECKING, Protocol, TypeVar
 
-from homelab_hub.config import HubConfig
 from homelab_hub.errors import Unavailable
 from homelab_hub.health import ComponentHealth
 from homelab_hub.redact import redact_text
-from homelab_hub.server.components import COMPONENTS, Component, all_migrations
-from homelab_hub.store import Database, migrate
-from homelab_hub.supervisor import Supervisor
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.service import CameraService
+    from homelab_hub.config import HubConfig
     from homelab_hub.inference.engine import InferenceEngine
     from homelab_hub.memory.service import MemoryService
     from homelab_hub.notify.bus import NotificationBus
+    from homelab_hub.store import Database
+    from homelab_hub.supervisor import Supervisor
     from homelab_hub.watchdog.engine import Watchdog
 
-log = logging.getLogger(__name__)
 E = TypeVar("E")
+
+
+class ComponentEntry(Protocol):
+    """What Services and its life cycle use of a component (server/components/base.py's
+    `Component`). A protocol, so this leaf imports neither the component list nor the tools."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def health(self) -> Callable[[Services], ComponentHealth] | None: ...
+
+    @property
+    def reload(self) -> Callable[[Services, HubConfig], None] | None: ...
+
+    @property
+    def close(self) -> Callable[[Services], None]: ...
 
 
 @dataclass
@@ -37,7 +52,7 @@ class Services:
     config: HubConfig
     db: Database
     supervisor: Supervisor
-    components: Sequence[Component] = COMPONENTS
+    components: Sequence[ComponentEntry] = ()
     started_at: float = field(default_factory=time.time)
     # Engines, set by their component's build (None when not running).
     notifier: NotificationBus | None = None
@@ -108,43 +123,3 @@ def _redact_data(value: object) -> object:
     if isinstance(value, list | tuple):
         return [_redact_data(v) for v in value]
     return value
-
-
-def build_services(
-    config: HubConfig, *, start_workers: bool = True, components: Sequence[Component] = COMPONENTS
-) -> Services:
-    """Open the database, run migrations, build every component. Raises HubError."""
-    db = Database.from_url(config.storage.url)
-    migrate(db, all_migrations(components))
-    supervisor = Supervisor(config.supervisor, db=db)
-    services = Services(config=config, db=db, supervisor=supervisor, components=components)
-    for component in components:
-        component.build(services)
-    if start_workers:
-        supervisor.start()
-    return services
-
-
-def reload_services(services: Services, config: HubConfig) -> list[str]:
-    """Apply a changed config to running engines without a restart (SIGHUP).
-
-    Components without ``reload`` keep their old settings until the next restart. Returns
-    the components reloaded.
-    """
-    reloaded = []
-    for component in services.components:
-        if component.reload is not None:
-            component.reload(services, config)
-            reloaded.append(component.name)
-    services.config = config
-    return reloaded
-
-
-def close_services(services: Services) -> None:
-    services.supervisor.stop()
-    for component in reversed(services.components):
-        try:
-            component.close(services)
-        except Exception:  # keep closing the rest
-            log.exception("closing %s failed", component.name)
-    services.db.close()

@@ -278,7 +278,7 @@ def test_a_hub_whose_model_directory_is_missing_keeps_its_video_and_says_why(hub
 
 def test_a_reload_that_turns_audio_on_starts_the_transcriber_and_the_cameras_sink(tmp_path):
     from homelab_hub.config import load_config
-    from homelab_hub.services import build_services, close_services, reload_services
+    from homelab_hub.server.lifecycle import build_services, close_services, reload_services
 
     def config(audio: bool):
         return load_config(

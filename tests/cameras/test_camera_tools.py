@@ -10,7 +10,7 @@ import pytest
 
 from homelab_hub.config import load_config
 from homelab_hub.errors import NotFound, Unavailable
-from homelab_hub.services import build_services, close_services
+from homelab_hub.server.lifecycle import build_services, close_services
 from homelab_hub.tools.cameras import CameraListInput, CameraSnapshotInput, camera_list, camera_snapshot
 from homelab_hub.tools.registry import Identity, ToolContext
 from tests.cameras.clips import ClipSpec, write_clip
@@ -141,7 +141,7 @@ def test_camera_tools_over_mcp(hub_factory, tmp_path, clip):
 
 
 def test_a_config_reload_adds_a_camera_without_restarting_the_running_one(services, tmp_path, clip):
-    from homelab_hub.services import reload_services
+    from homelab_hub.server.lifecycle import reload_services
 
     wait_until(lambda: services.cameras.runtime("yard").samples >= 1, 15, "a sample")
     yard_ctx = services.supervisor.context("camera:yard")

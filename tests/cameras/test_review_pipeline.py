@@ -113,7 +113,7 @@ def test_the_motion_accumulator_stays_bounded_and_forgets_old_hours() -> None:
 
 def test_review_settings_reload_reschedules_the_daily_worker_and_restarts_no_camera(tmp_path: Path) -> None:
     from homelab_hub.config import load_config
-    from homelab_hub.services import build_services, close_services, reload_services
+    from homelab_hub.server.lifecycle import build_services, close_services, reload_services
     from tests.cameras.review_data import cameras_config
 
     def config(**review):

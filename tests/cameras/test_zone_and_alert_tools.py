@@ -15,7 +15,8 @@ from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.cameras.zone_store import ZoneStore
 from homelab_hub.config import load_config
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
-from homelab_hub.services import Services, build_services, close_services
+from homelab_hub.server.lifecycle import build_services, close_services
+from homelab_hub.services import Services
 from homelab_hub.tools.alerts import AlertsRecentInput, alerts_recent
 from homelab_hub.tools.registry import Identity, ToolContext
 from homelab_hub.tools.zones import ZoneEditInput, zone_edit
