@@ -58,7 +58,7 @@ def serve(config_path: str, per_viewer: bool) -> None:
                 self.hubs: dict[int, LiveHub] = {}
 
             def subscribe(self, viewer: Any, camera: str, **kw: Any) -> Any:
-                hub = self.hubs.setdefault(id(viewer), LiveHub(self.manager))
+                hub = self.hubs.setdefault(id(viewer), LiveHub(self.manager.reader))
                 return hub.subscribe(viewer, camera, **kw)
 
             def unsubscribe(self, viewer: Any, camera: str) -> None:

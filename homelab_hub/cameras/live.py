@@ -34,7 +34,11 @@ import numpy as np
 from homelab_hub.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.manager import CameraManager
+    from homelab_hub.cameras.reader import FrameReader
+
+# A camera's current reader by name: None between workers; raises NotFound for an unknown
+# camera. The manager hands in its own lookup, so this module needs no import of it.
+ReaderLookup = Callable[[str], "FrameReader | None"]
 
 log = logging.getLogger(__name__)
 
@@ -182,7 +186,7 @@ class _Encoder:
             fps = self.fps() or 1.0
             period = 1.0 / fps
             try:
-                reader = self.hub.manager.runtime(self.camera).reader()
+                reader = self.hub.reader(self.camera)
             except Exception:  # the camera left the config
                 reader = None
             if reader is None or not reader.alive:
@@ -235,9 +239,9 @@ class _Encoder:
 
 @dataclass
 class LiveHub:
-    """Every live encoder of one camera manager."""
+    """Every live encoder of one camera manager (``reader`` is its `CameraManager.reader`)."""
 
-    manager: CameraManager
+    reader: ReaderLookup
     grace_s: float = 10.0
     stall_s: float = 5.0
     lock: threading.Lock = field(default_factory=threading.Lock)
@@ -249,7 +253,7 @@ class LiveHub:
     ) -> tuple[int, float]:
         """Start sending ``camera`` to ``viewer``; returns the width bucket and fps used.
         Raises NotFound for an unknown camera (naming the known ones)."""
-        self.manager.runtime(camera)  # raises NotFound
+        self.reader(camera)  # raises NotFound
         fps = min(MAX_FPS, max(MIN_FPS, fps))
         bucket = width_bucket(width)
         start: _Encoder | None = None

@@ -30,6 +30,7 @@ from homelab_hub.health import ComponentHealth
 from homelab_hub.redact import redact_url
 
 if TYPE_CHECKING:
+    from homelab_hub.cameras.reader import FrameReader
     from homelab_hub.cameras.transcriber import Transcriber
     from homelab_hub.supervisor import Supervisor, WorkerStateName
 
@@ -102,7 +103,7 @@ class CameraManager:
         self._pipeline_factory = pipeline_factory
         self._lock = threading.RLock()
         self._runtimes: dict[str, CameraRuntime] = {}
-        self.live = LiveHub(self)
+        self.live = LiveHub(self.reader)
         self.reload(cameras)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -185,6 +186,10 @@ class CameraManager:
             listed = ", ".join(repr(n) for n in known) if known else "none are configured"
             raise NotFound(f"unknown camera {name!r}; known cameras: {listed}")
         return runtime
+
+    def reader(self, name: str) -> FrameReader | None:
+        """The camera's current reader (None between workers). Raises NotFound."""
+        return self.runtime(name).reader()
 
     def pipeline(self, name: str) -> CameraPipeline:
         """The camera's live pipeline (zones are applied to it). Raises NotFound."""
