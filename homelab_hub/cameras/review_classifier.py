@@ -29,8 +29,9 @@ from homelab_hub.cameras.review_store import LABELS, Label
 from homelab_hub.cameras.settings import ReviewConfig
 from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.cameras.vision import encode_jpeg
-from homelab_hub.errors import HubError, InvalidInput, Unavailable, UpstreamError
-from homelab_hub.redact import redact_text, redact_url
+from homelab_hub.clients.ollama import OllamaClient, OllamaStatusError
+from homelab_hub.errors import HubError, InvalidInput, UpstreamError
+from homelab_hub.redact import redact_text
 
 log = logging.getLogger(__name__)
 
@@ -116,24 +117,18 @@ class _Item(BaseModel):
 
 
 class ReviewClassifier:
-    """Talks to the review model. Blocking; one instance per run (its own HTTP client)."""
+    """Talks to the review model. Blocking and thread-safe; the CameraService keeps one (one HTTP client)."""
 
     def __init__(
         self, config: ReviewConfig, *, default_url: str, transport: httpx.BaseTransport | None = None
     ) -> None:
         self.config = config
         self.model = config.model
-        raw = (config.url or default_url).rstrip("/")
-        self.where = redact_url(raw)
-        url = httpx.URL(raw)
-        # Credentials in an auth header, not the base URL: httpx logs request URLs at INFO.
-        auth = httpx.BasicAuth(url.username, url.password) if url.username or url.password else None
-        self._client = httpx.Client(
-            base_url=url.copy_with(username=None, password=None),
-            auth=auth,
-            timeout=httpx.Timeout(config.timeout_s, connect=5.0),
-            transport=transport,
-        )
+        self._client = OllamaClient(
+            config.url or default_url, role="review model", config_key="vision.review",
+            timeout_s=config.timeout_s, transport=transport,
+        )  # fmt: skip
+        self.where = self._client.where
         self._send_think = True
 
     def close(self) -> None:
@@ -194,45 +189,16 @@ class ReviewClassifier:
         return base64.b64encode(jpeg).decode("ascii")
 
     def _chat(self, body: dict[str, Any]) -> str:
-        if self._send_think:
-            body = {**body, "think": self.config.think}
+        if not self._send_think:
+            return self._client.chat(body)
         try:
-            response = self._client.post("/api/chat", json=body)
-            if response.status_code == 400 and self._send_think and "think" in response.text.lower():
-                # A server or model that refuses the think flag: ask again without it.
-                self._send_think = False
-                body = {k: v for k, v in body.items() if k != "think"}
-                response = self._client.post("/api/chat", json=body)
-            response.raise_for_status()
-        except httpx.TimeoutException as exc:
-            raise Unavailable(
-                f"review model {self.model!r} at {self.where} did not answer within {self.config.timeout_s:g} s"
-            ) from exc
-        except httpx.HTTPStatusError as exc:
-            raise UpstreamError(self._status_message(exc)) from exc
-        except httpx.TransportError as exc:
-            raise Unavailable(redact_text(f"review model at {self.where} is unreachable: {exc!r}")) from exc
-        try:
-            content = response.json()["message"]["content"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise UpstreamError(
-                redact_text(
-                    f"review model at {self.where} answered something that is not Ollama's chat JSON: "
-                    f"{response.text[:120]!r}"
-                )
-            ) from exc
-        if not isinstance(content, str):
-            raise UpstreamError(f"review model at {self.where} answered a message that is not text")
-        return content
-
-    def _status_message(self, exc: httpx.HTTPStatusError) -> str:
-        detail = exc.response.text[:160]
-        if exc.response.status_code == 404:
-            return redact_text(
-                f"review model {self.model!r} is not available at {self.where} (404: {detail}); "
-                "pull it or fix [vision.review].model"
-            )
-        return redact_text(f"review model at {self.where} answered HTTP {exc.response.status_code}: {detail}")
+            return self._client.chat({**body, "think": self.config.think})
+        except OllamaStatusError as exc:
+            if exc.status != 400 or "think" not in exc.body.lower():
+                raise
+        # A server or model that refuses the think flag: ask again without it.
+        self._send_think = False
+        return self._client.chat(body)
 
 
 def parse_answer(

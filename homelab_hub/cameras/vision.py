@@ -21,8 +21,8 @@ import numpy as np
 
 from homelab_hub.cameras.settings import VisionConfig
 from homelab_hub.cameras.verdict import Verdict, VerdictParser
-from homelab_hub.errors import HubError, InvalidInput, Unavailable, UpstreamError
-from homelab_hub.redact import redact_text, redact_url
+from homelab_hub.clients.ollama import OllamaClient, OllamaStatusError
+from homelab_hub.errors import HubError, InvalidInput
 
 log = logging.getLogger(__name__)
 
@@ -66,17 +66,14 @@ class VisionClassifier:
     def __init__(self, config: VisionConfig, *, transport: httpx.BaseTransport | None = None) -> None:
         self.config = config
         self.parser = VerdictParser(config)
-        self._where = redact_url(config.url)  # the URL as every message shows it
-        # Credentials go in an auth header, not the base URL: httpx logs every request's URL
-        # at INFO, which would put user:password@ in the hub log.
-        url = httpx.URL(config.url.rstrip("/"))
-        auth = httpx.BasicAuth(url.username, url.password) if url.username or url.password else None
-        self._client = httpx.Client(
-            base_url=url.copy_with(username=None, password=None),
-            auth=auth,
-            timeout=httpx.Timeout(config.timeout_s, connect=5.0),
+        self._client = OllamaClient(
+            config.url,
+            role="vision model",
+            config_key="vision",
+            timeout_s=config.timeout_s,
             transport=transport,
         )
+        self._where = self._client.where  # the URL as every message shows it
         self._lock = threading.Lock()
         self._structured: bool | None = {"on": True, "off": False}.get(config.structured_output)
         self.calls = 0
@@ -118,16 +115,17 @@ class VisionClassifier:
         start = time.perf_counter()
         try:
             answer = self._chat(model, text, jpeg, structured)
-        except httpx.HTTPStatusError as exc:
-            if structured and exc.response.status_code == 400 and "format" in exc.response.text.lower():
-                # An older server that rejects the schema: remember, and ask for free text.
-                self._structured = False
-                structured = False
-                answer = self._chat_or_fail(model, text, jpeg, False)
-            else:
-                raise self._failed(UpstreamError, _status_message(self._where, model, exc)) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise self._failed(Unavailable, f"vision model at {self._where} is unreachable: {exc!r}") from exc
+        except OllamaStatusError as exc:
+            if not (structured and exc.status == 400 and "format" in exc.body.lower()):
+                self._failed(exc)
+                raise
+            # An older server that rejects the schema: remember, and ask for free text.
+            self._structured = False
+            structured = False
+            answer = self._chat_or_fail(model, text, jpeg, False)
+        except HubError as exc:
+            self._failed(exc)
+            raise
         latency = time.perf_counter() - start
         verdict = self.parser.parse(answer)
         with self._lock:
@@ -142,10 +140,9 @@ class VisionClassifier:
     def _chat_or_fail(self, model: str, prompt: str, jpeg: bytes, structured: bool) -> str:
         try:
             return self._chat(model, prompt, jpeg, structured)
-        except httpx.HTTPStatusError as exc:
-            raise self._failed(UpstreamError, _status_message(self._where, model, exc)) from exc
-        except (httpx.TimeoutException, httpx.TransportError) as exc:
-            raise self._failed(Unavailable, f"vision model at {self._where} is unreachable: {exc!r}") from exc
+        except HubError as exc:
+            self._failed(exc)
+            raise
 
     def _chat(self, model: str, prompt: str, jpeg: bytes, structured: bool) -> str:
         body: dict[str, Any] = {
@@ -158,41 +155,24 @@ class VisionClassifier:
         }
         if structured:
             body["format"] = VERDICT_SCHEMA
-        response = self._client.post("/api/chat", json=body)
-        response.raise_for_status()
-        try:
-            data = response.json()
-            content = data["message"]["content"]
-        except (ValueError, KeyError, TypeError) as exc:
-            raise self._failed(
-                UpstreamError,
-                f"vision model at {self._where} answered something that is not Ollama's chat JSON: "
-                f"{response.text[:120]!r}",
-            ) from exc
-        if not isinstance(content, str):
-            raise self._failed(UpstreamError, f"vision model at {self._where} answered a non-text message")
-        return content
+        return self._client.chat(body)
 
     def _wants_structured(self) -> bool:
         if self._structured is not None:
             return self._structured
-        try:
-            version = self._client.get("/api/version", timeout=5.0).json().get("version", "")
-            self._structured = _version_at_least(str(version), (0, 5, 0))
-        except (httpx.HTTPError, ValueError, AttributeError):
+        version = self._client.version()
+        if version is None:
             return False  # ask again next time; the server may be starting
+        self._structured = _version_at_least(version, (0, 5, 0))
         log.info("vision: %s speaks structured output: %s", self._where, self._structured)
         return self._structured
 
-    def _failed(self, kind: type[HubError], message: str) -> HubError:
-        # Messages quote the server's answer and httpx's exception, either of which may echo
-        # the URL with its password: redacted once here, for the caller, health and logs.
-        message = redact_text(message)
+    def _failed(self, exc: HubError) -> None:
+        """Count a failed call; the client's message is already redacted (health shows it)."""
         with self._lock:
             self.failures += 1
             self.consecutive_failures += 1
-            self.last_error = message
-        return kind(message)
+            self.last_error = exc.message
 
 
 def encode_jpeg(image_bgr: np.ndarray, max_side: int, quality: int) -> bytes:
@@ -209,15 +189,6 @@ def encode_jpeg(image_bgr: np.ndarray, max_side: int, quality: int) -> bytes:
     if not ok:
         raise InvalidInput("the image could not be encoded as JPEG")
     return bytes(buf)
-
-
-def _status_message(url: str, model: str, exc: httpx.HTTPStatusError) -> str:
-    detail = exc.response.text[:160]
-    if exc.response.status_code == 404:
-        return (
-            f"vision model {model!r} is not available at {url} (404: {detail}); pull it or fix [vision].model"
-        )
-    return f"vision model at {url} answered HTTP {exc.response.status_code}: {detail}"
 
 
 def _version_at_least(version: str, minimum: tuple[int, ...]) -> bool:
