@@ -9,7 +9,6 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras import schema
-from homelab_hub.cameras.alert_store import AlertStore
 from homelab_hub.cameras.manager import CameraManager
 from homelab_hub.cameras.pipeline import PipelineDeps
 from homelab_hub.cameras.review_worker import WORKER_NAME as REVIEW_WORKER
@@ -41,8 +40,7 @@ def build(services: Services) -> None:
     """Create the camera manager (one supervised worker per enabled camera), the transcriber
     when a camera has audio, and the daily review when it is on."""
     config = services.config
-    alerts = AlertStore(services.db)  # the hub's one: pipelines and review share its suppression cache
-    deps = PipelineDeps.from_config(config, services.db, services.notifier, alerts=alerts)
+    deps = PipelineDeps.from_config(config, services.db, services.notifier)
     transcriber, audio_error = _transcriber(services.config, deps, None)
     try:
         manager = CameraManager(
@@ -56,7 +54,7 @@ def build(services: Services) -> None:
         services.supervisor.add(TRANSCRIBER_WORKER, lambda: TranscriberWorker(transcriber))
     services.cameras = CameraService(
         services.db, manager, cameras=config.cameras, review=config.vision.review,
-        vision_url=config.vision.url, alerts=alerts,
+        vision_url=config.vision.url, alerts=deps.alerts,  # the hub's one: pipelines and review share it
     )  # fmt: skip
     if not services.config.cameras:
         services.off["cameras"] = "no cameras are configured; add a [cameras.NAME] section with url = '…'"
