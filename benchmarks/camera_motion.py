@@ -20,7 +20,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from homelab_hub.cameras.motion import MotionDetector
+from homelab_hub.cameras.detect.motion import MotionDetector
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 
 ROUNDS = 5

@@ -12,8 +12,8 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
-from homelab_hub.cameras.reader import ReaderConfig
 from homelab_hub.cameras.settings import AlertsConfig, AudioConfig, MotionConfig, VisionConfig, ZoneList
+from homelab_hub.cameras.stream.reader import ReaderConfig
 
 __all__ = ["CAMERA_NAME", "CameraConfig", "CameraMap", "ReaderConfig", "VisionConfig"]
 

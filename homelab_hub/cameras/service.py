@@ -16,23 +16,23 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from homelab_hub.cameras.alert_store import AlertRecord, AlertStore, Suppression
+from homelab_hub.cameras.alerts.store import AlertRecord, AlertStore, Suppression
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.review import AlertReview
-from homelab_hub.cameras.review_classifier import ReviewClassifier
-from homelab_hub.cameras.review_worker import ClassifyReport, classify
-from homelab_hub.cameras.review_zone import camera_frame_size
+from homelab_hub.cameras.review.classifier import ReviewClassifier
+from homelab_hub.cameras.review.groups import AlertReview
+from homelab_hub.cameras.review.worker import ClassifyReport, classify
+from homelab_hub.cameras.review.zone import camera_frame_size
 from homelab_hub.cameras.settings import ReviewConfig
-from homelab_hub.cameras.zone_editor import ZoneEditor
-from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones.editor import ZoneEditor
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import NotFound
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.live import LiveHub
-    from homelab_hub.cameras.manager import CameraManager, CameraStatus, Snapshot
-    from homelab_hub.cameras.pipeline import CameraPipeline
-    from homelab_hub.cameras.transcriber import Transcriber
-    from homelab_hub.cameras.worker import CameraRuntime
+    from homelab_hub.cameras.audio.transcriber import Transcriber
+    from homelab_hub.cameras.detect.pipeline import CameraPipeline
+    from homelab_hub.cameras.stream.live import LiveHub
+    from homelab_hub.cameras.stream.manager import CameraManager, CameraStatus, Snapshot
+    from homelab_hub.cameras.stream.worker import CameraRuntime
     from homelab_hub.store import Database
 
 

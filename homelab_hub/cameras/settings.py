@@ -15,7 +15,7 @@ from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-from homelab_hub.cameras.polygon import MAX_ZONE_POINTS, Point, polygon_problem
+from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS, Point, polygon_problem
 
 ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 

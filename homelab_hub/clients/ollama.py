@@ -1,6 +1,6 @@
 """One typed client for an Ollama host's chat API, with its failures mapped once.
 
-The vision model (cameras/vision.py) and the review model (cameras/review_classifier.py) both
+The vision model (cameras/detect/vision.py) and the review model (cameras/review/classifier.py) both
 talk to Ollama through it: one pooled HTTP client each, credentials from ``user:password@``
 in the URL sent as Basic auth (never in the request URL, which httpx logs at INFO), and every
 message redacted. A failure is a `HubError` naming the role ("vision model"), the model and

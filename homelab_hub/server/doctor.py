@@ -103,7 +103,7 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
 
 def check_speech_model(config: HubConfig) -> Finding:
     """Which speech-to-text model the cameras' audio uses, and how to use a bigger one."""
-    from homelab_hub.cameras.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
+    from homelab_hub.cameras.audio.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
 
     wanted = any(c.audio.enabled for c in config.cameras.values())
     try:

@@ -22,12 +22,12 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from homelab_hub.cameras.activity import camera_activity
-from homelab_hub.cameras.review import AlertReview, ReviewGroup, check_hours
-from homelab_hub.cameras.review_suppress import preview
-from homelab_hub.cameras.review_zone import exclusion_zone
+from homelab_hub.cameras.detect.activity import camera_activity
+from homelab_hub.cameras.review.groups import AlertReview, ReviewGroup, check_hours
+from homelab_hub.cameras.review.suppress import preview
+from homelab_hub.cameras.review.zone import exclusion_zone
 from homelab_hub.cameras.service import CameraService
-from homelab_hub.cameras.zones import draft_mask
+from homelab_hub.cameras.zones.mask import draft_mask
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.rest import read_json

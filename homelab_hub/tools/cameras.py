@@ -7,8 +7,8 @@ import time
 
 from pydantic import Field
 
-from homelab_hub.cameras.manager import CameraStatus
 from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.stream.manager import CameraStatus
 from homelab_hub.tools.registry import ToolContext, ToolImage, ToolInput, ToolOutput, ToolSpec
 
 

@@ -14,9 +14,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.alert_store import MAX_PATTERN_CHARS, Suppression
-from homelab_hub.cameras.review import MAX_HOURS, AlertReview, ReviewGroup
-from homelab_hub.cameras.review_suppress import MAX_EXPIRY_DAYS, SuppressionPreview, suppress, unsuppress
+from homelab_hub.cameras.alerts.store import MAX_PATTERN_CHARS, Suppression
+from homelab_hub.cameras.review.groups import MAX_HOURS, AlertReview, ReviewGroup
+from homelab_hub.cameras.review.suppress import MAX_EXPIRY_DAYS, SuppressionPreview, suppress, unsuppress
 from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 

@@ -10,8 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
-from homelab_hub.cameras.zone_editor import ZoneSet
+from homelab_hub.cameras.zones.editor import ZoneSet
+from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS
 from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 

@@ -10,7 +10,7 @@ import cv2
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore, compile_pattern
+from homelab_hub.cameras.alerts.store import AlertStore, compile_pattern
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.errors import InvalidInput
 
@@ -33,7 +33,7 @@ def test_an_alert_is_stored_with_an_annotated_image_and_a_confirmed_alert_log_li
 ) -> None:
     store = AlertStore(db)
     cfg = AlertsConfig(image_dir=tmp_path / "alerts")
-    with caplog.at_level(logging.WARNING, logger="homelab_hub.cameras.alert_store"):
+    with caplog.at_level(logging.WARNING, logger="homelab_hub.cameras.alerts.store"):
         rec = record(store, cfg, time.time())
     confirmed = [r.getMessage() for r in caplog.records if "CONFIRMED ALERT camera=gate" in r.getMessage()]
     assert len(confirmed) == 1

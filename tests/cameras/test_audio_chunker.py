@@ -8,7 +8,7 @@ import time
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.audio import (
+from homelab_hub.cameras.audio.sink import (
     SILENCE_DBFS,
     AudioChunker,
     AudioRing,

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore
+from homelab_hub.cameras.alerts.store import AlertStore
 from homelab_hub.cameras.settings import AlertsConfig
 from tests.cameras.audio_clips import espeak_available, hiss, script, silence, speech, write_track
 from tests.cameras.clips import ClipSpec, write_clip

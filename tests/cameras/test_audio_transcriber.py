@@ -14,11 +14,11 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from homelab_hub.cameras.alert_store import AlertStore
-from homelab_hub.cameras.audio import AudioChunk, AudioSink
+from homelab_hub.cameras.alerts.store import AlertStore
+from homelab_hub.cameras.audio.sink import AudioChunk, AudioSink
+from homelab_hub.cameras.audio.speech import SpeechModel
+from homelab_hub.cameras.audio.transcriber import Transcriber, TranscriberWorker
 from homelab_hub.cameras.settings import AlertsConfig, AudioConfig, TranscriberConfig
-from homelab_hub.cameras.speech import SpeechModel
-from homelab_hub.cameras.transcriber import Transcriber, TranscriberWorker
 from homelab_hub.errors import ConfigError
 from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.notify.bus import NotificationBus

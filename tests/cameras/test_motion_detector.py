@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.motion import MotionDetector, merge_boxes
+from homelab_hub.cameras.detect.motion import MotionDetector, merge_boxes
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 from tests.cameras.clips import ClipSpec, frame_at, object_box, scene_frames
 

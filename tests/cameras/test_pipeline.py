@@ -10,9 +10,9 @@ import numpy as np
 import pytest
 
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps, SampleResult
-from homelab_hub.cameras.replay import video_samples
+from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps, SampleResult
 from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, ZoneConfig
+from homelab_hub.cameras.stream.replay import video_samples
 from homelab_hub.config import HubConfig
 from homelab_hub.store import Database
 from tests.cameras.clips import ClipSpec, write_clip
@@ -192,7 +192,7 @@ def test_replay_without_deps_runs_motion_only(tmp_path) -> None:
 
 
 def test_a_camera_starts_with_its_stored_zones(tmp_path, ollama, sqlite_db) -> None:
-    from homelab_hub.cameras.zone_store import ZoneStore
+    from homelab_hub.cameras.zones.store import ZoneStore
 
     ZoneStore(sqlite_db).save("yard", [ZoneConfig(name="grill", points=REGION_ZONE)])
     deps = deps_for(ollama.url, sqlite_db)

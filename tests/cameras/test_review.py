@@ -10,17 +10,17 @@ import cv2
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore
+from homelab_hub.cameras.alerts.store import AlertStore
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.motion import MotionDetector
-from homelab_hub.cameras.review import AlertReview
-from homelab_hub.cameras.review_suppress import preview, suppress, unsuppress
-from homelab_hub.cameras.review_zone import exclusion_zone
+from homelab_hub.cameras.detect.motion import MotionDetector
+from homelab_hub.cameras.detect.verdict import normalize_description
+from homelab_hub.cameras.review.groups import AlertReview
+from homelab_hub.cameras.review.suppress import preview, suppress, unsuppress
+from homelab_hub.cameras.review.zone import exclusion_zone
 from homelab_hub.cameras.settings import MotionConfig, ReviewConfig
-from homelab_hub.cameras.verdict import normalize_description
-from homelab_hub.cameras.zone_editor import ZoneEditor
-from homelab_hub.cameras.zone_store import ZoneStore
-from homelab_hub.cameras.zones import detection_size, draft_mask
+from homelab_hub.cameras.zones.editor import ZoneEditor
+from homelab_hub.cameras.zones.mask import detection_size, draft_mask
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from tests.cameras.review_data import (
     CAR,

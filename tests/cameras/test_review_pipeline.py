@@ -10,12 +10,12 @@ from pathlib import Path
 
 import pytest
 
-from homelab_hub.cameras.activity import GRID_H, GRID_W, MotionActivity, camera_activity
-from homelab_hub.cameras.alert_store import AlertStore
+from homelab_hub.cameras.alerts.store import AlertStore
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
-from homelab_hub.cameras.review import AlertReview
-from homelab_hub.cameras.review_suppress import suppress, unsuppress
+from homelab_hub.cameras.detect.activity import GRID_H, GRID_W, MotionActivity, camera_activity
+from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
+from homelab_hub.cameras.review.groups import AlertReview
+from homelab_hub.cameras.review.suppress import suppress, unsuppress
 from homelab_hub.cameras.settings import AlertsConfig, ReviewConfig
 from homelab_hub.config import HubConfig
 from tests.cameras.clips import ClipSpec, frame_at
@@ -136,7 +136,7 @@ def test_review_settings_reload_reschedules_the_daily_worker_and_restarts_no_cam
 
 
 def test_suppressions_keep_applying_while_the_database_is_away(tmp_path: Path, monkeypatch) -> None:
-    from homelab_hub.cameras import alert_store as alerts_module
+    from homelab_hub.cameras.alerts import store as alerts_module
     from homelab_hub.errors import StorageUnavailable
     from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate

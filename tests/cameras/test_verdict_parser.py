@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from homelab_hub.cameras.detect.verdict import VerdictParser, normalize_description
 from homelab_hub.cameras.settings import VisionConfig
-from homelab_hub.cameras.verdict import VerdictParser, normalize_description
 
 ANSWERS: list[tuple[str, str]] = [
     # Plain verdicts, as prompted.

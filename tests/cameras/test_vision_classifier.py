@@ -9,8 +9,8 @@ import cv2
 import numpy as np
 import pytest
 
+from homelab_hub.cameras.detect.vision import VisionClassifier
 from homelab_hub.cameras.settings import VisionConfig
-from homelab_hub.cameras.vision import VisionClassifier
 from homelab_hub.errors import InvalidInput, Unavailable, UpstreamError
 from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.support import free_port

@@ -8,8 +8,8 @@ from collections.abc import Callable, Iterator
 import pytest
 
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.manager import CameraManager
-from homelab_hub.cameras.pipeline import SampleResult
+from homelab_hub.cameras.detect.pipeline import SampleResult
+from homelab_hub.cameras.stream.manager import CameraManager
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.supervisor import Supervisor
 from tests.cameras.clips import ClipSpec, write_clip
@@ -119,8 +119,8 @@ def test_a_crashing_pipeline_restarts_its_worker_and_the_other_camera_keeps_samp
 def test_a_reader_frozen_inside_a_read_is_abandoned_and_the_worker_restarted(cameras, monkeypatch):
     # The seed's zombie: a read that never returns. Simulated by a _read that blocks on an
     # event; the worker must notice the missing progress, crash, and leave the thread alone.
-    from homelab_hub.cameras import reader as reader_module
-    from homelab_hub.cameras import worker as worker_module
+    from homelab_hub.cameras.stream import reader as reader_module
+    from homelab_hub.cameras.stream import worker as worker_module
 
     release = threading.Event()
     frozen: list[threading.Thread] = []

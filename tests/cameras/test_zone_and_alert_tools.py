@@ -10,9 +10,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore
+from homelab_hub.cameras.alerts.store import AlertStore
 from homelab_hub.cameras.settings import AlertsConfig
-from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.config import load_config
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from homelab_hub.server.lifecycle import build_services, close_services
@@ -245,7 +245,7 @@ def test_agent_tokens_may_list_zones_but_only_admin_tokens_change_them(hub) -> N
 def test_a_4000_point_zone_is_refused_before_any_geometry_and_200_points_are_accepted(
     hub, monkeypatch
 ) -> None:
-    from homelab_hub.cameras import polygon
+    from homelab_hub.cameras.zones import polygon
 
     def no_geometry(points):
         raise AssertionError("the crossing check ran on a zone that is over the point limit")

@@ -8,10 +8,10 @@ from collections.abc import Iterator
 
 import pytest
 
-from homelab_hub.cameras import polygon
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.zone_editor import ZoneEditor
-from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones import polygon
+from homelab_hub.cameras.zones.editor import ZoneEditor
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.config import load_config
 from homelab_hub.errors import ConfigError, Conflict, InvalidInput, NotFound
 from homelab_hub.store import Database

@@ -6,8 +6,8 @@ import pytest
 from pydantic import BaseModel, ValidationError
 
 from homelab_hub.cameras.settings import ZoneConfig, ZoneList
-from homelab_hub.cameras.zone_store import ZoneStore
-from homelab_hub.cameras.zones import ZoneMask, check_unique, parse_zone
+from homelab_hub.cameras.zones.mask import ZoneMask, check_unique, parse_zone
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import InvalidInput
 
 SQUARE = [[0.1, 0.1], [0.4, 0.1], [0.4, 0.4], [0.1, 0.4]]

@@ -9,14 +9,14 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras import schema
-from homelab_hub.cameras.manager import CameraManager
-from homelab_hub.cameras.pipeline import PipelineDeps
-from homelab_hub.cameras.review_worker import WORKER_NAME as REVIEW_WORKER
-from homelab_hub.cameras.review_worker import ReviewWorker
+from homelab_hub.cameras.audio.speech import SpeechModel
+from homelab_hub.cameras.audio.transcriber import WORKER_NAME as TRANSCRIBER_WORKER
+from homelab_hub.cameras.audio.transcriber import Transcriber, TranscriberWorker
+from homelab_hub.cameras.detect.pipeline import PipelineDeps
+from homelab_hub.cameras.review.worker import WORKER_NAME as REVIEW_WORKER
+from homelab_hub.cameras.review.worker import ReviewWorker
 from homelab_hub.cameras.service import CameraService
-from homelab_hub.cameras.speech import SpeechModel
-from homelab_hub.cameras.transcriber import WORKER_NAME as TRANSCRIBER_WORKER
-from homelab_hub.cameras.transcriber import Transcriber, TranscriberWorker
+from homelab_hub.cameras.stream.manager import CameraManager
 from homelab_hub.errors import ConfigError
 from homelab_hub.health import ComponentHealth
 from homelab_hub.server import cli_camera

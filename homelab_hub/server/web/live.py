@@ -32,8 +32,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from homelab_hub.cameras.live import MAX_FPS, MIN_FPS, Viewer, split_message
 from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.stream.live import MAX_FPS, MIN_FPS, Viewer, split_message
 from homelab_hub.errors import HubError, InvalidInput
 from homelab_hub.server.auth import IDENTITY_KEY
 from homelab_hub.server.dispatch import validation_message

@@ -22,9 +22,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
-from homelab_hub.cameras.alert_store import AlertStore, Suppression, compile_pattern
+from homelab_hub.cameras.alerts.store import AlertStore, Suppression, compile_pattern
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.review_store import (
+from homelab_hub.cameras.review.store import (
     GROUP_STATES,
     GroupRow,
     GroupState,
@@ -38,7 +38,7 @@ from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from homelab_hub.store import Database
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.manager import CameraManager
+    from homelab_hub.cameras.stream.manager import CameraManager
 
 MAX_HOURS = 720
 _ALERT_IDS = 5

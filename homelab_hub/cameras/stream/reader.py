@@ -38,7 +38,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from homelab_hub.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.audio import AudioSink
+    from homelab_hub.cameras.audio.sink import AudioSink
 
 log = logging.getLogger(__name__)
 

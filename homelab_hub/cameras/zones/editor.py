@@ -15,13 +15,13 @@ from typing import TYPE_CHECKING, Literal
 
 from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.settings import ZoneConfig
-from homelab_hub.cameras.zone_store import ZoneStore
-from homelab_hub.cameras.zones import check_unique, parse_zone
+from homelab_hub.cameras.zones.mask import check_unique, parse_zone
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.manager import CameraManager
-    from homelab_hub.cameras.pipeline import CameraPipeline
+    from homelab_hub.cameras.detect.pipeline import CameraPipeline
+    from homelab_hub.cameras.stream.manager import CameraManager
 
 ZoneKind = Literal["exclude", "include"]
 MAX_DRAFT_ZONES = 64  # a draft mask renders them all on every redraw

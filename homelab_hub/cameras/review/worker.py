@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from homelab_hub.cameras.review import AlertReview, ReviewGroup, ReviewWindow
-from homelab_hub.cameras.review_classifier import GroupPrompt, ReviewClassifier
-from homelab_hub.cameras.review_store import ReviewRun
+from homelab_hub.cameras.review.classifier import GroupPrompt, ReviewClassifier
+from homelab_hub.cameras.review.groups import AlertReview, ReviewGroup, ReviewWindow
+from homelab_hub.cameras.review.store import ReviewRun
 from homelab_hub.errors import HubError
 from homelab_hub.workers import WorkerContext
 

@@ -34,7 +34,7 @@ import numpy as np
 from homelab_hub.errors import InvalidInput
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.reader import FrameReader
+    from homelab_hub.cameras.stream.reader import FrameReader
 
 # A camera's current reader by name: None between workers; raises NotFound for an unknown
 # camera. The manager hands in its own lookup, so this module needs no import of it.

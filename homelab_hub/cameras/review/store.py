@@ -1,7 +1,7 @@
 """The review's rows: groups (camera + normalized description) with their state and the
 model's verdict, the alerts a window holds, and the record of classification runs.
 
-SQL lives here only; `cameras/review.py` builds the groups and decides the states.
+SQL lives here only; `cameras/review/groups.py` builds the groups and decides the states.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from homelab_hub.cameras.alert_store import boxes_from_json
+from homelab_hub.cameras.alerts.store import boxes_from_json
 from homelab_hub.errors import Conflict
 from homelab_hub.store import Database
 

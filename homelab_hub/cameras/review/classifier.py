@@ -24,11 +24,11 @@ import cv2
 import httpx
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
-from homelab_hub.cameras.alert_store import compile_pattern
-from homelab_hub.cameras.review_store import LABELS, Label
+from homelab_hub.cameras.alerts.store import compile_pattern
+from homelab_hub.cameras.detect.verdict import normalize_description
+from homelab_hub.cameras.detect.vision import encode_jpeg
+from homelab_hub.cameras.review.store import LABELS, Label
 from homelab_hub.cameras.settings import ReviewConfig
-from homelab_hub.cameras.verdict import normalize_description
-from homelab_hub.cameras.vision import encode_jpeg
 from homelab_hub.clients.ollama import OllamaClient, OllamaStatusError
 from homelab_hub.errors import HubError, InvalidInput, UpstreamError
 from homelab_hub.redact import redact_text

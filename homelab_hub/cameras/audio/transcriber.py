@@ -3,7 +3,7 @@
 Camera readers hand chunks to `Transcriber.submit` (never blocking: the queue holds
 ``queue_chunks`` and drops the oldest, so a slow model falls behind by losing old audio, not
 by delaying new). The worker takes them one at a time through the gates
-(`homelab_hub.cameras.audio_gate`); a chunk that passes is stored as an alert of kind
+(`homelab_hub.cameras.audio.gate`); a chunk that passes is stored as an alert of kind
 ``audio`` or ``audio_urgent`` with its transcript and clip, logged and notified (Apprise with
 the clip, the MQTT event, speakers). A transcript that fails the gate is kept in memory for
 ``rejected_keep_s`` for debugging and never notified; when a visual ALERT of the camera comes
@@ -22,15 +22,15 @@ from collections import deque
 from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from homelab_hub.cameras.audio import AudioChunk, AudioSink
-from homelab_hub.cameras.audio_gate import ChunkVerdict, judge
+from homelab_hub.cameras.audio.gate import ChunkVerdict, judge
+from homelab_hub.cameras.audio.sink import AudioChunk, AudioSink
+from homelab_hub.cameras.audio.speech import SpeechModel
 from homelab_hub.cameras.settings import AlertsConfig, TranscriberConfig
-from homelab_hub.cameras.speech import SpeechModel
 from homelab_hub.errors import HubError
 from homelab_hub.notify.bus import CameraAlert
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.alert_store import AlertStore
+    from homelab_hub.cameras.alerts.store import AlertStore
     from homelab_hub.notify.bus import NotificationBus
     from homelab_hub.workers import WorkerContext
 

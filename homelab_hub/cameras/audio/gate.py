@@ -25,9 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
-from homelab_hub.cameras.audio import AudioChunk
+from homelab_hub.cameras.audio.sink import AudioChunk
+from homelab_hub.cameras.audio.speech import Segment, SpeechModel, Transcript
 from homelab_hub.cameras.settings import AudioConfig, TranscriberConfig
-from homelab_hub.cameras.speech import Segment, SpeechModel, Transcript
 
 Decision = Literal["quiet", "no_speech", "noise", "urgent", "too_short", "alert", "gated"]
 # (camera, earliest, latest) -> time of a visual ALERT of the camera in that span, or None

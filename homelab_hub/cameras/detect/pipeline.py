@@ -23,11 +23,11 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
-from homelab_hub.cameras.activity import MotionActivity
-from homelab_hub.cameras.alert_store import AlertStore
-from homelab_hub.cameras.motion import Box, MotionDetector
-from homelab_hub.cameras.vision import VisionClassifier, VisionHealth
-from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.alerts.store import AlertStore
+from homelab_hub.cameras.detect.activity import MotionActivity
+from homelab_hub.cameras.detect.motion import Box, MotionDetector
+from homelab_hub.cameras.detect.vision import VisionClassifier, VisionHealth
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import HubError
 from homelab_hub.notify.bus import CameraAlert, NotificationBus
 from homelab_hub.notify.mqtt import MqttPublisher

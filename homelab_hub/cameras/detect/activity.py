@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from homelab_hub.cameras.alert_store import AlertRecord
+from homelab_hub.cameras.alerts.store import AlertRecord
 
 GRID_W, GRID_H = 32, 18  # 16:9 cells on most cameras; enough to tell the road from the porch
 HOURS = 24

@@ -20,18 +20,18 @@ from typing import TYPE_CHECKING, Any, Literal
 import cv2
 import numpy as np
 
-from homelab_hub.cameras.audio import AudioSink
+from homelab_hub.cameras.audio.sink import AudioSink
 from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.live import LiveHub
-from homelab_hub.cameras.pipeline import CameraPipeline, PipelineDeps
-from homelab_hub.cameras.worker import CameraRuntime, CameraWorker, StreamStats
+from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
+from homelab_hub.cameras.stream.live import LiveHub
+from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, StreamStats
 from homelab_hub.errors import NotFound, Unavailable
 from homelab_hub.health import ComponentHealth
 from homelab_hub.redact import redact_url
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.reader import FrameReader
-    from homelab_hub.cameras.transcriber import Transcriber
+    from homelab_hub.cameras.audio.transcriber import Transcriber
+    from homelab_hub.cameras.stream.reader import FrameReader
     from homelab_hub.supervisor import Supervisor, WorkerStateName
 
 log = logging.getLogger(__name__)

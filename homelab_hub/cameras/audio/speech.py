@@ -5,7 +5,7 @@ CTranslate2 files of Systran/faster-whisper-tiny.en); ``[transcriber].model_dir`
 any other converted model, e.g. the seed's ``medium.en``. Whisper invents "you" or "Thank you
 for watching" on silence and noise, so every call runs Silero VAD first (``vad_filter``, its
 ONNX model ships inside faster-whisper) and the segments carry ``no_speech_prob`` for the
-cut that follows (`homelab_hub.cameras.audio_gate`).
+cut that follows (`homelab_hub.cameras.audio.gate`).
 """
 
 from __future__ import annotations

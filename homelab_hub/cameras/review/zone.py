@@ -17,17 +17,17 @@ from typing import TYPE_CHECKING
 import cv2
 import numpy as np
 
-from homelab_hub.cameras.activity import jpeg_size
-from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
-from homelab_hub.cameras.review import AlertReview
+from homelab_hub.cameras.detect.activity import jpeg_size
+from homelab_hub.cameras.review.groups import AlertReview
 from homelab_hub.cameras.settings import ZoneConfig
-from homelab_hub.cameras.zone_editor import ZoneEditor, ZoneSet
-from homelab_hub.cameras.zone_store import ZoneStore
-from homelab_hub.cameras.zones import ZoneMask, detection_size
+from homelab_hub.cameras.zones.editor import ZoneEditor, ZoneSet
+from homelab_hub.cameras.zones.mask import ZoneMask, detection_size
+from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.manager import CameraManager
+    from homelab_hub.cameras.stream.manager import CameraManager
 
 _GRID = 256  # cells per side of the union mask: 0.4 % of the frame, finer than any box
 _MARGIN = 0.02  # share of the frame added around each box: the motion's own jitter

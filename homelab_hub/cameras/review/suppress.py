@@ -2,7 +2,7 @@
 silence everything, an optional expiry, and undo.
 
 A pattern is matched on the normalized description, the same `compile_pattern` the pipeline
-checks every alert with (cameras/alert_store.py). Before saving, the preview counts the window's
+checks every alert with (cameras/alerts/store.py). Before saving, the preview counts the window's
 alerts it would have silenced. "Broad" means it consists of filler words only ("a", "the
 yard") or it would have silenced every alert of a window holding more than one group; such a
 pattern is saved only when the caller confirms it explicitly.
@@ -13,9 +13,9 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
-from homelab_hub.cameras.alert_store import MAX_PATTERN_CHARS, Suppression, compile_pattern
-from homelab_hub.cameras.review import AlertReview, ReviewGroup, check_hours, matching_suppression
-from homelab_hub.cameras.verdict import normalize_description
+from homelab_hub.cameras.alerts.store import MAX_PATTERN_CHARS, Suppression, compile_pattern
+from homelab_hub.cameras.detect.verdict import normalize_description
+from homelab_hub.cameras.review.groups import AlertReview, ReviewGroup, check_hours, matching_suppression
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 
 MAX_EXPIRY_DAYS = 365

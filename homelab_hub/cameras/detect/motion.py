@@ -17,7 +17,7 @@ import cv2
 import numpy as np
 
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
-from homelab_hub.cameras.zones import ZoneMask, detection_size
+from homelab_hub.cameras.zones.mask import ZoneMask, detection_size
 
 Box = tuple[int, int, int, int]  # x, y, w, h
 MotionKind = Literal["first", "none", "motion", "recalibrated"]

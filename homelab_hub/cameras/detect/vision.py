@@ -19,8 +19,8 @@ import cv2
 import httpx
 import numpy as np
 
+from homelab_hub.cameras.detect.verdict import Verdict, VerdictParser
 from homelab_hub.cameras.settings import VisionConfig
-from homelab_hub.cameras.verdict import Verdict, VerdictParser
 from homelab_hub.clients.ollama import OllamaClient, OllamaStatusError
 from homelab_hub.errors import HubError, InvalidInput
 

@@ -23,8 +23,8 @@ from typing import Any
 import cv2
 import numpy as np
 
+from homelab_hub.cameras.detect.verdict import normalize_description
 from homelab_hub.cameras.settings import AlertsConfig
-from homelab_hub.cameras.verdict import normalize_description
 from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.store import Database
 
@@ -359,7 +359,7 @@ class AlertStore:
 
         Raises StorageUnavailable, InvalidInput (a camera name leaving the folder), OSError.
         """
-        from homelab_hub.cameras.audio import write_clip  # PyAV's encoder, only when one is due
+        from homelab_hub.cameras.audio.sink import write_clip  # PyAV's encoder, only when one is due
 
         with self._lock:
             self._last_alert[(camera, kind)] = ts

@@ -13,8 +13,8 @@ import cv2
 import numpy as np
 from pydantic import ValidationError
 
-from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
 from homelab_hub.cameras.settings import ZoneConfig, ZoneProblem
+from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS
 from homelab_hub.errors import InvalidInput
 
 log = logging.getLogger(__name__)

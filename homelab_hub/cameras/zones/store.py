@@ -13,7 +13,7 @@ import time
 from dataclasses import dataclass
 
 from homelab_hub.cameras.settings import ZoneConfig
-from homelab_hub.cameras.zones import check_unique, parse_zone
+from homelab_hub.cameras.zones.mask import check_unique, parse_zone
 from homelab_hub.errors import InvalidInput
 from homelab_hub.store import Database
 
