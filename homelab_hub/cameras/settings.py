@@ -13,18 +13,15 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
 from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS, Point, polygon_problem
+from homelab_hub.section import Section
 
 ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-class MotionConfig(_Section):
+class MotionConfig(Section):
     """Motion prefilter thresholds (the seed's values, tuned on 4K cameras analysed at 640 px)."""
 
     detect_width: int = Field(
@@ -76,7 +73,7 @@ class ZoneProblem(ValueError):
         self.problem = problem
 
 
-class ZoneConfig(_Section):
+class ZoneConfig(Section):
     """A named polygon in 0..1 image coordinates; exclude zones are ignored, include zones are
     the only places motion counts."""
 
@@ -131,7 +128,7 @@ DEFAULT_PROMPT = (
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
-class ReviewConfig(_Section):
+class ReviewConfig(Section):
     """The daily alert review ([vision.review]): a larger model sorts the day's recurring alert
     patterns into REAL / FALSE_POSITIVE / NOISE for a person to confirm. The seed used
     qwen3.5:35b for this while qwen2.5vl:7b judged the crops."""
@@ -186,7 +183,7 @@ class ReviewConfig(_Section):
         return value
 
 
-class VisionConfig(_Section):
+class VisionConfig(Section):
     """The vision model shared by every camera (top-level [vision])."""
 
     enabled: bool = Field(
@@ -264,7 +261,7 @@ class VisionConfig(_Section):
     )
 
 
-class AlertsConfig(_Section):
+class AlertsConfig(Section):
     """Alert storage, retention and cooldown of one camera."""
 
     cooldown_s: float = Field(
@@ -304,7 +301,7 @@ DEFAULT_NOISE_PHRASES = [
 ]
 
 
-class AudioConfig(_Section):
+class AudioConfig(Section):
     """The camera's own microphone ([cameras.NAME.audio]): chunking, gates and phrases."""
 
     enabled: bool = Field(
@@ -358,7 +355,7 @@ class AudioConfig(_Section):
         return value
 
 
-class TranscriberConfig(_Section):
+class TranscriberConfig(Section):
     """The speech-to-text model shared by every camera with audio (top-level [transcriber])."""
 
     model_dir: Path | None = Field(
