@@ -23,14 +23,13 @@ from typing import Any
 import cv2
 import numpy as np
 
+from homelab_hub.cameras.detect.motion import Box
 from homelab_hub.cameras.detect.verdict import normalize_description
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.store import Database
 
 log = logging.getLogger(__name__)
-
-Box = tuple[int, int, int, int]
 
 
 def boxes_from_json(raw: str | None) -> list[Box]:

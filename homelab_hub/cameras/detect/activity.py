@@ -20,11 +20,11 @@ from functools import lru_cache
 import numpy as np
 
 from homelab_hub.cameras.alerts.store import AlertRecord
+from homelab_hub.cameras.detect.motion import Box
 
 GRID_W, GRID_H = 32, 18  # 16:9 cells on most cameras; enough to tell the road from the porch
 HOURS = 24
 _RECENT_BOXES = 300
-Box = tuple[int, int, int, int]
 
 
 @dataclass(frozen=True)

@@ -18,8 +18,8 @@ a database or model).
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Literal
 
 import numpy as np
 
@@ -46,7 +46,7 @@ Decision = Literal["clear", "recalibrated", "alert", "unverified", "model_clear"
 @dataclass
 class SampleResult:
     decision: Decision
-    boxes: list[tuple[int, int, int, int]] = field(default_factory=list)
+    boxes: list[Box] = field(default_factory=list)
     model_called: bool = False
     full_frame: bool = False
     description: str = ""
@@ -197,29 +197,31 @@ class CameraPipeline:
             return result
         self.stats.last_model_latency_s = answer.latency_s
         verdict = answer.verdict
-        base = dict(
-            boxes=motion.boxes, model_called=True, full_frame=full_due,
+        base = SampleResult(
+            "model_clear", boxes=motion.boxes, model_called=True, full_frame=full_due,
             description=verdict.description, model_latency_s=answer.latency_s,
         )  # fmt: skip
         if verdict.verdict == "CLEAR":
             log.debug("camera %s: model says CLEAR (%s): %s", self.name, verdict.reason, verdict.description)
-            return SampleResult("model_clear", **base)  # type: ignore[arg-type]
+            return base
         return self._alert(
             frame, ts, motion.boxes, full_due, answer.model, answer.latency_s, verdict.description, base
         )
 
     def _alert(
         self, frame: np.ndarray, ts: float, boxes: list[Box], full: bool, model: str, latency: float,
-        description: str, base: dict[str, Any],
+        description: str, base: SampleResult,
     ) -> SampleResult:  # fmt: skip
+        """The model saw something: suppressed, in cooldown, or a stored (and notified) alert.
+        ``base`` is the model's answer as a result; each outcome is it with its decision."""
         assert self.deps is not None
         cfg = self.camera.alerts
         pattern = self.deps.alerts.suppressed_by(self.name, description, cfg.suppress)
         if pattern is not None:
             log.info("camera %s: alert suppressed by %r: %s", self.name, pattern, description)
-            return SampleResult("suppressed", **base)
+            return replace(base, decision="suppressed")
         if self.deps.alerts.in_cooldown(self.name, ts, cfg.cooldown_s):
-            return SampleResult("cooldown", **base)
+            return replace(base, decision="cooldown")
         self.stats.alerts += 1
         try:
             record = self.deps.alerts.record(
@@ -228,12 +230,12 @@ class CameraPipeline:
             )  # fmt: skip
         except (HubError, OSError) as exc:
             log.error("CONFIRMED ALERT camera=%s not stored (%s): %s", self.name, exc, description)
-            return SampleResult("alert", **base)
+            return replace(base, decision="alert")
         if cfg.notify:
             self.deps.bus.camera_alert(
                 CameraAlert(record.camera, record.description, record.ts, record.id, record.image_path)
             )
-        return SampleResult("alert", alert_id=record.id, **base)
+        return replace(base, decision="alert", alert_id=record.id)
 
     def _unverified(
         self, frame: np.ndarray, ts: float, boxes: list[Box], full: bool, why: str

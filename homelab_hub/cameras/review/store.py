@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from homelab_hub.cameras.alerts.store import boxes_from_json
+from homelab_hub.cameras.detect.motion import Box
 from homelab_hub.errors import Conflict
 from homelab_hub.store import Database
 
@@ -20,7 +21,6 @@ GroupState = Literal["needs_review", "ai_flagged", "suppressed", "acknowledged"]
 GROUP_STATES: tuple[GroupState, ...] = ("needs_review", "ai_flagged", "suppressed", "acknowledged")
 Label = Literal["REAL", "FALSE_POSITIVE", "NOISE"]
 LABELS: tuple[Label, ...] = ("REAL", "FALSE_POSITIVE", "NOISE")
-Box = tuple[int, int, int, int]
 _CHUNK = 200  # keys per IN (...) query
 
 

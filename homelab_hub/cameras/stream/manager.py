@@ -22,6 +22,7 @@ import numpy as np
 
 from homelab_hub.cameras.audio.sink import AudioSink
 from homelab_hub.cameras.config import CameraConfig
+from homelab_hub.cameras.detect.motion import Box
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.stream.live import LiveHub
 from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, StreamStats
@@ -83,7 +84,7 @@ class Snapshot:
     ts: float
     width: int
     height: int
-    boxes: list[tuple[int, int, int, int]]
+    boxes: list[Box]
 
 
 class CameraManager:
@@ -240,7 +241,7 @@ class CameraManager:
         """The latest frame as JPEG, optionally with the last sample's motion boxes drawn.
         Raises NotFound, Unavailable."""
         frame, ts = self.latest_frame(name, max_age_s=_SNAPSHOT_MAX_AGE_S)
-        boxes: list[tuple[int, int, int, int]] = []
+        boxes: list[Box] = []
         if annotated:
             last = self.runtime(name).last_sample
             if last is not None and last.frame_shape == frame.shape:
@@ -281,7 +282,7 @@ def _camera_state(worker_state: WorkerStateName, stats: StreamStats, camera: Cam
     return "ok"
 
 
-def _draw_boxes(frame: np.ndarray, boxes: list[tuple[int, int, int, int]], *, label: str) -> np.ndarray:
+def _draw_boxes(frame: np.ndarray, boxes: list[Box], *, label: str) -> np.ndarray:
     out = frame.copy()
     thickness = max(2, frame.shape[1] // 400)
     for x, y, w, h in boxes:
