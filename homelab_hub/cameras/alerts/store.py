@@ -18,7 +18,7 @@ import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import cv2
 import numpy as np
@@ -45,20 +45,27 @@ _SUPPRESSION_CACHE_S = 10.0
 MAX_PATTERN_CHARS = 200  # a description is one short sentence; the MySQL column holds 512
 
 
+AlertKind = Literal["visual", "audio", "audio_urgent"]
+AudioKind = Literal["audio", "audio_urgent"]
+AlertVerdict = Literal["ALERT", "UNVERIFIED"]  # confirmed by the model, or motion it could not judge
+# "new" until the review first reads it, then its review group's state (review/store.py's GroupState).
+ReviewStatus = Literal["new", "needs_review", "ai_flagged", "suppressed", "acknowledged"]
+
+
 @dataclass(frozen=True)
 class AlertRecord:
     id: int
     camera: str
     ts: float
-    verdict: str
+    verdict: AlertVerdict
     description: str
     boxes: list[Box]
     full_frame: bool
     model: str
     latency_s: float | None
     image_path: str | None
-    review_status: str
-    kind: str = "visual"  # visual | audio | audio_urgent
+    review_status: ReviewStatus
+    kind: AlertKind = "visual"
     transcript: str | None = None
     clip_path: str | None = None
 
@@ -301,7 +308,7 @@ class AlertStore:
         frame_bgr: np.ndarray,
         boxes: list[Box],
         description: str,
-        verdict: str,
+        verdict: AlertVerdict,
         model: str,
         latency_s: float | None,
         full_frame: bool,
@@ -345,7 +352,7 @@ class AlertStore:
         *,
         camera: str,
         ts: float,
-        kind: str,
+        kind: AudioKind,
         transcript: str,
         samples: np.ndarray,
         model: str,

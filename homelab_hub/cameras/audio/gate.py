@@ -25,6 +25,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Literal
 
+from homelab_hub.cameras.alerts.store import AudioKind
 from homelab_hub.cameras.audio.sink import AudioChunk
 from homelab_hub.cameras.audio.speech import Segment, SpeechModel, Transcript
 from homelab_hub.cameras.settings import AudioConfig, TranscriberConfig
@@ -120,7 +121,7 @@ class ChunkVerdict:
         return self.decision in ("urgent", "alert")
 
     @property
-    def kind(self) -> str:
+    def kind(self) -> AudioKind:
         return "audio_urgent" if self.decision == "urgent" else "audio"
 
 
