@@ -30,7 +30,7 @@ from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
 from homelab_hub.server.lifecycle import build_services, close_services, reload_services
-from homelab_hub.server.mcp import MCPBinding
+from homelab_hub.server.mcp.binding import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
 from homelab_hub.server.serving import check_bind
 from homelab_hub.server.session_store import SessionStore
