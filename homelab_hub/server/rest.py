@@ -17,7 +17,7 @@ from homelab_hub import __version__
 from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.dispatch import invoke
-from homelab_hub.server.mcp.binding import tool_schema
+from homelab_hub.server.schema import tool_schema
 from homelab_hub.services import Services
 from homelab_hub.tools.registry import ToolContext, ToolSpec
 

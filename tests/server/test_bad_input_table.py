@@ -12,7 +12,7 @@ import httpx
 import pytest
 
 from homelab_hub.server.components import all_resources, all_tools
-from homelab_hub.server.mcp.binding import tool_schema
+from homelab_hub.server.schema import tool_schema
 
 TOOLS = all_tools()
 NESTED = "[" * 5000 + "]" * 5000
