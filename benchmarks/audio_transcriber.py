@@ -152,8 +152,8 @@ def camera_cpu(seconds: float) -> None:
 
     from homelab_hub.cameras.alerts.store import AlertStore
     from homelab_hub.cameras.audio.transcriber import Transcriber, TranscriberWorker
-    from homelab_hub.cameras.config import CameraConfig
     from homelab_hub.cameras.detect.pipeline import SampleResult
+    from homelab_hub.cameras.settings import CameraConfig
     from homelab_hub.cameras.stream.manager import CameraManager
     from homelab_hub.config import SupervisorConfig
     from homelab_hub.server.components import all_migrations

@@ -84,8 +84,8 @@ class _NoDetection:
 
 
 def run_worker(url: str, seconds: float, decode: str, detect: bool = True) -> dict[str, float]:
-    from homelab_hub.cameras.config import CameraConfig
     from homelab_hub.cameras.detect.pipeline import CameraPipeline
+    from homelab_hub.cameras.settings import CameraConfig
     from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker
     from homelab_hub.workers import WorkerContext
 

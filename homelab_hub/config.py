@@ -17,8 +17,7 @@ from typing import Any, Literal
 from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from homelab_hub.cameras.config import CameraMap, VisionConfig
-from homelab_hub.cameras.settings import TranscriberConfig
+from homelab_hub.cameras.settings import CameraMap, TranscriberConfig, VisionConfig
 from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig

@@ -19,8 +19,8 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import SampleResult
+from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.stream.replay import AudioReplay, ListenChunk, Replay
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import NotFound

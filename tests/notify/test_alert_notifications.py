@@ -9,9 +9,8 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
-from homelab_hub.cameras.settings import AlertsConfig
+from homelab_hub.cameras.settings import AlertsConfig, CameraConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.notify.bus import CameraAlert, NotificationBus

@@ -16,9 +16,8 @@ import paho.mqtt.client as mqtt
 import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
-from homelab_hub.cameras.settings import AlertsConfig
+from homelab_hub.cameras.settings import AlertsConfig, CameraConfig
 from homelab_hub.config import HubConfig
 from homelab_hub.notify.config import MqttConfig
 from homelab_hub.notify.mqtt import MqttPublisher

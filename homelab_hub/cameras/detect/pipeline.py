@@ -33,8 +33,7 @@ from homelab_hub.notify.bus import CameraAlert, NotificationBus
 from homelab_hub.notify.mqtt import MqttPublisher
 
 if TYPE_CHECKING:
-    from homelab_hub.cameras.config import CameraConfig
-    from homelab_hub.cameras.settings import ZoneConfig
+    from homelab_hub.cameras.settings import CameraConfig, ZoneConfig
     from homelab_hub.config import HubConfig
     from homelab_hub.store import Database
 

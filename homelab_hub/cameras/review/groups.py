@@ -23,7 +23,6 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras.alerts.store import AlertStore, Suppression, compile_pattern
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.review.store import (
     GROUP_STATES,
     GroupRow,
@@ -33,7 +32,7 @@ from homelab_hub.cameras.review.store import (
     ReviewStore,
     WindowAlert,
 )
-from homelab_hub.cameras.settings import ReviewConfig
+from homelab_hub.cameras.settings import CameraConfig, ReviewConfig
 from homelab_hub.errors import Conflict, InvalidInput, NotFound
 from homelab_hub.store import Database
 

@@ -21,9 +21,9 @@ import cv2
 import numpy as np
 
 from homelab_hub.cameras.audio.sink import AudioSink
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.motion import Box
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
+from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.stream.live import LiveHub
 from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, StreamStats
 from homelab_hub.errors import NotFound, Unavailable

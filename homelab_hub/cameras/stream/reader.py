@@ -33,8 +33,8 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import av
 import numpy as np
-from pydantic import BaseModel, ConfigDict, Field
 
+from homelab_hub.cameras.settings import ReaderConfig
 from homelab_hub.redact import redact_text, redact_url
 
 if TYPE_CHECKING:
@@ -44,35 +44,6 @@ log = logging.getLogger(__name__)
 
 ReaderState = Literal["starting", "connecting", "streaming", "reconnecting", "stopped"]
 _LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
-
-
-class ReaderConfig(BaseModel):
-    """How a camera stream is opened, decoded and reconnected."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-    transport: Literal["tcp", "udp"] = Field(
-        "tcp", description="RTSP transport; TCP survives lossy Wi-Fi without smeared frames."
-    )
-    open_timeout_s: float = Field(
-        10.0, gt=0, le=300, description="Give up opening the stream after this long."
-    )
-    stall_timeout_s: float = Field(
-        15.0,
-        gt=0,
-        le=600,
-        description="No data, or no decodable frame, for this long counts as a stall: the stream is reopened.",
-    )
-    backoff_initial_s: float = Field(
-        1.0, gt=0, description="First reconnect delay; doubles after each failure."
-    )
-    backoff_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay.")
-    decode: Literal["auto", "keyframes", "all"] = Field(
-        "auto",
-        description="Which frames are decoded. keyframes: only keyframes (cheapest; needs a keyframe at least "
-        "every interval_s); all: every frame; auto: keyframes while the stream's keyframe gap fits the sampling "
-        "interval, else all frames (converting only the ones sampled).",
-    )
 
 
 class StreamStalled(Exception):

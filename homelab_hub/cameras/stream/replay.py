@@ -26,10 +26,9 @@ from homelab_hub.cameras.alerts.store import AlertStore
 from homelab_hub.cameras.audio.gate import ChunkVerdict, judge
 from homelab_hub.cameras.audio.sink import SAMPLE_RATE, AudioChunk, AudioChunker, file_audio
 from homelab_hub.cameras.audio.speech import SpeechModel
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps, PipelineStats, SampleResult
 from homelab_hub.cameras.detect.vision import VisionClassifier
-from homelab_hub.cameras.settings import TranscriberConfig, VisionConfig
+from homelab_hub.cameras.settings import CameraConfig, TranscriberConfig, VisionConfig
 from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import InvalidInput
 from homelab_hub.notify.bus import NotificationBus

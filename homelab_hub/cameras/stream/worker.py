@@ -17,8 +17,8 @@ from typing import Any
 import numpy as np
 
 from homelab_hub.cameras.audio.sink import AudioSink
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, SampleResult
+from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.stream.reader import FrameReader, ReaderStatus
 from homelab_hub.redact import redact_url
 from homelab_hub.workers import WorkerContext

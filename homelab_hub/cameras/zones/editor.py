@@ -13,8 +13,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Literal
 
-from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.settings import ZoneConfig
+from homelab_hub.cameras.settings import CameraConfig, ZoneConfig
 from homelab_hub.cameras.zones.mask import check_unique, parse_zone
 from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import Conflict, InvalidInput, NotFound

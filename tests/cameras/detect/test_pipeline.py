@@ -9,9 +9,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps, SampleResult
-from homelab_hub.cameras.settings import AlertsConfig, MotionConfig, ZoneConfig
+from homelab_hub.cameras.settings import AlertsConfig, CameraConfig, MotionConfig, ZoneConfig
 from homelab_hub.cameras.stream.replay import video_samples
 from homelab_hub.config import HubConfig
 from homelab_hub.store import Database

@@ -11,13 +11,12 @@ import numpy as np
 import pytest
 
 from homelab_hub.cameras.alerts.store import AlertStore
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.motion import MotionDetector
 from homelab_hub.cameras.detect.verdict import normalize_description
 from homelab_hub.cameras.review.groups import AlertReview
 from homelab_hub.cameras.review.suppress import preview, suppress, unsuppress
 from homelab_hub.cameras.review.zone import exclusion_zone
-from homelab_hub.cameras.settings import MotionConfig, ReviewConfig
+from homelab_hub.cameras.settings import CameraConfig, MotionConfig, ReviewConfig
 from homelab_hub.cameras.zones.editor import ZoneEditor
 from homelab_hub.cameras.zones.mask import detection_size, draft_mask
 from homelab_hub.cameras.zones.store import ZoneStore

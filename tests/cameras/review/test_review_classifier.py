@@ -14,12 +14,11 @@ from pathlib import Path
 import pytest
 
 from homelab_hub.cameras.alerts.store import AlertStore
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.review.classifier import LABEL_SCHEMA, ReviewClassifier
 from homelab_hub.cameras.review.groups import AlertReview
 from homelab_hub.cameras.review.store import ReviewRun
 from homelab_hub.cameras.review.worker import ReviewWorker, classify
-from homelab_hub.cameras.settings import ReviewConfig
+from homelab_hub.cameras.settings import CameraConfig, ReviewConfig
 from homelab_hub.config import load_config
 from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.notify.bus import NotificationBus

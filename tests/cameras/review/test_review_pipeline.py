@@ -11,12 +11,11 @@ from pathlib import Path
 import pytest
 
 from homelab_hub.cameras.alerts.store import AlertStore
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.activity import GRID_H, GRID_W, MotionActivity, camera_activity
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.review.groups import AlertReview
 from homelab_hub.cameras.review.suppress import suppress, unsuppress
-from homelab_hub.cameras.settings import AlertsConfig, ReviewConfig
+from homelab_hub.cameras.settings import AlertsConfig, CameraConfig, ReviewConfig
 from homelab_hub.config import HubConfig
 from tests.cameras.clips import ClipSpec, frame_at
 from tests.cameras.review_data import seed_day

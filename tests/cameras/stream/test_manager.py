@@ -10,8 +10,8 @@ import cv2
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import SampleResult
+from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.stream.manager import CameraManager
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.errors import NotFound, Unavailable

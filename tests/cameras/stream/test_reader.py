@@ -9,7 +9,8 @@ import time
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.stream.reader import FrameReader, ReaderConfig
+from homelab_hub.cameras.settings import ReaderConfig
+from homelab_hub.cameras.stream.reader import FrameReader
 from homelab_hub.redact import redact_url
 from tests.cameras.clips import ClipSpec, write_clip, write_not_video
 from tests.support import free_port, wait_until

@@ -10,8 +10,8 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
-from homelab_hub.cameras.config import CameraConfig
 from homelab_hub.cameras.detect.pipeline import SampleResult
+from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.stream.manager import CameraManager
 from homelab_hub.config import SupervisorConfig
 from homelab_hub.supervisor import Supervisor

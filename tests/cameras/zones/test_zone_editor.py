@@ -8,7 +8,7 @@ from collections.abc import Iterator
 
 import pytest
 
-from homelab_hub.cameras.config import CameraConfig
+from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.zones import polygon
 from homelab_hub.cameras.zones.editor import ZoneEditor
 from homelab_hub.cameras.zones.store import ZoneStore
