@@ -22,7 +22,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from benchmarks.camera_motion_quality import OldDetector
-from homelab_hub.cameras.motion import MotionDetector
+from homelab_hub.cameras.detect.motion import MotionDetector
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 
 ROUNDS = 5

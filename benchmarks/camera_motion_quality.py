@@ -45,7 +45,7 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from homelab_hub.cameras.motion import MotionDetector, merge_boxes  # noqa: E402
+from homelab_hub.cameras.detect.motion import MotionDetector, merge_boxes  # noqa: E402
 from homelab_hub.cameras.settings import MotionConfig  # noqa: E402
 
 Box = tuple[int, int, int, int]

@@ -25,6 +25,7 @@ from homelab_hub.memory.chunks import chunk_spans, chunk_texts  # noqa: E402
 from homelab_hub.memory.config import MemoryConfig  # noqa: E402
 from homelab_hub.memory.embedder import Embedder  # noqa: E402
 from homelab_hub.memory.service import MemoryService  # noqa: E402
+from homelab_hub.server.components import all_migrations  # noqa: E402
 from homelab_hub.store import Database, migrate  # noqa: E402
 from tests.memory.test_memory_concurrency import long_memory  # noqa: E402
 
@@ -47,7 +48,7 @@ class OldPathEmbedder(Embedder):
 
 def run(embedder: Embedder, clients: int, saves: int, work: Path) -> float:
     db = Database.from_url(f"sqlite:///{work / 'bench.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), work / "index", embedder)
     service.start_now()
     barrier = threading.Barrier(clients + 1)

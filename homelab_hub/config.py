@@ -14,16 +14,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from homelab_hub.cameras.config import CameraMap, VisionConfig
-from homelab_hub.cameras.settings import TranscriberConfig
+from homelab_hub.cameras.settings import CameraMap, TranscriberConfig, VisionConfig
 from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.notify.config import NotifyConfig
 from homelab_hub.redact import MASK, is_secret_name, redact_text
+from homelab_hub.section import Section
 from homelab_hub.watchdog.config import WatchdogConfig
 
 ENV_PREFIX = "HOMELAB_HUB_"
@@ -43,12 +43,6 @@ def is_loopback(host: str) -> bool:
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         return address.ipv4_mapped.is_loopback
     return address.is_loopback
-
-
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
 
 
 class ServerConfig(Section):

@@ -32,9 +32,9 @@ from homelab_hub.server.access import AGENT, PUBLIC, check_declared, declare
 from homelab_hub.server.auth import IDENTITY_KEY, Credential, TokenCache
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
-from homelab_hub.server.mcp import MCPBinding
+from homelab_hub.server.lifecycle import build_services, close_services, reload_services
+from homelab_hub.server.mcp.binding import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
-from homelab_hub.server.services import Services, build_services, close_services, reload_services
 from homelab_hub.server.serving import check_bind, connection_cap
 from homelab_hub.server.session_store import SessionStore
 from homelab_hub.server.sessions import SessionCache
@@ -42,6 +42,7 @@ from homelab_hub.server.streams import StreamRegistry
 from homelab_hub.server.token_store import TokenStore
 from homelab_hub.server.web.live import LiveRoutes
 from homelab_hub.server.web.pages import WebPages
+from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -62,7 +63,7 @@ class HubApp:
     ) -> None:
         self.config = config
         self.config_path = config_path
-        self.components = services.components if services is not None else components
+        self.components = components  # the ones ``services`` was built with, when given
         self._services = services
         self._owns_services = services is None
         self.tokens = TokenCache(TokenStore(services.db) if services is not None else None)

@@ -30,11 +30,12 @@ def _tcp(host: str, port: int, timeout: float = 3.0) -> bool:
 
 
 def check_database(config: HubConfig) -> Finding:
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     try:
         db = Database.from_url(config.storage.url)
-        migrate(db)
+        migrate(db, all_migrations())
         ms = db.ping() * 1000
         db.close()
         return Finding("database", True, f"{db.display_url} reachable ({ms:.1f} ms), schema up to date")
@@ -106,7 +107,7 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
 
 def check_speech_model(config: HubConfig) -> Finding:
     """Which speech-to-text model the cameras' audio uses, and how to use a bigger one."""
-    from homelab_hub.cameras.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
+    from homelab_hub.cameras.audio.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
 
     wanted = any(c.audio.enabled for c in config.cameras.values())
     try:

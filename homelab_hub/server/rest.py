@@ -18,8 +18,8 @@ from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.server.access import AGENT, PUBLIC, declare
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.dispatch import invoke
-from homelab_hub.server.mcp import tool_schema
-from homelab_hub.server.services import Services
+from homelab_hub.server.schema import tool_schema
+from homelab_hub.services import Services
 from homelab_hub.tools.registry import ToolContext, ToolSpec
 
 log = logging.getLogger(__name__)

@@ -28,7 +28,7 @@ from homelab_hub.watchdog.logs import LogProblem, tail_lines
 from homelab_hub.watchdog.managers import ServiceManager
 from homelab_hub.watchdog.processes import ProcessTable, describe
 from homelab_hub.watchdog.prompt import EscalationPrompt, Evidence, build_prompt, load_template
-from homelab_hub.watchdog.records import ServiceState
+from homelab_hub.watchdog.records import Report, ServiceState
 from homelab_hub.watchdog.store import IncidentStore
 
 log = logging.getLogger(__name__)
@@ -56,7 +56,7 @@ _ACTIVE = ("unhealthy", "needs_human", "recovering")
 class Outcome:
     """How one service's check ended."""
 
-    report: str  # nominal | fixed | code_fixed | needs_human
+    report: Report
     detail: str = ""
     incident_id: int | None = None
     claude: ClaudeOutcome | None = None

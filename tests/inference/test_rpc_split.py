@@ -10,7 +10,7 @@ import pytest
 from homelab_hub.config import load_config
 from homelab_hub.errors import InvalidInput
 from homelab_hub.server.cli import main
-from homelab_hub.server.services import build_services, close_services
+from homelab_hub.server.lifecycle import build_services, close_services
 from homelab_hub.tools.inference import OllamaPsInput, ollama_ps
 from homelab_hub.tools.registry import Identity, ToolContext
 from tests.fakes import llama_server as fake

@@ -25,9 +25,9 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
             embedder.embed([text])[0].tobytes(),
         ),
     )
-    applied = migrate(db)
+    applied = migrate(db, all_migrations())
     assert [(m.component, m.version) for m in applied] == [("memory", 2), ("memory", 3)]
-    assert migrate(db) == []
+    assert migrate(db, all_migrations()) == []
     service = MemoryService(db, MemoryConfig(), tmp_path / "index", embedder)
     service.start_now()
     hit = service.search("ops", "which port does ollama use")[0]

@@ -16,7 +16,7 @@ from starlette.routing import Mount, WebSocketRoute
 
 from homelab_hub.server.app import create_app
 from homelab_hub.server.components import all_resources, all_tools
-from homelab_hub.server.mcp import tool_schema
+from homelab_hub.server.schema import tool_schema
 from tests.hubclient import hub_config
 from tests.server.test_route_table import PARAM, concrete, methods_of
 

@@ -12,7 +12,7 @@ from homelab_hub.store.probe import StorageProbe
 from homelab_hub.tools import hub as hub_tools
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 
 def build(services: Services) -> None:

@@ -15,7 +15,7 @@ from homelab_hub.server.components.base import Component
 from homelab_hub.tools import memory as memory_tools
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 
 def build(services: Services) -> None:

@@ -32,8 +32,8 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from homelab_hub.cameras.live import MAX_FPS, MIN_FPS, Viewer, split_message
-from homelab_hub.cameras.manager import CameraManager
+from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.stream.live import MAX_FPS, MIN_FPS, Viewer, split_message
 from homelab_hub.errors import HubError, InvalidInput
 from homelab_hub.server.access import AGENT, Access, declare
 from homelab_hub.server.auth import IDENTITY_KEY
@@ -41,7 +41,7 @@ from homelab_hub.server.dispatch import validation_message
 from homelab_hub.server.streams import CLOSE_CREDENTIAL_ENDED, current_lease
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -78,7 +78,7 @@ class LiveRoutes:
             declare(AGENT, Route("/api/cameras/{name}/snapshot.jpg", self.snapshot, methods=["GET"])),
         ]
 
-    def _manager(self) -> CameraManager:
+    def _manager(self) -> CameraService:
         services = self.get_services()
         return services.require(services.cameras, "cameras")
 
@@ -115,7 +115,7 @@ class LiveRoutes:
             manager.live.drop(viewer)
 
     def _command(
-        self, manager: CameraManager, viewer: Viewer, message: Mapping[str, Any]
+        self, manager: CameraService, viewer: Viewer, message: Mapping[str, Any]
     ) -> list[dict[str, object]]:
         if message.get("bytes") is not None:
             return [_error('binary messages are not commands; send JSON text like {"cmd": "subscribe", ...}')]

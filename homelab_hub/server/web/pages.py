@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import jinja2
@@ -30,7 +30,7 @@ from homelab_hub.server.web.signin import SignIn
 from homelab_hub.tools.registry import Identity
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("homelab_hub.server.web", "templates"),
@@ -38,12 +38,6 @@ _TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _STATIC = StaticFiles(packages=[("homelab_hub.server.web", "static")])
-
-
-class Renderer(Protocol):
-    def __call__(
-        self, request: Request, template: str, context: Mapping[str, Any], status_code: int = 200
-    ) -> Response: ...
 
 
 class WebPages:

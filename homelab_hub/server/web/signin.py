@@ -9,8 +9,8 @@ value; here its presence), and /logout the session's CSRF token as well.
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
 from urllib.parse import parse_qs
 
 import anyio.to_thread
@@ -24,11 +24,16 @@ from homelab_hub.server.auth import LOCAL_IDENTITY, TokenCache
 from homelab_hub.server.session_store import BrowserSession, SessionStore
 from homelab_hub.server.sessions import SessionCache, cookie_name
 
-if TYPE_CHECKING:
-    from homelab_hub.server.web.pages import Renderer
-
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 4096
+
+
+class Renderer(Protocol):
+    """How a page is drawn (server/web/pages.py's `WebPages.render`), handed in by the pages."""
+
+    def __call__(
+        self, request: Request, template: str, context: Mapping[str, Any], status_code: int = 200
+    ) -> Response: ...
 
 
 class SignIn:
