@@ -8,7 +8,8 @@ from pathlib import Path
 
 _WALK = runpy.run_path(str(Path(__file__).resolve().parent.parent / "scripts" / "import_graph.py"))
 _GRAPH = _WALK["edges"]()
-_LEAVES = {"homelab_hub.errors", "homelab_hub.redact"}
+# Leaves every layer may import (ARCHITECTURE.md); each imports nothing of the package itself.
+_LEAVES = {"homelab_hub.errors", "homelab_hub.redact", "homelab_hub.workers"}
 
 
 def test_the_package_imports_itself_in_no_circle() -> None:
@@ -31,3 +32,8 @@ def test_the_services_object_imports_no_component_tool_or_server_module() -> Non
     assert {
         t for t in _GRAPH["homelab_hub.services"] if t.startswith(("homelab_hub.server", "homelab_hub.tools"))
     } == set()
+
+
+def test_the_leaves_import_nothing_of_the_package_but_other_leaves() -> None:
+    above = {leaf: sorted(set(_GRAPH.get(leaf, ())) - _LEAVES) for leaf in _LEAVES}
+    assert above == {leaf: [] for leaf in _LEAVES}
