@@ -31,6 +31,7 @@ from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.keyword import KeywordIndex
 from homelab_hub.memory.search import Fusion
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.memory import support
 
@@ -101,7 +102,7 @@ def main() -> None:
     embedder.load_now()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.from_url(f"sqlite:///{tmp}/tune.db")
-        migrate(db)
+        migrate(db, all_migrations())
         service = MemoryService(db, MemoryConfig(), Path(tmp) / "index", embedder)
         service.start_now()
         started = time.monotonic()

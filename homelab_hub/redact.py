@@ -16,7 +16,9 @@ still tell which camera or host a line is about.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 
 MASK = "***"
 
@@ -58,6 +60,9 @@ _ASSIGN = re.compile(
 )
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 _HUB_TOKEN = re.compile(r"\bhh_[A-Za-z0-9_-]{16,}")
+# A speaker's one-time audio link (/speakers/audio/NAME): the name is its only credential. In
+# a request to a speaker it travels percent-encoded (setPlayerCmd:play:http%3A%2F%2F…).
+_AUDIO_LINK = re.compile(r"(?P<path>(?:/|%2F)speakers(?:/|%2F)audio(?:/|%2F))[A-Za-z0-9_-]+", re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:
@@ -82,7 +87,31 @@ def redact_text(text: str | None) -> str:
     out = _FLAG.sub(lambda m: f"{m['flag']}{m['sep']}{MASK}", out)
     out = _ASSIGN.sub(_mask_assign, out)
     out = _BEARER.sub(lambda m: f"{m['scheme']} {MASK}", out)
+    out = _AUDIO_LINK.sub(lambda m: f"{m['path']}{MASK}", out)
     return _HUB_TOKEN.sub(MASK, out)
+
+
+class _RedactRequestLines(logging.Filter):
+    """httpx logs every request as ``HTTP Request: GET <full URL>`` at INFO: a host URL with
+    ``user:password@`` or ``?token=``, or a speaker command carrying a one-time audio link,
+    would put its secret in the hub's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        return True
+
+
+_redacting = threading.Lock()
+_redacted_loggers: set[str] = set()
+
+
+def redact_http_logs() -> None:
+    """Filter httpx's and httpcore's log lines through `redact_text` (once per process)."""
+    with _redacting:
+        for name in ("httpx", "httpcore"):
+            if name not in _redacted_loggers:
+                logging.getLogger(name).addFilter(_RedactRequestLines())
+                _redacted_loggers.add(name)
 
 
 def _mask_param(m: re.Match[str]) -> str:
@@ -101,4 +130,4 @@ def _mask_assign(m: re.Match[str]) -> str:
     return f"{m['name']}{m['q']}{m['sep']}{quote}{MASK}{quote}"
 
 
-__all__ = ["MASK", "is_secret_name", "redact_text", "redact_url"]
+__all__ = ["MASK", "is_secret_name", "redact_http_logs", "redact_text", "redact_url"]

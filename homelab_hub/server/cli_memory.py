@@ -12,9 +12,13 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homelab_hub.server.cli_options import config_option
+
+if TYPE_CHECKING:
+    from homelab_hub.memory.service import MemoryService
+    from homelab_hub.services import Services
 
 DEFAULT_AGENT = "local"
 DOC_SUFFIXES = (".md", ".markdown", ".txt")
@@ -77,15 +81,15 @@ def _jsonl(path: Path) -> Iterator[dict[str, Any]]:
                     raise SystemExit(f"{path}:{n}: not a JSON line ({exc.msg})") from exc
 
 
-def _open_service(args: argparse.Namespace) -> Any:
+def _open_service(args: argparse.Namespace) -> tuple[Services, MemoryService]:
+    """The hub's services (built by the CLI's ``build_services``, set in server/cli.py) and its memory."""
     from homelab_hub.config import load_config
-    from homelab_hub.server.services import build_services
 
-    services = build_services(load_config(args.config), start_workers=False)
+    services: Services = args.build_services(load_config(args.config), start_workers=False)
     if services.memory is None:
         raise SystemExit("memory is disabled in this configuration (memory.enabled = false)")
     services.memory.wait_ready(timeout=600)
-    return services
+    return services, services.memory
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -93,7 +97,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from homelab_hub.memory.importer import Document, ImportReport, MemoryImporter
     from homelab_hub.memory.transcripts import is_transcript
-    from homelab_hub.server.services import close_services
 
     notes: list[tuple[Path, str]] = []
     jsonl: list[Path] = []
@@ -106,10 +109,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             jsonl.append(path)
         else:
             notes.extend(_note_files(path))
-    services = _open_service(args)
+    services, memory = _open_service(args)
     agent = args.agent or DEFAULT_AGENT
     try:
-        importer = MemoryImporter(services.memory)
+        importer = MemoryImporter(memory)
         docs = [
             Document(
                 source,
@@ -134,9 +137,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 else:
                     reports.append(importer.import_records(records, args.agent, bar.update))
                     agents.update(args.agent or str(r.get("agent")) for r in records if isinstance(r, dict))
-        services.memory.persist()
+        memory.persist()
     finally:
-        close_services(services)
+        args.close_services(services)
     added = sum(r.added for r in reports)
     updated = sum(r.updated for r in reports)
     removed = sum(r.removed for r in reports)
@@ -154,18 +157,17 @@ def cmd_import(args: argparse.Namespace) -> int:
 
 def cmd_export(args: argparse.Namespace) -> int:
     from homelab_hub.memory.importer import export_records
-    from homelab_hub.server.services import close_services
 
-    services = _open_service(args)
+    services, memory = _open_service(args)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     count = 0
     try:
-        for record in export_records(services.memory, args.agent):
+        for record in export_records(memory, args.agent):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     finally:
         if out is not sys.stdout:
             out.close()
-        close_services(services)
+        args.close_services(services)
     print(f"exported {count} memories", file=sys.stderr)
     return 0

@@ -10,6 +10,7 @@ import pytest
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.embedder import Embedder
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 
 
@@ -27,7 +28,7 @@ def make_service(embedder, tmp_path) -> Iterator[Callable[..., MemoryService]]:
 
     def make(url: str, index_dir: Path | None = None, **config: object) -> MemoryService:
         db = Database.from_url(url)
-        migrate(db)
+        migrate(db, all_migrations())
         opened.append(db)
         service = MemoryService(
             db, MemoryConfig(**config), index_dir or tmp_path / f"index{len(opened)}", embedder
@@ -87,7 +88,7 @@ def make_service_module(embedder, tmp_path_factory) -> Iterator[MemoryService]:
     """One started MemoryService on SQLite shared by a module's tests (costly imports once)."""
     tmp = tmp_path_factory.mktemp("memory-module")
     db = Database.from_url(f"sqlite:///{tmp / 'memory.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
     service.start_now()
     yield service

@@ -151,11 +151,12 @@ def MemoryService_for(config: Path):  # type: ignore[no-untyped-def]
     """The memory engine of the hub a config file describes (what the CLI opens)."""
     from homelab_hub.config import load_config
     from homelab_hub.memory.service import MemoryService
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     cfg = load_config(str(config))
     db = Database.from_url(cfg.storage.url)
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, cfg.memory, cfg.server.data_dir / "memory-test")
     service.start_now()
     return service

@@ -1,4 +1,5 @@
-"""Schema version 2 (threads, time, versions, chunks) upgrades a version-1 table in place."""
+"""Schema versions 2 (threads, time, versions, chunks) and 3 (change sequence) upgrade a
+version-1 table in place."""
 
 from __future__ import annotations
 
@@ -24,9 +25,9 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
             embedder.embed([text])[0].tobytes(),
         ),
     )
-    applied = migrate(db)
-    assert [(m.component, m.version) for m in applied] == [("memory", 2)]
-    assert migrate(db) == []
+    applied = migrate(db, all_migrations())
+    assert [(m.component, m.version) for m in applied] == [("memory", 2), ("memory", 3)]
+    assert migrate(db, all_migrations()) == []
     service = MemoryService(db, MemoryConfig(), tmp_path / "index", embedder)
     service.start_now()
     hit = service.search("ops", "which port does ollama use")[0]
@@ -34,5 +35,5 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
     assert hit.memory.thread == ""
     assert hit.memory.occurred_at is None
     assert service.save("ops", text).created is False
-    assert [m.version for m in MIGRATIONS] == [1, 2]
+    assert [m.version for m in MIGRATIONS] == [1, 2, 3]
     db.close()

@@ -23,6 +23,7 @@ import pytest
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.keyword import tokenize
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from homelab_hub.tools import memory as tools
 from tests.memory import support
@@ -37,7 +38,7 @@ BASELINE_HYBRID_R5 = 0.418
 def eval_sets(embedder, tmp_path_factory) -> dict[str, list[support.EvalSet]]:  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("quality")
     db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
     service.start_now()
     sets = {
@@ -58,7 +59,7 @@ def unthreaded_tables(embedder, tmp_path_factory):  # type: ignore[no-untyped-de
     that ignores threads would: thread context off, only the two halves and their fusion."""
     tmp = tmp_path_factory.mktemp("quality-unthreaded")
     db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
     service.start_now()
     sets = list(support.load_conversation_set(service, threads=False).values())

@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore
+from homelab_hub.cameras.alerts.store import AlertStore
 from tests.cameras.clips import ClipSpec, frame_at, write_clip
 from tests.cameras.review_data import CAMERAS as REVIEW_CAMERAS
 from tests.cameras.review_data import GRILL, seed_day

@@ -11,7 +11,7 @@ from homelab_hub.errors import HubError
 from homelab_hub.server.token_store import TokenStore
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 # Alerts counted on the home page's Alerts card: the review page's default window.
 ALERT_WINDOW_S = 24 * 3600.0
@@ -70,10 +70,8 @@ def recent_alert_count(services: Services) -> int | None:
     """Alerts of the last 24 hours (capped at ALERT_COUNT_CAP), None without cameras."""
     if services.cameras is None or not services.config.cameras:
         return None
-    from homelab_hub.cameras.alert_store import AlertStore
-
     try:
-        recent = AlertStore(services.db).recent(since=time.time() - ALERT_WINDOW_S, limit=ALERT_COUNT_CAP)
+        recent = services.cameras.recent_alerts(since=time.time() - ALERT_WINDOW_S, limit=ALERT_COUNT_CAP)
     except HubError:
         return None
     return len(recent)

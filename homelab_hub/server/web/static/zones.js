@@ -48,7 +48,10 @@ function watch() {
   socket = new WebSocket(`${scheme}//${location.host}/ws/cameras`);
   socket.binaryType = "arraybuffer";
   const mine = socket;
-  socket.onopen = () => mine.send(JSON.stringify({ cmd: "subscribe", cameras: [camera], fps: 1, width: 960 }));
+  socket.onopen = () => {
+    mine.send(JSON.stringify({ csrf })); // the hub asks a browser's socket for the page's token first
+    mine.send(JSON.stringify({ cmd: "subscribe", cameras: [camera], fps: 1, width: 960 }));
+  };
   socket.onmessage = (event) => {
     if (typeof event.data === "string") return;
     const bytes = new Uint8Array(event.data);
