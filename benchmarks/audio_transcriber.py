@@ -31,10 +31,10 @@ import numpy as np
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from homelab_hub.cameras.audio import SAMPLE_RATE, AudioChunker  # noqa: E402
-from homelab_hub.cameras.audio_gate import words  # noqa: E402
+from homelab_hub.cameras.audio.gate import words  # noqa: E402
+from homelab_hub.cameras.audio.sink import SAMPLE_RATE, AudioChunker  # noqa: E402
+from homelab_hub.cameras.audio.speech import SpeechModel  # noqa: E402
 from homelab_hub.cameras.settings import AudioConfig, TranscriberConfig  # noqa: E402
-from homelab_hub.cameras.speech import SpeechModel  # noqa: E402
 from tests.cameras.audio_clips import hiss, mix, script, speech, write_track  # noqa: E402
 
 PHRASES = [
@@ -150,12 +150,13 @@ def quiet_hour(model: SpeechModel, hour_s: float, seed: int) -> None:
 def camera_cpu(seconds: float) -> None:
     import psutil
 
-    from homelab_hub.cameras.alert_store import AlertStore
-    from homelab_hub.cameras.config import CameraConfig
-    from homelab_hub.cameras.manager import CameraManager
-    from homelab_hub.cameras.pipeline import SampleResult
-    from homelab_hub.cameras.transcriber import Transcriber, TranscriberWorker
+    from homelab_hub.cameras.alerts.store import AlertStore
+    from homelab_hub.cameras.audio.transcriber import Transcriber, TranscriberWorker
+    from homelab_hub.cameras.detect.pipeline import SampleResult
+    from homelab_hub.cameras.settings import CameraConfig
+    from homelab_hub.cameras.stream.manager import CameraManager
     from homelab_hub.config import SupervisorConfig
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
     from homelab_hub.supervisor import Supervisor
     from tests.cameras.clips import ClipSpec, write_clip
@@ -174,7 +175,7 @@ def camera_cpu(seconds: float) -> None:
         )
         sound = write_track(Path(tmp) / "a.aac", script(speech(PHRASES[0]), hiss(27, dbfs=-60)), "aac")
         db = Database.from_url(f"sqlite:///{tmp}/b.db")
-        migrate(db)
+        migrate(db, all_migrations())
         supervisor = Supervisor(SupervisorConfig())
         transcriber = Transcriber(
             TranscriberConfig(), SpeechModel(TranscriberConfig()), alerts=AlertStore(db), bus=None

@@ -42,8 +42,8 @@ WARMUP_S = 6.0
 def serve(config_path: str, per_viewer: bool) -> None:
     import uvicorn
 
-    from homelab_hub.cameras import manager as manager_module
-    from homelab_hub.cameras.live import LiveHub
+    from homelab_hub.cameras.stream import manager as manager_module
+    from homelab_hub.cameras.stream.live import LiveHub
     from homelab_hub.config import load_config
     from homelab_hub.server.app import create_app
     from homelab_hub.server.serving import uvicorn_config
@@ -58,7 +58,7 @@ def serve(config_path: str, per_viewer: bool) -> None:
                 self.hubs: dict[int, LiveHub] = {}
 
             def subscribe(self, viewer: Any, camera: str, **kw: Any) -> Any:
-                hub = self.hubs.setdefault(id(viewer), LiveHub(self.manager))
+                hub = self.hubs.setdefault(id(viewer), LiveHub(self.manager.reader))
                 return hub.subscribe(viewer, camera, **kw)
 
             def unsubscribe(self, viewer: Any, camera: str) -> None:
@@ -104,7 +104,7 @@ class Client(threading.Thread):
     def run(self) -> None:
         from websockets.sync.client import connect
 
-        from homelab_hub.cameras.live import capture_time, split_message
+        from homelab_hub.cameras.stream.live import capture_time, split_message
 
         with connect(self.url, open_timeout=20, max_size=None) as conn:
             conn.recv(timeout=10)  # hello

@@ -5,7 +5,8 @@
 The baseline is the least any frame-differencing prefilter must do: shrink the frame to the
 detect width and diff it with the previous one. The prefilter adds grey conversion,
 threshold, zone mask, dilation, contours, area filter, box merge and the crop. Both run on
-the same synthetic frames (textured yard, sensor noise, a moving object), same process.
+the same synthetic frames (textured yard, sensor noise, a moving object), same process. The
+last column is the prefilter as it was before issue 25 (frame-to-frame, 3 dilations), same frames.
 """
 
 from __future__ import annotations
@@ -20,7 +21,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from homelab_hub.cameras.motion import MotionDetector
+from benchmarks.camera_motion_quality import OldDetector
+from homelab_hub.cameras.detect.motion import MotionDetector
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 
 ROUNDS = 5
@@ -63,16 +65,27 @@ def prefilter(samples: list[np.ndarray]) -> float:
     return (time.perf_counter() - start) / (len(samples) - 1)
 
 
+def previous(samples: list[np.ndarray]) -> float:
+    """The prefilter before issue 25 (frame-to-frame, no zones), for the cost of the change."""
+    detector = OldDetector(640)
+    detector.detect(samples[0])
+    start = time.perf_counter()
+    for f in samples[1:]:
+        detector.detect(f)
+    return (time.perf_counter() - start) / (len(samples) - 1)
+
+
 def main() -> None:
     print(
         f"OpenCV {cv2.__version__}, {cv2.getNumThreads()} threads; median of {ROUNDS} rounds x {FRAMES - 1} samples"
     )
-    print(f"{'source':>8} {'baseline ms':>12} {'prefilter ms':>13} {'ratio':>6}")
+    print(f"{'source':>8} {'baseline ms':>12} {'prefilter ms':>13} {'ratio':>6} {'before #25 ms':>14}")
     for label, (w, h) in (("1080p", (1920, 1080)), ("4K", (3840, 2160))):
         samples = frames(w, h)
         base = statistics.median(bare_baseline(samples, 640) for _ in range(ROUNDS))
         ours = statistics.median(prefilter(samples) for _ in range(ROUNDS))
-        print(f"{label:>8} {base * 1000:12.2f} {ours * 1000:13.2f} {ours / base:6.2f}")
+        old = statistics.median(previous(samples) for _ in range(ROUNDS))
+        print(f"{label:>8} {base * 1000:12.2f} {ours * 1000:13.2f} {ours / base:6.2f} {old * 1000:14.2f}")
 
 
 if __name__ == "__main__":

@@ -25,9 +25,8 @@ import numpy as np
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from homelab_hub.cameras.config import CameraConfig  # noqa: E402
-from homelab_hub.cameras.pipeline import CameraPipeline  # noqa: E402
-from homelab_hub.cameras.settings import ZoneConfig  # noqa: E402
+from homelab_hub.cameras.detect.pipeline import CameraPipeline  # noqa: E402
+from homelab_hub.cameras.settings import CameraConfig, ZoneConfig  # noqa: E402
 from tests.cameras.clips import background  # noqa: E402
 
 INTERVAL_S = 5.0

@@ -78,15 +78,15 @@ class _NoDetection:
     """A pipeline that looks at nothing: isolates the cost of reading and sampling."""
 
     def process(self, frame: object, ts: float) -> object:
-        from homelab_hub.cameras.pipeline import SampleResult
+        from homelab_hub.cameras.detect.pipeline import SampleResult
 
         return SampleResult("clear")
 
 
 def run_worker(url: str, seconds: float, decode: str, detect: bool = True) -> dict[str, float]:
-    from homelab_hub.cameras.config import CameraConfig
-    from homelab_hub.cameras.pipeline import CameraPipeline
-    from homelab_hub.cameras.worker import CameraRuntime, CameraWorker
+    from homelab_hub.cameras.detect.pipeline import CameraPipeline
+    from homelab_hub.cameras.settings import CameraConfig
+    from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker
     from homelab_hub.workers import WorkerContext
 
     camera = CameraConfig(url=url, interval_s=5.0, reader={"decode": decode})

@@ -17,8 +17,8 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from homelab_hub.cameras.polygon import polygon_problem
-from homelab_hub.cameras.zones import parse_zone
+from homelab_hub.cameras.zones.mask import parse_zone
+from homelab_hub.cameras.zones.polygon import polygon_problem
 from homelab_hub.errors import InvalidInput
 
 Point = tuple[float, float]

@@ -128,7 +128,7 @@ def queries(n: int, seed: int = 99) -> list[str]:
 def load_embedder(kind: str = "onnx"):  # type: ignore[no-untyped-def]
     """The embedder ``memory.embedder = kind`` selects (default: ONNX), loaded."""
     from homelab_hub.memory.config import MemoryConfig
-    from homelab_hub.memory.embedder import build_embedder
+    from homelab_hub.memory.embedders import build_embedder
 
     embedder = build_embedder(MemoryConfig(embedder=kind))  # type: ignore[arg-type]
     embedder.load_now()

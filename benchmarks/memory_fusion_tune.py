@@ -31,6 +31,7 @@ from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.keyword import KeywordIndex
 from homelab_hub.memory.search import Fusion
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.memory import support
 
@@ -88,7 +89,7 @@ def sweep(
 
 
 def main() -> None:
-    from homelab_hub.memory.embedder import build_embedder
+    from homelab_hub.memory.embedders import build_embedder
 
     parser = argparse.ArgumentParser()
     parser.add_argument("--weights", action="store_true", help="sweep BM25 k1/b and the semantic weights")
@@ -101,7 +102,7 @@ def main() -> None:
     embedder.load_now()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.from_url(f"sqlite:///{tmp}/tune.db")
-        migrate(db)
+        migrate(db, all_migrations())
         service = MemoryService(db, MemoryConfig(), Path(tmp) / "index", embedder)
         service.start_now()
         started = time.monotonic()

@@ -22,6 +22,7 @@ from memory_common import load_embedder, sentences
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.importer import Document, MemoryImporter
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 
 FILES = 100
@@ -46,7 +47,7 @@ def main() -> None:
     files = markdown_files()
     with tempfile.TemporaryDirectory() as tmp:
         db = Database.from_url(f"sqlite:///{tmp}/split.db")
-        migrate(db)
+        migrate(db, all_migrations())
         splitter = MemoryService(db, MemoryConfig(), Path(tmp) / "index", embedder)
         splitter.start_now()
         docs = [
@@ -65,7 +66,7 @@ def main() -> None:
         bares.append(len(texts) / (time.perf_counter() - start))
         with tempfile.TemporaryDirectory() as tmp:
             db = Database.from_url(f"sqlite:///{tmp}/hub.db")
-            migrate(db)
+            migrate(db, all_migrations())
             service = MemoryService(db, MemoryConfig(), Path(tmp) / "index", embedder)
             service.start_now()
             start = time.perf_counter()

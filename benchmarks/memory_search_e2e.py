@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory_common import load_embedder, read_rows, sentences, vectors_100k
 
 from homelab_hub.memory.store import content_hash
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 
 SIZES = (202, 10_000, 100_000)
@@ -85,7 +86,7 @@ def distinct_queries(n: int) -> list[str]:
 
 def fill(db_url: str, n: int) -> None:
     db = Database.from_url(db_url)
-    migrate(db)
+    migrate(db, all_migrations())
     texts = sentences(4000)
     vecs_path = vectors_100k()
     now = time.time()

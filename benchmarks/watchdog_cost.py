@@ -36,6 +36,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from homelab_hub.notify.apprise import AppriseNotifier  # noqa: E402
+from homelab_hub.server.components import all_migrations  # noqa: E402
 from homelab_hub.store import Database, migrate  # noqa: E402
 from homelab_hub.watchdog.budget import Budget  # noqa: E402
 from homelab_hub.watchdog.checks import check_services  # noqa: E402
@@ -127,7 +128,7 @@ def cost_per_service(root: Path) -> None:
         bad = [n for n, o in obs.items() if not o.healthy]
         # The whole engine round: the same checks plus loading and saving each service's state.
         db = Database.from_url(f"sqlite:///{root}/bench.db")
-        migrate(db)
+        migrate(db, all_migrations())
         engine = Watchdog(config, db)
         engine.check_once()
         cpu0 = time.process_time()
@@ -263,7 +264,7 @@ def recurring_fault_to_human(root: Path) -> None:
         )
         budget = Budget(config)
         db = Database.from_url(f"sqlite:///{root}/recur{trial}.db")
-        migrate(db)
+        migrate(db, all_migrations())
         stop = threading.Event()
         with NotificationReceiver() as rx:
             wd = Watchdog(config, db, AppriseNotifier([rx.apprise_url("json")]))

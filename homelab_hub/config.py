@@ -14,16 +14,16 @@ import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import Field, ValidationError
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
-from homelab_hub.cameras.config import CameraMap, VisionConfig
-from homelab_hub.cameras.settings import TranscriberConfig
+from homelab_hub.cameras.settings import CameraMap, TranscriberConfig, VisionConfig
 from homelab_hub.errors import ConfigError, problems
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.notify.config import NotifyConfig
-from homelab_hub.redact import redact_text
+from homelab_hub.redact import MASK, is_secret_name, redact_text
+from homelab_hub.section import Section
 from homelab_hub.watchdog.config import WatchdogConfig
 
 ENV_PREFIX = "HOMELAB_HUB_"
@@ -45,12 +45,6 @@ def is_loopback(host: str) -> bool:
     return address.is_loopback
 
 
-class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, not silently ignored."""
-
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
 class ServerConfig(Section):
     host: str = Field("127.0.0.1", description="Address to bind. Anything but loopback requires API tokens.")
     port: int = Field(8042, ge=1, le=65535, description="TCP port for MCP, REST and the web pages.")
@@ -64,7 +58,8 @@ class ServerConfig(Section):
     )
     allowed_origins: list[str] = Field(
         default_factory=list,
-        description="Extra browser Origins accepted, e.g. ['http://hub.lan:8042']. Loopback origins are always accepted.",
+        description="Extra browser Origins accepted, e.g. ['http://hub.lan:8042']. The hub's own origin (the scheme, "
+        "host and port its page was loaded from) is always accepted; other loopback ports are not.",
     )
     max_body_bytes: int = Field(
         2 * 1024 * 1024, ge=1024, description="Largest request body accepted; bigger bodies get 413."
@@ -89,6 +84,15 @@ class ServerConfig(Section):
     )
     body_timeout_s: float = Field(
         30.0, gt=0, description="A connection whose request body makes no progress for this long is closed."
+    )
+    max_streams: int = Field(
+        256,
+        ge=1,
+        description="Live streams (camera WebSocket, MJPEG, MCP SSE) open at most, all callers together; "
+        "kept below half of max_connections. One more is answered 429.",
+    )
+    max_streams_per_agent: int = Field(
+        64, ge=1, description="Live streams one agent (token, or its browser sessions) may hold at once."
     )
 
 
@@ -116,11 +120,22 @@ class SupervisorConfig(Section):
     backoff_initial_s: float = Field(
         1.0, gt=0, description="First restart delay; doubles after each restart."
     )
-    backoff_max_s: float = Field(60.0, gt=0, description="Longest restart delay.")
+    backoff_max_s: float = Field(
+        300.0, gt=0, description="Longest restart delay: a crashing worker is retried this often, forever."
+    )
     max_restarts: int = Field(
-        5, ge=1, description="Restarts allowed within restart_window_s before a worker is marked failed."
+        5,
+        ge=1,
+        description="Restarts within restart_window_s after which a worker is reported crash-looping "
+        "(it is still restarted).",
     )
     restart_window_s: float = Field(600.0, gt=0, description="Window for max_restarts.")
+    stable_s: float = Field(
+        600.0,
+        gt=0,
+        description="A restarted worker that runs this long is recovered: its backoff starts again at "
+        "backoff_initial_s and its last error is cleared (Kubernetes: 10 min).",
+    )
 
 
 class HubConfig(BaseSettings):
@@ -184,14 +199,7 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
     file = find_config_file(path)
     data: dict[str, Any] = {}
     if file is not None:
-        try:
-            data = tomllib.loads(Path(file).read_text(encoding="utf-8"))
-        except FileNotFoundError as exc:
-            raise ConfigError(
-                f"config file {file} does not exist (run `homelab-hub init` to write one)"
-            ) from exc
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"config file {file} is not valid TOML: {exc}") from exc
+        data = _read_toml(Path(file))
     _deep_update(data, overrides)
     try:
         return HubConfig(**data)
@@ -199,17 +207,51 @@ def load_config(path: str | os.PathLike[str] | None = None, **overrides: Any) ->
         raise ConfigError(format_validation_error(exc, source=str(file) if file else "environment")) from exc
 
 
+def _read_toml(file: Path) -> dict[str, Any]:
+    """The parsed file. Raises ConfigError with one line that never quotes the file's text:
+    a UnicodeDecodeError carries the whole file in its arguments, and a reload once logged
+    it, password included, as "Task exception was never retrieved"."""
+    try:
+        raw = file.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(
+            f"config file {file} does not exist (run `homelab-hub init` to write one)"
+        ) from None
+    except IsADirectoryError:
+        raise ConfigError(f"config file {file} is a directory, not a TOML file") from None
+    except PermissionError:
+        raise ConfigError(f"config file {file} cannot be read: permission denied") from None
+    except OSError as exc:
+        raise ConfigError(
+            f"config file {file} cannot be read: {exc.strerror or type(exc).__name__}"
+        ) from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise ConfigError(
+            f"config file {file} is not UTF-8 text: byte 0x{raw[exc.start]:02x} at line {line}"
+        ) from None
+    try:
+        return tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        # tomllib's message names the line and column, never the text.
+        raise ConfigError(f"config file {file} is not valid TOML: {exc}") from None
+
+
 def format_validation_error(exc: ValidationError, *, source: str) -> str:
     lines = [f"invalid configuration ({source}):"]
     # A refused value may be a URL with a password in it: the message is redacted.
     for p in problems(exc, width=80):
         path = p.path or "(root)"
+        # The value of a key named like a secret is never shown, even when the key is unknown.
+        shown = MASK if any(is_secret_name(part) for part in path.split(".")) else p.shown
         if p.kind == "extra_forbidden":
             lines.append(
-                f"  {path}: unknown setting (value {p.shown}); check the spelling against `homelab-hub init`"
+                f"  {path}: unknown setting (value {shown}); check the spelling against `homelab-hub init`"
             )
         else:
-            lines.append(f"  {path}: got {p.shown}; expected {p.message.removeprefix('Value error, ')}")
+            lines.append(f"  {path}: got {shown}; expected {p.message.removeprefix('Value error, ')}")
     return redact_text("\n".join(lines))
 
 

@@ -70,6 +70,13 @@ class PayloadTooLarge(HubError):
     code = "payload_too_large"
 
 
+class TooManyStreams(HubError):
+    """The caller (or the hub as a whole) already holds as many live streams as allowed."""
+
+    status = 429
+    code = "too_many_streams"
+
+
 class Unavailable(HubError):
     """A component is not ready (warming up) or a dependency is down; retrying may help."""
 

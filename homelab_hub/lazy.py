@@ -22,5 +22,9 @@ class _LazyModule(ModuleType):
 
 
 def lazy_module(name: str) -> ModuleType:
-    """A stand-in for ``import name`` that imports on first use."""
+    """A stand-in for ``import name`` that imports on first use. Only for third-party
+    libraries: a module of this package named by a string would hide a dependency from mypy,
+    the import walk (scripts/import_graph.py) and an editor, so it is refused (ValueError)."""
+    if name.split(".")[0] == "homelab_hub":
+        raise ValueError(f"lazy_module is for third-party libraries, not {name}: import it plainly")
     return _LazyModule(name)

@@ -16,7 +16,9 @@ still tell which camera or host a line is about.
 
 from __future__ import annotations
 
+import logging
 import re
+import threading
 
 MASK = "***"
 
@@ -29,8 +31,11 @@ _SECRET_WORDS = (
 _SECRET_NAME = re.compile(rf"^(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?$", re.IGNORECASE)
 
 # scheme://[user][:password]@host — the password may be empty-user (rtsp://:pw@cam) and may
-# hold '@' itself (cameras take rtsp://admin:p@ss@cam, splitting at the last '@').
-_USERINFO = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?P<pw>[^/\s?#]*)@")
+# hold '@' itself (cameras take rtsp://admin:p@ss@cam, splitting at the last '@'). A password
+# written as a placeholder in angle brackets (user:<password>@host) is our own help text.
+_USERINFO = re.compile(
+    r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[^:/@\s?#]*):(?!<[\w-]+>@)(?P<pw>[^/\s?#]*)@"
+)
 # A userinfo without a password (rtsp://token@host) is often a bare token: mask it too when it
 # looks like one (long and not a plain name).
 _BARE_USER = re.compile(r"(?P<scheme>\b[a-zA-Z][a-zA-Z0-9+.-]*://)(?P<user>[A-Za-z0-9_\-.~%]{20,})@")
@@ -44,6 +49,10 @@ _FLAG = re.compile(
     re.IGNORECASE,
 )
 # password=VALUE, "api_key": "VALUE", TOKEN: VALUE in logs and environment dumps.
+# After a bare ``name: `` only a value that looks like a secret counts (a digit or a symbol in
+# it, or 16 letters and more): in prose a colon introduces words, and our own 401 text
+# "missing bearer token: send 'Authorization: …'" lost its "send" to the mask.
+_PROSE_WORD = re.compile(r"[A-Za-z]{1,15}")
 _ASSIGN = re.compile(
     rf"(?P<name>\b(?:[\w.-]*[_.-])?(?:{_SECRET_WORDS})(?:[_.-][\w.-]*)?)(?P<q>[\"']?)(?P<sep>\s*[=:]\s*)"
     rf"(?P<value>\"[^\"]*\"|'[^']*'|[^\s,;&\"'}})\]<>]+)",
@@ -51,6 +60,9 @@ _ASSIGN = re.compile(
 )
 _BEARER = re.compile(r"\b(?P<scheme>Bearer|Basic|Token)\s+(?P<value>[A-Za-z0-9._~+/=-]{8,})", re.IGNORECASE)
 _HUB_TOKEN = re.compile(r"\bhh_[A-Za-z0-9_-]{16,}")
+# A speaker's one-time audio link (/speakers/audio/NAME): the name is its only credential. In
+# a request to a speaker it travels percent-encoded (setPlayerCmd:play:http%3A%2F%2F…).
+_AUDIO_LINK = re.compile(r"(?P<path>(?:/|%2F)speakers(?:/|%2F)audio(?:/|%2F))[A-Za-z0-9_-]+", re.IGNORECASE)
 
 
 def is_secret_name(name: str) -> bool:
@@ -75,7 +87,31 @@ def redact_text(text: str | None) -> str:
     out = _FLAG.sub(lambda m: f"{m['flag']}{m['sep']}{MASK}", out)
     out = _ASSIGN.sub(_mask_assign, out)
     out = _BEARER.sub(lambda m: f"{m['scheme']} {MASK}", out)
+    out = _AUDIO_LINK.sub(lambda m: f"{m['path']}{MASK}", out)
     return _HUB_TOKEN.sub(MASK, out)
+
+
+class _RedactRequestLines(logging.Filter):
+    """httpx logs every request as ``HTTP Request: GET <full URL>`` at INFO: a host URL with
+    ``user:password@`` or ``?token=``, or a speaker command carrying a one-time audio link,
+    would put its secret in the hub's log."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        record.msg, record.args = redact_text(record.getMessage()), None
+        return True
+
+
+_redacting = threading.Lock()
+_redacted_loggers: set[str] = set()
+
+
+def redact_http_logs() -> None:
+    """Filter httpx's and httpcore's log lines through `redact_text` (once per process)."""
+    with _redacting:
+        for name in ("httpx", "httpcore"):
+            if name not in _redacted_loggers:
+                logging.getLogger(name).addFilter(_RedactRequestLines())
+                _redacted_loggers.add(name)
 
 
 def _mask_param(m: re.Match[str]) -> str:
@@ -88,8 +124,10 @@ def _mask_assign(m: re.Match[str]) -> str:
     value = m["value"]
     if value.strip("\"'") in ("", MASK):
         return m.group(0)
+    if not m["q"] and m["sep"].strip() == ":" and _PROSE_WORD.fullmatch(value):
+        return m.group(0)
     quote = value[0] if value[:1] in ("'", '"') else ""
     return f"{m['name']}{m['q']}{m['sep']}{quote}{MASK}{quote}"
 
 
-__all__ = ["MASK", "is_secret_name", "redact_text", "redact_url"]
+__all__ = ["MASK", "is_secret_name", "redact_http_logs", "redact_text", "redact_url"]

@@ -2,10 +2,14 @@
 
 A crashed worker (its ``run`` raised, or returned without being asked to stop) and a
 silent one (no heartbeat within its timeout) are both restarted from their factory, after
-a backoff that doubles each time. More than ``max_restarts`` within ``restart_window_s``
-marks the worker failed, with the reason, until it is re-added. A silent thread is asked
-to stop and then left alone: nothing here closes a resource that another thread is using
-(the PyAV cross-thread-close deadlock). Every restart is recorded in ``worker_events``.
+a backoff that doubles each time up to ``backoff_max_s``, forever: a worker is never given
+up. (It used to be: six crashes in ~31 s of a database outage marked the memory index failed
+for good, and the hub never found rows written after it.) More than ``max_restarts`` within
+``restart_window_s`` is reported as ``crash-looping (restart 14 in 2 h, next in 5 min): <last
+error>``; a worker that then runs for ``stable_s`` has its backoff and its loop forgotten,
+as Kubernetes does with CrashLoopBackOff. A silent thread is asked to stop and then left
+alone: nothing here closes a resource that another thread is using (the PyAV
+cross-thread-close deadlock). Every restart is recorded in ``worker_events``.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-WorkerStateName = Literal["starting", "running", "backoff", "failed", "stopped"]
+WorkerStateName = Literal["starting", "running", "backoff", "crash-looping", "stopped"]
 WorkerFactory = Callable[[], Worker]
 
 
@@ -43,6 +47,9 @@ class WorkerState:
     last_beat_age_s: float | None = None
     abandoned_threads: int = 0
     details: dict[str, Any] = field(default_factory=dict)
+    # The crash that caused the last restart; kept (in data, not as the reason) until the
+    # worker has run for the stable period, then cleared.
+    last_error: str = ""
 
     def public(self) -> dict[str, Any]:
         return {
@@ -54,6 +61,7 @@ class WorkerState:
             else 0.0,
             "last_beat_age_s": None if self.last_beat_age_s is None else round(self.last_beat_age_s, 1),
             "abandoned_threads": self.abandoned_threads,
+            **({"last_error": self.last_error} if self.last_error else {}),
             **self.details,
         }
 
@@ -70,7 +78,21 @@ class _Slot:
     finished: bool = False
     next_start: float = 0.0
     backoff: float = 0.0
+    launched: float = 0.0  # monotonic
     restart_times: deque[float] = field(default_factory=deque)
+    # The current crash loop: restarts since the worker last ran for the stable period.
+    loop_restarts: int = 0
+    loop_since: float = 0.0
+
+
+def _span(seconds: float) -> str:
+    """A duration the way a person says it: 40 s, 5 min, 2 h."""
+    seconds = max(0.0, seconds)
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 90 * 60:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.0f} h"
 
 
 class Supervisor:
@@ -139,8 +161,23 @@ class Supervisor:
                     beat, details = slot.ctx.snapshot()
                     slot.state.last_beat_age_s = now - beat
                     slot.state.details = details
+                if slot.state.state == "crash-looping":
+                    slot.state.reason = (
+                        f"crash-looping (restart {slot.loop_restarts} in {_span(now - slot.loop_since)}, "
+                        f"next in {_span(slot.next_start - now)}): {slot.state.last_error}"
+                    )
                 out[name] = slot.state
             return out
+
+    def retry_now(self) -> None:
+        """Restart every worker waiting out a backoff at the next tick. The storage probe
+        calls this when the database answers again: workers that crashed on the outage come
+        back at once instead of after a backoff grown during it (up to backoff_max_s)."""
+        now = time.monotonic()
+        with self._lock:
+            for slot in self._slots.values():
+                if slot.state.state in ("backoff", "crash-looping"):
+                    slot.next_start = min(slot.next_start, now)
 
     def context(self, name: str) -> WorkerContext | None:
         with self._lock:
@@ -173,8 +210,9 @@ class Supervisor:
 
         slot.thread = threading.Thread(target=body, name=f"worker:{slot.name}", daemon=True)
         slot.state.state = "running"
-        slot.state.reason = slot.state.reason if slot.state.restarts else ""
+        slot.state.reason = ""
         slot.state.started_at = time.time()
+        slot.launched = time.monotonic()
         WORKER_UP.labels(slot.name).set(1)
         slot.thread.start()
 
@@ -199,14 +237,19 @@ class Supervisor:
 
     def _check(self, slot: _Slot, now: float) -> None:
         state = slot.state
-        if state.state == "failed" or self._stop.is_set():
+        if self._stop.is_set():
             return
-        if state.state == "backoff":
+        if state.state in ("backoff", "crash-looping"):
             if now >= slot.next_start:
                 self._launch(slot)
             return
         if slot.ctx is None:
             return
+        if slot.loop_restarts and not slot.finished and now - slot.launched >= self.config.stable_s:
+            # Ran long enough to count as recovered: the next crash starts a fresh loop.
+            slot.backoff, slot.loop_restarts = 0.0, 0
+            slot.restart_times.clear()
+            state.last_error = ""
         if slot.finished:
             reason = slot.crash or "returned without being asked to stop"
             self._crashed(slot, reason)
@@ -229,25 +272,33 @@ class Supervisor:
         slot.restart_times.append(now)
         while slot.restart_times and now - slot.restart_times[0] > self.config.restart_window_s:
             slot.restart_times.popleft()
+        if slot.loop_restarts == 0:
+            slot.loop_since = now
+        slot.loop_restarts += 1
         kind = "silent" if reason.startswith("silent") else "crash"
-        if len(slot.restart_times) > self.config.max_restarts:
-            state.state = "failed"
-            state.reason = f"failed: {len(slot.restart_times)} restarts within {self.config.restart_window_s:.0f}s; last: {reason}"
-            log.error("worker %s marked failed: %s", slot.name, state.reason)
-            self._record(slot.name, "failed", state.reason)
-            return
         slot.backoff = (
             self.config.backoff_initial_s
             if slot.backoff == 0
             else min(slot.backoff * 2, self.config.backoff_max_s)
         )
         slot.next_start = now + slot.backoff
-        state.state = "backoff"
         state.restarts += 1
+        state.last_error = reason
         state.reason = reason
+        state.state = "crash-looping" if len(slot.restart_times) > self.config.max_restarts else "backoff"
         WORKER_RESTARTS.labels(slot.name, kind).inc()
-        log.warning("worker %s %s; restart %d in %.1fs", slot.name, reason, state.restarts, slot.backoff)
-        self._record(slot.name, "restart", reason)
+        if state.state == "crash-looping":
+            log.error(
+                "worker %s crash-looping (restart %d in %s, next in %s): %s",
+                slot.name,
+                slot.loop_restarts,
+                _span(now - slot.loop_since),
+                _span(slot.backoff),
+                reason,
+            )
+        else:
+            log.warning("worker %s %s; restart %d in %.1fs", slot.name, reason, state.restarts, slot.backoff)
+        self._record(slot.name, state.state if state.state == "crash-looping" else "restart", reason)
 
     def _record(self, worker: str, event: str, reason: str) -> None:
         if self.db is None:

@@ -7,6 +7,7 @@ from collections.abc import Iterator
 
 import pytest
 
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.support import free_port, port_open, require
 
@@ -20,7 +21,7 @@ def sqlite_url(tmp_path) -> str:
 def sqlite_db(sqlite_url: str) -> Iterator[Database]:
     """A migrated SQLite database, for tests that need one backend only."""
     db = Database.from_url(sqlite_url)
-    migrate(db)
+    migrate(db, all_migrations())
     yield db
     db.close()
 
@@ -55,7 +56,7 @@ def db_url(request) -> str:
 def db(db_url) -> Iterator[Database]:
     """A migrated database on each backend."""
     database = Database.from_url(db_url)
-    migrate(database)
+    migrate(database, all_migrations())
     yield database
     database.close()
 

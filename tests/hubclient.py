@@ -78,12 +78,17 @@ def raw_session(
 
 
 class RunningHub:
-    def __init__(self, config: HubConfig) -> None:
+    def __init__(self, config: HubConfig, **uvicorn_options: Any) -> None:
+        """``uvicorn_options`` add to the hub's own settings (``ssl_certfile`` and
+        ``ssl_keyfile`` serve it over https)."""
         self.config = config
         self.app = create_app(config)
-        self.url = f"http://127.0.0.1:{config.server.port}"
+        scheme = "https" if uvicorn_options.get("ssl_certfile") else "http"
+        self.url = f"{scheme}://127.0.0.1:{config.server.port}"
         # The same uvicorn settings as `homelab-hub serve` (guarded protocol, limits).
-        self._server = uvicorn.Server(uvicorn_config(self.app, config, host="127.0.0.1", log_level="warning"))
+        self._server = uvicorn.Server(
+            uvicorn_config(self.app, config, host="127.0.0.1", log_level="warning", **uvicorn_options)
+        )
         self._thread = threading.Thread(target=self._run, name="test-hub", daemon=True)
 
     def _run(self) -> None:

@@ -33,3 +33,12 @@ def test_the_readme_shows_the_two_commands():
 def test_every_tool_description_is_short():
     long = [t.name for t in all_tools() if len(t.description) > 400]
     assert not long, f"tool descriptions over 400 characters: {long}"
+
+
+def test_every_command_is_in_the_readme_command_table():
+    from homelab_hub.server.cli import build_parser
+
+    table = README.read_text().split("## Command line", 1)[1].split("\n\n", 2)[1]
+    sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
+    missing = [name for name in sub.choices if f"`homelab-hub {name}" not in table]
+    assert not missing, f"commands missing from the README's command table: {missing}"

@@ -1,8 +1,10 @@
-"""Per-camera motion, zone and alert settings, and the shared vision-model settings.
+"""Every camera setting, in one module: a camera's section ([cameras.NAME]: its streams, how
+they are read and sampled, motion, zones, alerts, audio) and the shared vision-model, review and
+transcriber settings (top-level [vision], [vision.review] and [transcriber]).
 
-Defaults are the seed article's numbers (3 x 4K cameras analysed at 640 px): threshold 25,
-3 dilation passes, contours between 150 px² and 40 % of the frame, boxes merged within
-50 px, a full-frame model check every 60 s. The parser phrases are its false-positive war
+Motion starts from the seed article's numbers (3 x 4K cameras analysed at 640 px: threshold
+25, a full-frame model check every 60 s); its pixel limits became shares of the frame, and its
+frame-to-frame diff a background of several samples (issue 25, scored on real footage). The parser phrases are its false-positive war
 stories: negations within 60 characters, "No people … are visible", "beyond the gate",
 "shadow of".
 """
@@ -13,47 +15,60 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import AfterValidator, Field, field_validator, model_validator
 
-from homelab_hub.cameras.polygon import MAX_ZONE_POINTS, Point, polygon_problem
+from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS, Point, polygon_problem
+from homelab_hub.section import Section
 
 ZONE_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9 _.-]{0,63}$")
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-class MotionConfig(_Section):
-    """Motion prefilter thresholds (the seed's values, tuned on 4K cameras analysed at 640 px)."""
+class MotionConfig(Section):
+    """Motion prefilter thresholds. Sizes are shares of the frame, so one set of values works at
+    any detect width; the defaults were tuned on real footage (benchmarks/camera_motion_quality.py)."""
 
     detect_width: int = Field(
         default=640, ge=64, le=4096, description="Width (px) frames are resized to before diffing."
     )
     threshold: int = Field(
-        default=25, ge=1, le=255, description="Grey-level difference that counts as a changed pixel."
+        default=25,
+        ge=1,
+        le=255,
+        description="Grey-level difference from the background that counts as a changed pixel.",
     )
-    dilation: int = Field(
-        default=3, ge=0, le=20, description="Dilation passes that join nearby changed pixels."
+    background_samples: int = Field(
+        default=7,
+        ge=1,
+        le=9,
+        description="The background is the per-pixel median of this many past samples (1 = the previous sample).",
     )
-    min_area_px: float = Field(
-        default=150.0, ge=0, description="Smallest contour area (px² at detect width) that counts."
+    improve_contrast: bool = Field(
+        default=True,
+        description="On a dark or hazy background (narrow grey range) lower the threshold as if its contrast were stretched, at most 4x.",
     )
-    max_area_ratio: float = Field(
-        default=0.4,
-        gt=0,
+    min_area_ratio: float = Field(
+        default=0.0006,
+        ge=0,
         le=1,
-        description="Largest contour, as a share of the frame; bigger ones are ignored.",
+        description="Smallest changed region that counts, as a share of the frame.",
     )
-    merge_distance_px: int = Field(
-        default=50, ge=0, description="Boxes closer than this (px at detect width) are merged."
+    merge_gap_ratio: float = Field(
+        default=0.0,
+        ge=0,
+        le=1,
+        description="Boxes at most this far apart (share of the frame width; 0 = touching) are merged.",
+    )
+    merge_growth: float = Field(
+        default=1.5,
+        ge=1,
+        description="A merge is refused when the joined box is over this many times the two boxes' areas together.",
     )
     recalibrate_ratio: float = Field(
         default=0.5,
         gt=0,
         le=1,
         description="Share of changed pixels above which the change is global (lights on, IR switch, lightning): "
-        "the reference frame is replaced and no model is called.",
+        "the background is rebuilt and no model is called.",
     )
     crop_margin: float = Field(
         default=0.25,
@@ -67,6 +82,23 @@ class MotionConfig(_Section):
         description="Every this many seconds the whole frame goes to the model anyway (0 = never).",
     )
 
+    @model_validator(mode="before")
+    @classmethod
+    def _no_pixel_limits(cls, data: object) -> object:
+        if isinstance(data, dict):
+            for key, instead in _REPLACED_MOTION_KEYS.items():
+                if key in data:
+                    raise ValueError(f"motion.{key} is no longer used: {instead}")
+        return data
+
+
+_REPLACED_MOTION_KEYS = {
+    "min_area_px": "set min_area_ratio, a share of the frame (150 px² at 640x360 is 0.00065)",
+    "merge_distance_px": "set merge_gap_ratio, a share of the frame width (0 = only touching boxes merge)",
+    "max_area_ratio": "large regions are now reported as one box; a change of light is caught by recalibrate_ratio",
+    "dilation": "one dilation pass, scaled with the detect width, is always applied",
+}
+
 
 class ZoneProblem(ValueError):
     """A polygon that is not a usable zone; ``problem`` says why without naming the zone."""
@@ -76,7 +108,7 @@ class ZoneProblem(ValueError):
         self.problem = problem
 
 
-class ZoneConfig(_Section):
+class ZoneConfig(Section):
     """A named polygon in 0..1 image coordinates; exclude zones are ignored, include zones are
     the only places motion counts."""
 
@@ -131,7 +163,7 @@ DEFAULT_PROMPT = (
 _CLOCK = re.compile(r"^([01][0-9]|2[0-3]):[0-5][0-9]$")
 
 
-class ReviewConfig(_Section):
+class ReviewConfig(Section):
     """The daily alert review ([vision.review]): a larger model sorts the day's recurring alert
     patterns into REAL / FALSE_POSITIVE / NOISE for a person to confirm. The seed used
     qwen3.5:35b for this while qwen2.5vl:7b judged the crops."""
@@ -186,7 +218,7 @@ class ReviewConfig(_Section):
         return value
 
 
-class VisionConfig(_Section):
+class VisionConfig(Section):
     """The vision model shared by every camera (top-level [vision])."""
 
     enabled: bool = Field(
@@ -264,7 +296,7 @@ class VisionConfig(_Section):
     )
 
 
-class AlertsConfig(_Section):
+class AlertsConfig(Section):
     """Alert storage, retention and cooldown of one camera."""
 
     cooldown_s: float = Field(
@@ -304,7 +336,7 @@ DEFAULT_NOISE_PHRASES = [
 ]
 
 
-class AudioConfig(_Section):
+class AudioConfig(Section):
     """The camera's own microphone ([cameras.NAME.audio]): chunking, gates and phrases."""
 
     enabled: bool = Field(
@@ -358,7 +390,7 @@ class AudioConfig(_Section):
         return value
 
 
-class TranscriberConfig(_Section):
+class TranscriberConfig(Section):
     """The speech-to-text model shared by every camera with audio (top-level [transcriber])."""
 
     model_dir: Path | None = Field(
@@ -396,3 +428,110 @@ class TranscriberConfig(_Section):
         le=86400,
         description="Transcripts that failed the gate are kept this long (in memory, for debugging), never notified.",
     )
+
+
+class ReaderConfig(Section):
+    """How a camera stream is opened, decoded and reconnected."""
+
+    transport: Literal["tcp", "udp"] = Field(
+        "tcp", description="RTSP transport; TCP survives lossy Wi-Fi without smeared frames."
+    )
+    open_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Give up opening the stream after this long."
+    )
+    stall_timeout_s: float = Field(
+        15.0,
+        gt=0,
+        le=600,
+        description="No data, or no decodable frame, for this long counts as a stall: the stream is reopened.",
+    )
+    backoff_initial_s: float = Field(
+        1.0, gt=0, description="First reconnect delay; doubles after each failure."
+    )
+    backoff_max_s: float = Field(30.0, gt=0, description="Longest reconnect delay.")
+    decode: Literal["auto", "keyframes", "all"] = Field(
+        "auto",
+        description="Which frames are decoded. keyframes: only keyframes (cheapest; needs a keyframe at least "
+        "every interval_s); all: every frame; auto: keyframes while the stream's keyframe gap fits the sampling "
+        "interval, else all frames (converting only the ones sampled).",
+    )
+
+
+# Camera names become folder names (alert images), MQTT topics and URL path parts: plain
+# words only, like service names, so that '..' or 'a/b' can never leave their folder.
+CAMERA_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_-]{0,63}$")
+
+
+class CameraConfig(Section):
+    """One camera ([cameras.NAME]): its streams, how they are read and sampled, and its detection."""
+
+    url: str = Field(..., description="rtsp://… or anything PyAV opens, a file included.")
+    detect_url: str | None = Field(
+        None,
+        description="Optional low-resolution stream the worker decodes for detection and snapshots instead of "
+        "url (Frigate's detect role), e.g. the camera's substream rtsp://…/sub.",
+    )
+    enabled: bool = Field(
+        True, description="Run this camera's worker; false keeps the settings without reading."
+    )
+    interval_s: float = Field(
+        5.0, gt=0, le=3600, description="Seconds between analysed samples (the seed's 5 s per camera)."
+    )
+    reader: ReaderConfig = Field(default_factory=ReaderConfig, description="Stream reading and reconnects.")
+    vision_model: str | None = Field(
+        None, description="Vision model for this camera; empty uses [vision].model."
+    )
+    vision_prompt: str | None = Field(
+        None,
+        description="Prompt for this camera; empty uses [vision].prompt ({camera} is replaced by its name).",
+    )
+    motion: MotionConfig = Field(default_factory=MotionConfig, description="Motion prefilter settings.")
+    zones: ZoneList = Field(default_factory=list, description="Exclusion/inclusion zones.")
+    alerts: AlertsConfig = Field(default_factory=AlertsConfig, description="Alert cooldown and retention.")
+    known_features: list[str] = Field(
+        default_factory=list,
+        max_length=30,
+        description="Permanent things in view that the review model should know, e.g. "
+        "['kamado grill', 'stone wall', 'gate post lights'].",
+    )
+    audio: AudioConfig = Field(
+        default_factory=AudioConfig, description="Transcription of the camera's microphone (off by default)."
+    )
+
+    @model_validator(mode="after")
+    def _check_streams(self) -> CameraConfig:
+        for feature in self.known_features:
+            if not 1 <= len(feature.strip()) <= 200:
+                raise ValueError(
+                    f"known_features: {feature[:40]!r} must be 1 to 200 characters, e.g. 'kamado grill'"
+                )
+        if not self.url.strip():
+            raise ValueError(
+                "url must name a stream, e.g. 'rtsp://user:pass@192.0.2.10:554/stream1' or a file path"
+            )
+        if self.detect_url is not None and not self.detect_url.strip():
+            self.detect_url = None
+        if self.reader.backoff_max_s < self.reader.backoff_initial_s:
+            raise ValueError(
+                f"reader.backoff_max_s ({self.reader.backoff_max_s}) must be at least "
+                f"reader.backoff_initial_s ({self.reader.backoff_initial_s})"
+            )
+        return self
+
+    @property
+    def sample_url(self) -> str:
+        """The stream the worker decodes: the detect stream when there is one."""
+        return self.detect_url or self.url
+
+
+def _plain_camera_names(cameras: dict[str, CameraConfig]) -> dict[str, CameraConfig]:
+    for name in cameras:
+        if not CAMERA_NAME.match(name):
+            raise ValueError(
+                f"camera name {name!r} must be 1-64 letters, digits, '_' or '-', "
+                "starting with a letter or digit, e.g. 'front_gate'"
+            )
+    return cameras
+
+
+CameraMap = Annotated[dict[str, CameraConfig], AfterValidator(_plain_camera_names)]

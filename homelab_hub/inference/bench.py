@@ -1,4 +1,10 @@
-"""inference_bench: one short generation, speeds from the server's own counters.
+"""inference_bench: prompt processing and generation measured apart, like llama-bench's pp and tg.
+
+Two requests per bench: ``pp`` sends ``prompt_tokens`` and asks for one token, so its prompt
+speed is prefill alone; ``tg`` sends a one-word prompt and generates ``max_tokens``, so its
+generation speed is decode alone (in one request the two mix: a long prompt's cache makes decode
+slower than a tg run). This is what the seed's table compares per host (local vs split, pp and
+tg), and speeds come from the server's own counters, never from the hub's clock.
 
 The prompt plus the tokens to generate must fit the context the model runs with: Ollama
 silently truncates a prompt longer than num_ctx ("truncating input prompt") and llama-server
@@ -77,8 +83,9 @@ def run_ollama(
     context, what = ollama_context(host, model)
     check_fits(prompt_tokens, max_tokens, context, what)
     started = time.monotonic()
-    data = host.generate(model, bench_prompt(prompt_tokens), max_tokens, timeout=timeout)
-    return _ollama_result(host.name, model, data, time.monotonic() - started, context)
+    pp = host.generate(model, bench_prompt(prompt_tokens), 1, timeout=timeout)
+    tg = host.generate(model, bench_prompt(1), max_tokens, timeout=timeout)
+    return _ollama_result(host.name, model, pp, tg, time.monotonic() - started, context)
 
 
 def run_llama(
@@ -92,8 +99,9 @@ def run_llama(
     context = n_ctx if isinstance(n_ctx, int) and n_ctx > 0 else None
     check_fits(prompt_tokens, max_tokens, context, f"each slot of {host.name}")
     started = time.monotonic()
-    data = host.completion(bench_prompt(prompt_tokens), max_tokens, timeout=timeout, model=model)
-    return _llama_result(host.name, model, data, time.monotonic() - started, context)
+    pp = host.completion(bench_prompt(prompt_tokens), 1, timeout=timeout, model=model)
+    tg = host.completion(bench_prompt(1), max_tokens, timeout=timeout, model=model)
+    return _llama_result(host.name, model, pp, tg, time.monotonic() - started, context)
 
 
 def _rate(count: Any, seconds: float) -> float | None:
@@ -101,11 +109,11 @@ def _rate(count: Any, seconds: float) -> float | None:
 
 
 def _ollama_result(
-    host: str, model: str, data: dict[str, Any], wall: float, context: int | None
+    host: str, model: str, pp: dict[str, Any], tg: dict[str, Any], wall: float, context: int | None
 ) -> BenchResult:
     ns = 1e9  # Ollama reports durations in nanoseconds
-    prompt_n, gen_n = int(data.get("prompt_eval_count") or 0), int(data.get("eval_count") or 0)
-    load_s = float(data.get("load_duration") or 0) / ns
+    prompt_n, gen_n = int(pp.get("prompt_eval_count") or 0), int(tg.get("eval_count") or 0)
+    load_s = float(pp.get("load_duration") or 0) / ns
     note = f"the call loaded the model first ({load_s:.1f} s, not in the speeds)" if load_s > 1 else ""
     return BenchResult(
         host=host,
@@ -113,32 +121,37 @@ def _ollama_result(
         model=model,
         context=context,
         prompt_tokens=prompt_n,
-        prompt_tokens_per_s=_rate(prompt_n, float(data.get("prompt_eval_duration") or 0) / ns),
+        prompt_tokens_per_s=_rate(prompt_n, float(pp.get("prompt_eval_duration") or 0) / ns),
         generated_tokens=gen_n,
-        generation_tokens_per_s=_rate(gen_n, float(data.get("eval_duration") or 0) / ns),
+        generation_tokens_per_s=_rate(gen_n, float(tg.get("eval_duration") or 0) / ns),
         load_s=round(load_s, 3),
         total_s=round(wall, 3),
         note=note,
     )
 
 
-def _llama_result(
-    host: str, model: str | None, data: dict[str, Any], wall: float, context: int | None
-) -> BenchResult:
+def _timings(host: str, data: dict[str, Any]) -> dict[str, Any]:
     timings = data.get("timings")
     if not isinstance(timings, dict):
         raise HostBadResponse(f"{host} /completion answered without timings")
-    prompt_n, gen_n = int(timings.get("prompt_n") or 0), int(timings.get("predicted_n") or 0)
-    settings = data.get("generation_settings")
-    reported = data.get("model") or (settings.get("model") if isinstance(settings, dict) else None)
+    return timings
+
+
+def _llama_result(
+    host: str, model: str | None, pp: dict[str, Any], tg: dict[str, Any], wall: float, context: int | None
+) -> BenchResult:
+    pp_t, tg_t = _timings(host, pp), _timings(host, tg)
+    prompt_n, gen_n = int(pp_t.get("prompt_n") or 0), int(tg_t.get("predicted_n") or 0)
+    settings = pp.get("generation_settings")
+    reported = pp.get("model") or (settings.get("model") if isinstance(settings, dict) else None)
     return BenchResult(
         host=host,
         kind="llama_cpp",
         model=redact_text(str(model or reported or "?")),
         context=context,
         prompt_tokens=prompt_n,
-        prompt_tokens_per_s=_rate(prompt_n, float(timings.get("prompt_ms") or 0) / 1000),
+        prompt_tokens_per_s=_rate(prompt_n, float(pp_t.get("prompt_ms") or 0) / 1000),
         generated_tokens=gen_n,
-        generation_tokens_per_s=_rate(gen_n, float(timings.get("predicted_ms") or 0) / 1000),
+        generation_tokens_per_s=_rate(gen_n, float(tg_t.get("predicted_ms") or 0) / 1000),
         total_s=round(wall, 3),
     )

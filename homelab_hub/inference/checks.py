@@ -11,6 +11,8 @@ from typing import Literal
 from homelab_hub.errors import HubError
 from homelab_hub.inference.http import HostClient, expect_dict
 from homelab_hub.inference.ollama import same_model
+from homelab_hub.inference.rpc import probe
+from homelab_hub.inference.split import rpc_down_detail
 from homelab_hub.redact import redact_text
 
 HostKind = Literal["ollama", "llama_cpp"]
@@ -77,3 +79,18 @@ def _model_check(client: HostClient, model: str, require_loaded: bool) -> tuple[
         return False, exc.message
     except Exception as exc:  # a check reports, never raises
         return False, f"{client.url}: {redact_text(f'{type(exc).__name__}: {exc}')}"
+
+
+def rpc_server_check(address: str, *, timeout: float = 3.0) -> tuple[bool, str]:
+    """The rpc-server at ``address`` answers HELLO within ``timeout``. One that accepts the
+    connection but keeps HELLO waiting is serving its one client (a llama-server) and counts as
+    up: rpc-server serves one connection at a time."""
+    result = probe(address, timeout)
+    if result.state == "ok":
+        devices = ", ".join(
+            f"#{d.index} {d.free / 1e9:.1f}/{d.total / 1e9:.1f} GB free" for d in result.devices
+        )
+        return True, f"rpc-server {address} speaks RPC {result.version_text}; {devices}"
+    if result.state == "busy":
+        return True, f"rpc-server {address} accepts connections and is serving a client ({result.error})"
+    return False, rpc_down_detail(address, result)

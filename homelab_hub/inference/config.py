@@ -7,6 +7,7 @@ from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from homelab_hub.inference.rpc import parse_address, parse_version
 from homelab_hub.redact import redact_url
 
 KvCacheType = Literal["f16", "q8_0", "q4_0"]
@@ -29,9 +30,43 @@ def _check_name(value: str | None, what: str) -> str | None:
     return value
 
 
-class OllamaHostConfig(BaseModel):
+class _ServerLogConfig(BaseModel):
+    """Where a server's log lives (one of three): Ollama and llama-server hosts both have one."""
+
     model_config = ConfigDict(extra="forbid", validate_default=True)
 
+    log_file: str | None = Field(
+        default=None,
+        description="Server log file the hub can read; gives measured weights / KV / graph per device.",
+    )
+    log_journald_unit: str | None = Field(
+        default=None,
+        description="systemd unit whose journal holds the server log (`journalctl -u UNIT`), e.g. ollama or llama-server.",
+    )
+    log_docker_container: str | None = Field(
+        default=None,
+        description="Docker container running the server, read with `docker logs`, e.g. ollama or llama-server.",
+    )
+
+    @field_validator("log_journald_unit")
+    @classmethod
+    def _unit_name(cls, value: str | None) -> str | None:
+        return _check_name(value, "systemd unit")
+
+    @field_validator("log_docker_container")
+    @classmethod
+    def _container_name(cls, value: str | None) -> str | None:
+        return _check_name(value, "Docker container")
+
+    @model_validator(mode="after")
+    def _one_log(self) -> _ServerLogConfig:
+        given = [k for k in ("log_file", "log_journald_unit", "log_docker_container") if getattr(self, k)]
+        if len(given) > 1:
+            raise ValueError(f"set one server log source, not {' and '.join(given)}")
+        return self
+
+
+class OllamaHostConfig(_ServerLogConfig):
     url: str = Field(..., description="Base URL of the Ollama API, e.g. http://gpu-box:11434.")
     workload_ctx: int | None = Field(
         default=None,
@@ -51,56 +86,52 @@ class OllamaHostConfig(BaseModel):
         description="The host's OLLAMA_NUM_PARALLEL (default 1 since Ollama 0.10): each slot holds its own "
         "KV cache. The server log, when readable, overrides it.",
     )
-    log_file: str | None = Field(
-        default=None,
-        description="Ollama server log file the hub can read; gives measured weights / KV / graph per device.",
-    )
-    log_journald_unit: str | None = Field(
-        default=None,
-        description="systemd unit whose journal holds the server log (`journalctl -u UNIT`), e.g. ollama.",
-    )
-    log_docker_container: str | None = Field(
-        default=None,
-        description="Docker container running Ollama, read with `docker logs`, e.g. ollama.",
-    )
 
     @field_validator("url")
     @classmethod
     def _url_is_http(cls, value: str) -> str:
         return _check_url(value)
 
-    @field_validator("log_journald_unit")
-    @classmethod
-    def _unit_name(cls, value: str | None) -> str | None:
-        return _check_name(value, "systemd unit")
 
-    @field_validator("log_docker_container")
-    @classmethod
-    def _container_name(cls, value: str | None) -> str | None:
-        return _check_name(value, "Docker container")
-
-    @model_validator(mode="after")
-    def _one_log(self) -> OllamaHostConfig:
-        given = [k for k in ("log_file", "log_journald_unit", "log_docker_container") if getattr(self, k)]
-        if len(given) > 1:
-            raise ValueError(f"set one server log source, not {' and '.join(given)}")
-        return self
-
-
-class LlamaServerHostConfig(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
+class LlamaServerHostConfig(_ServerLogConfig):
     url: str = Field(..., description="Base URL of a llama.cpp llama-server, e.g. http://mac-studio:9999.")
     kv_unified: Literal["auto", "on", "off"] = Field(
         default="auto",
         description="Whether its slots share one KV pool (--kv-unified). auto: yes for the 4 slots "
         "llama-server picks without -np (builds since late 2025), no otherwise.",
     )
+    rpc_protocol: str | None = Field(
+        default=None,
+        description="RPC protocol its build speaks (major.minor.patch; an rpc-server built from the same commit "
+        "prints it as 'Starting RPC server vX.Y.Z'); names both sides of a version mismatch.",
+    )
+
+    @field_validator("rpc_protocol")
+    @classmethod
+    def _protocol(cls, value: str | None) -> str | None:
+        if value is not None and parse_version(value) is None:
+            raise ValueError(f"a protocol version major.minor.patch such as 3.0.0, got {value!r}")
+        return value
 
     @field_validator("url")
     @classmethod
     def _url_is_http(cls, value: str) -> str:
         return _check_url(value)
+
+
+class RpcHostConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_default=True)
+
+    address: str = Field(
+        ...,
+        description="rpc-server address HOST:PORT as llama-server's --rpc names it, e.g. 192.168.100.2:50052.",
+    )
+
+    @field_validator("address")
+    @classmethod
+    def _host_port(cls, value: str) -> str:
+        parse_address(value)  # ValueError names the expected shape
+        return value.strip()
 
 
 class InferenceConfig(BaseModel):
@@ -113,6 +144,10 @@ class InferenceConfig(BaseModel):
     llama_cpp: dict[str, LlamaServerHostConfig] = Field(
         default_factory=dict,
         description="llama-server hosts by name, e.g. [inference.llama_cpp.studio] url = 'http://studio:9999'.",
+    )
+    rpc: dict[str, RpcHostConfig] = Field(
+        default_factory=dict,
+        description="llama.cpp rpc-servers by name, e.g. [inference.rpc.dgx] address = '192.168.100.2:50052'.",
     )
     timeout_s: float = Field(
         default=5.0,
@@ -164,9 +199,18 @@ class InferenceConfig(BaseModel):
 
     @model_validator(mode="after")
     def _names_unique(self) -> InferenceConfig:
-        both = sorted(set(self.ollama) & set(self.llama_cpp))
-        if both:
-            raise ValueError(
-                f"host names must be unique across [inference.ollama] and [inference.llama_cpp]; both define {both}"
-            )
+        sections: dict[str, list[str]] = {
+            "ollama": list(self.ollama),
+            "llama_cpp": list(self.llama_cpp),
+            "rpc": list(self.rpc),
+        }
+        seen: dict[str, str] = {}
+        for section, names in sections.items():
+            for name in names:
+                if name in seen:
+                    raise ValueError(
+                        "host names must be unique across [inference.ollama], [inference.llama_cpp] and "
+                        f"[inference.rpc]; [inference.{seen[name]}] and [inference.{section}] both define {name!r}"
+                    )
+                seen[name] = section
         return self

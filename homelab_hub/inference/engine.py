@@ -12,6 +12,7 @@ import time
 from collections import deque
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, TypeVar
 
 from homelab_hub.errors import HubError, InvalidInput, NotFound
@@ -21,10 +22,15 @@ from homelab_hub.inference.context import reload_finding
 from homelab_hub.inference.findings import GB, derived_model_name
 from homelab_hub.inference.http import HostBadResponse
 from homelab_hub.inference.kv_cache import kv_cache_bytes
+from homelab_hub.inference.llama_log import LlamaLoad
 from homelab_hub.inference.llama_server import LlamaServerHost
 from homelab_hub.inference.ollama import OllamaHost, ReportSettings, same_model
 from homelab_hub.inference.report import BenchResult, DerivedModel, OllamaHostReport
 from homelab_hub.inference.report_llama import InferenceSnapshot, LlamaServerReport
+from homelab_hub.inference.report_rpc import RpcServerReport, rpc_report
+from homelab_hub.inference.rpc import RpcProbe
+from homelab_hub.inference.rpc import probe as rpc_probe
+from homelab_hub.inference.split import RpcHost, analyse
 from homelab_hub.inference.versions import OllamaVersion
 from homelab_hub.redact import redact_text
 
@@ -56,9 +62,10 @@ class InferenceEngine:
             for name, cfg in config.ollama.items()
         }
         self.llama_cpp = {
-            name: LlamaServerHost(name, cfg, timeout=config.timeout_s)
+            name: LlamaServerHost(name, cfg, timeout=config.timeout_s, log_lines=config.log_tail_lines)
             for name, cfg in config.llama_cpp.items()
         }
+        self.rpc = dict(config.rpc)
         self._lock = threading.Lock()
         self._last_probe: dict[str, tuple[bool, str]] = {}
         self._last_snapshot: tuple[float, InferenceSnapshot] | None = None
@@ -82,28 +89,70 @@ class InferenceEngine:
 
     @property
     def host_names(self) -> list[str]:
-        return sorted([*self.ollama, *self.llama_cpp])
+        return sorted([*self.ollama, *self.llama_cpp, *self.rpc])
 
     # --- ollama_ps ---
 
     def snapshot(self, host: str | None = None) -> InferenceSnapshot:
         """Every host's state (or one named host). Raises NotFound for an unknown host."""
         hosts = self._hosts
+        rpc_names = sorted(self.rpc)
         if host is not None:
             self._require_host(host)
             hosts = [h for h in hosts if h.name == host]
-        reports = _concurrently(self._report, hosts)
+            if host in self.rpc:
+                rpc_names = [host]
+            elif host not in self.llama_cpp:
+                rpc_names = []
+        jobs: list[Callable[[], Any]] = [partial(self._report, h) for h in hosts]
+        jobs += [partial(rpc_probe, self.rpc[n].address, self.config.timeout_s) for n in rpc_names]
+        results = _concurrently(lambda job: job(), jobs)
+        reports: list[Report] = [r for r, _ in results[: len(hosts)]]
+        loads = {r.host: load for r, load in results[: len(hosts)] if load is not None}
+        probes = {n: p for n, p in zip(rpc_names, results[len(hosts) :], strict=True)}
         ollama = [r for r in reports if isinstance(r, OllamaHostReport)]
         llama = [r for r in reports if isinstance(r, LlamaServerReport)]
+        rpc = self._attach_splits(llama, loads, probes)
+        if host is not None and host in self.llama_cpp:
+            rpc = [r for r in rpc if host in r.used_by]
         self._note_contexts(ollama)
-        return InferenceSnapshot(summary=_summary(ollama, llama), ollama=ollama, llama_cpp=llama)
+        return InferenceSnapshot(
+            summary=_summary(ollama, llama, rpc), ollama=ollama, llama_cpp=llama, rpc=rpc
+        )
 
-    def _report(self, host: OllamaHost | LlamaServerHost) -> Report:
+    def _report(self, host: OllamaHost | LlamaServerHost) -> tuple[Report, LlamaLoad | None]:
+        load: LlamaLoad | None = None
+        report: Report
         try:
-            return host.report(self._settings) if isinstance(host, OllamaHost) else host.report()
+            report = host.report(self._settings) if isinstance(host, OllamaHost) else host.report()
         except HubError as exc:
             cls = OllamaHostReport if isinstance(host, OllamaHost) else LlamaServerReport
-            return cls(host=host.name, url=host.url, state=_state(exc), error=redact_text(exc.message))
+            report = cls(host=host.name, url=host.url, state=_state(exc), error=redact_text(exc.message))
+        if isinstance(host, LlamaServerHost) and isinstance(report, LlamaServerReport):
+            load, report.log = host.load()  # read even when the server is down: why it died
+        return report, load
+
+    def _attach_splits(
+        self, llama: list[LlamaServerReport], loads: dict[str, LlamaLoad], probes: dict[str, RpcProbe]
+    ) -> list[RpcServerReport]:
+        by_address = {self.rpc[n].address: RpcHost(n, p) for n, p in probes.items()}
+        used_by: dict[str, list[str]] = {}
+        for report in llama:
+            load = loads.get(report.host)
+            if load is None:
+                continue
+            for endpoint in load.rpc_endpoints:
+                if endpoint in by_address:
+                    used_by.setdefault(by_address[endpoint].name, []).append(report.host)
+            metrics = report.models[0].metrics if report.models else None
+            report.split, report.findings = analyse(
+                report.host,
+                load,
+                by_address,
+                decode_tokens_per_s=metrics.generation_tokens_per_s if metrics else None,
+                client_protocol=self.llama_cpp[report.host].config.rpc_protocol,
+            )
+        return [rpc_report(n, p, sorted(used_by.get(n, []))) for n, p in sorted(probes.items())]
 
     def _note_contexts(self, reports: list[OllamaHostReport]) -> None:
         """Record each loaded context; flag models whose context keeps changing between looks."""
@@ -208,13 +257,19 @@ class InferenceEngine:
     def bench(
         self, host: str, model: str | None, prompt_tokens: int = 512, max_tokens: int = 128
     ) -> BenchResult:
-        """One short generation; speeds come from the server's own counters.
+        """pp (``prompt_tokens``, one token out) and tg (``max_tokens`` from a one-word prompt) as
+        two requests, like llama-bench; speeds come from the server's own counters.
 
         Raises NotFound (unknown host or model), InvalidInput (sizes out of range or above the
         loaded context, no model for an Ollama host or a router), HostTimeout/HostDown/
         HostBadResponse when the host fails.
         """
         self._require_host(host)
+        if host in self.rpc:
+            raise InvalidInput(
+                f"host {host!r} is an rpc-server: it has no API to generate with; bench the llama-server "
+                "that uses it (--rpc) and the same model on one machine to compare"
+            )
         _bench.check_sizes(prompt_tokens, max_tokens)
         timeout = self.config.bench_timeout_s
         if host in self.ollama:
@@ -223,7 +278,16 @@ class InferenceEngine:
                     f"host {host!r} is an Ollama host: name the model to measure, e.g. 'llama3.1:8b'"
                 )
             return _bench.run_ollama(self.ollama[host], model, prompt_tokens, max_tokens, timeout)
-        return _bench.run_llama(self.llama_cpp[host], model, prompt_tokens, max_tokens, timeout)
+        result = _bench.run_llama(self.llama_cpp[host], model, prompt_tokens, max_tokens, timeout)
+        load, _ = self.llama_cpp[host].load()
+        if load is not None and load.devices:
+            names = {self.rpc[n].address: n for n in self.rpc}
+            result.devices = " + ".join(
+                f"{d.name} ({names.get(d.endpoint, d.endpoint) if d.endpoint else host})"
+                for d in load.devices.values()
+                if d.model and not d.is_cpu
+            )
+        return result
 
     # --- the probe: health and /metrics read its last results ---
 
@@ -233,6 +297,7 @@ class InferenceEngine:
         snapshot = self.snapshot()
         reports: list[Report] = [*snapshot.ollama, *snapshot.llama_cpp]
         results = {r.host: _probe_result(r) for r in reports}
+        results |= {r.host: _rpc_probe_result(r) for r in snapshot.rpc}
         with self._lock:
             before, self._last_probe = self._last_probe, results
             self._last_snapshot = (started, snapshot)
@@ -259,7 +324,7 @@ class InferenceEngine:
             return self._last_snapshot
 
     def _require_host(self, host: str) -> None:
-        if host not in self.ollama and host not in self.llama_cpp:
+        if host not in self.ollama and host not in self.llama_cpp and host not in self.rpc:
             known = ", ".join(self.host_names) or "none configured"
             raise NotFound(f"unknown inference host {host!r}; known hosts: {known}")
 
@@ -270,6 +335,14 @@ def _probe_result(report: Report) -> tuple[bool, str]:
     if isinstance(report, OllamaHostReport):
         return True, f"Ollama {report.version} answers at {report.url}, {len(report.models)} model(s) loaded"
     return True, f"llama-server answers at {report.url}, {len(report.models)} model(s)"
+
+
+def _rpc_probe_result(report: RpcServerReport) -> tuple[bool, str]:
+    if report.state == "busy":
+        return True, f"rpc-server {report.address} accepts connections; busy serving a client"
+    if report.state != "ok":
+        return False, report.error or f"{report.host} is {report.state}"
+    return True, f"rpc-server {report.address} speaks RPC {report.protocol}, {len(report.devices)} device(s)"
 
 
 def _has_model(host: OllamaHost, model: str) -> bool:
@@ -291,8 +364,10 @@ def _state(exc: HubError) -> Any:
     return getattr(exc, "state", "bad_response" if isinstance(exc, HostBadResponse) else "down")
 
 
-def _summary(ollama: list[OllamaHostReport], llama: list[LlamaServerReport]) -> str:
-    if not ollama and not llama:
+def _summary(
+    ollama: list[OllamaHostReport], llama: list[LlamaServerReport], rpc: list[RpcServerReport]
+) -> str:
+    if not ollama and not llama and not rpc:
         return "no inference hosts configured ([inference.ollama.NAME] or [inference.llama_cpp.NAME])"
     parts = []
     if ollama:
@@ -306,10 +381,13 @@ def _summary(ollama: list[OllamaHostReport], llama: list[LlamaServerReport]) -> 
         )
     if llama:
         bad = [f"{r.host} {r.state}" for r in llama if r.state != "ok"]
-        findings = sum(len(m.findings) for r in llama for m in r.models)
+        findings = sum(len(m.findings) for r in llama for m in r.models) + sum(len(r.findings) for r in llama)
         parts.append(
             f"{len(llama)} llama-server(s)"
             + (f" ({', '.join(bad)})" if bad else "")
             + f", {findings} finding(s)"
         )
+    if rpc:
+        bad = [f"{r.host} {r.state}" for r in rpc if r.state not in ("ok", "busy")]
+        parts.append(f"{len(rpc)} rpc-server(s)" + (f" ({', '.join(bad)})" if bad else ""))
     return "; ".join(parts)

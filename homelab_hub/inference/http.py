@@ -10,35 +10,13 @@ URL and error text leaving this module goes through `homelab_hub.redact`.
 from __future__ import annotations
 
 import json
-import logging
 import threading
 from typing import Any
 
 import httpx
 
 from homelab_hub.errors import NotFound, Unavailable, UpstreamError
-from homelab_hub.redact import redact_text, redact_url
-
-
-class _RedactRequestLines(logging.Filter):
-    """httpx logs every request as ``HTTP Request: GET <full URL>`` at INFO: with a host URL
-    carrying ``user:password@`` or ``?token=`` that line would put the secret in the hub's log."""
-
-    def filter(self, record: logging.LogRecord) -> bool:
-        record.msg, record.args = redact_text(record.getMessage()), None
-        return True
-
-
-_redacting = threading.Lock()
-_redacted_loggers: set[str] = set()
-
-
-def _redact_http_logs() -> None:
-    with _redacting:
-        for name in ("httpx", "httpcore"):
-            if name not in _redacted_loggers:
-                logging.getLogger(name).addFilter(_RedactRequestLines())
-                _redacted_loggers.add(name)
+from homelab_hub.redact import redact_http_logs, redact_text, redact_url
 
 
 class HostTimeout(Unavailable):
@@ -68,7 +46,7 @@ class HostClient:
     """
 
     def __init__(self, name: str, url: str, timeout: float) -> None:
-        _redact_http_logs()
+        redact_http_logs()
         self.name = name
         self._base = httpx.URL(url)
         self._prefix = self._base.path.rstrip("/")  # a reverse proxy may serve under a path

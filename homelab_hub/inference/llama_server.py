@@ -25,6 +25,8 @@ from typing import Any
 from homelab_hub.errors import HubError
 from homelab_hub.inference.config import LlamaServerHostConfig
 from homelab_hub.inference.http import HostBadResponse, HostClient, expect_dict
+from homelab_hub.inference.llama_log import LlamaLoad, parse_llama_log
+from homelab_hub.inference.log_source import LogSpec, LogUnavailable, read_log
 from homelab_hub.inference.report import Finding
 from homelab_hub.inference.report_llama import LlamaModelReport, LlamaServerMetrics, LlamaServerReport
 from homelab_hub.redact import redact_text
@@ -85,10 +87,25 @@ def _decoded(next_token: Any) -> int:
 class LlamaServerHost:
     """One configured llama-server. Blocking; call from worker threads."""
 
-    def __init__(self, name: str, config: LlamaServerHostConfig, *, timeout: float) -> None:
+    def __init__(
+        self, name: str, config: LlamaServerHostConfig, *, timeout: float, log_lines: int = 20_000
+    ) -> None:
         self.name = name
         self.config = config
         self.client = HostClient(name, config.url, timeout)
+        self.log_spec = LogSpec(config.log_file, config.log_journald_unit, config.log_docker_container)
+        self.log_lines = log_lines
+
+    def load(self) -> tuple[LlamaLoad | None, str]:
+        """The newest load in the server log and what was read, or (None, why not); ('', None)
+        when no log is configured. Never raises: an unreadable log is a note."""
+        if not self.log_spec.configured:
+            return None, ""
+        try:
+            lines = read_log(self.log_spec, self.log_lines, self.client.timeout)
+        except LogUnavailable as exc:
+            return None, f"{self.log_spec.describe()} unreadable: {exc}"
+        return parse_llama_log(lines, self.log_spec.describe()), self.log_spec.describe()
 
     @property
     def url(self) -> str:

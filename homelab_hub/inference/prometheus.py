@@ -21,6 +21,7 @@ from homelab_hub.redact import redact_text
 if TYPE_CHECKING:
     from homelab_hub.inference.engine import InferenceEngine
     from homelab_hub.inference.report_llama import InferenceSnapshot
+    from homelab_hub.inference.report_rpc import SplitReport
 
 P = "homelab_hub_inference_"
 SERIES: dict[str, str] = {
@@ -42,6 +43,12 @@ SERIES: dict[str, str] = {
     f"{P}llama_requests_deferred": "Requests waiting for a free slot.",
     f"{P}llama_prompt_tokens_total": "Prompt tokens the server processed since it started (its counter).",
     f"{P}llama_generated_tokens_total": "Tokens the server generated since it started (its counter).",
+    f"{P}llama_device_memory_bytes": "A llama-server load's buffers per device (log; labels machine, buffer).",
+    f"{P}llama_device_layers": "Layers of a llama-server's model on each device (log).",
+    f"{P}split_link_seconds_per_token": "Layers x rpc round trip: network time each generated token pays.",
+    f"{P}rpc_round_trip_seconds": "Round trip of a small command to an rpc-server (or its TCP connect when busy).",
+    f"{P}rpc_device_memory_free_bytes": "Free memory of an rpc-server's device (GET_DEVICE_MEMORY).",
+    f"{P}rpc_device_memory_total_bytes": "Total memory of an rpc-server's device.",
 }
 
 
@@ -75,6 +82,11 @@ def _families() -> dict[str, GaugeMetricFamily | CounterMetricFamily]:
         "host_up": ["host", "kind"],
         "models_loaded": ["host", "kind"],
         "model_findings": ["host", "model", "kind"],
+        "llama_device_memory_bytes": ["host", "device", "machine", "buffer"],
+        "llama_device_layers": ["host", "device", "machine"],
+        "rpc_round_trip_seconds": ["host"],
+        "rpc_device_memory_free_bytes": ["host", "device"],
+        "rpc_device_memory_total_bytes": ["host", "device"],
     }
     out: dict[str, GaugeMetricFamily | CounterMetricFamily] = {}
     for name, doc in SERIES.items():
@@ -115,8 +127,18 @@ def _fill(f: dict[str, GaugeMetricFamily | CounterMetricFamily], at: float, snap
                 kinds[finding.kind] = kinds.get(finding.kind, 0) + 1
             for kind, count in sorted(kinds.items()):
                 f["model_findings"].add_metric([*key, kind], count)
+    for rpc in snap.rpc:
+        # busy: it answers TCP but serves its llama-server, which is an rpc-server at work.
+        f["host_up"].add_metric([rpc.host, "rpc"], 1.0 if rpc.state in ("ok", "busy") else 0.0)
+        if rpc.round_trip_ms is not None:
+            f["rpc_round_trip_seconds"].add_metric([rpc.host], rpc.round_trip_ms / 1000)
+        for d in rpc.devices:
+            f["rpc_device_memory_free_bytes"].add_metric([rpc.host, str(d.index)], d.free_gb * 1e9)
+            f["rpc_device_memory_total_bytes"].add_metric([rpc.host, str(d.index)], d.total_gb * 1e9)
     for server in snap.llama_cpp:
         f["host_up"].add_metric([server.host, "llama_cpp"], 1.0 if server.state == "ok" else 0.0)
+        if server.split is not None:
+            _fill_split(f, server.host, server.split)
         if server.state != "ok":
             continue
         loaded = [m for m in server.models if m.status == "loaded"]
@@ -140,6 +162,18 @@ def _fill(f: dict[str, GaugeMetricFamily | CounterMetricFamily], at: float, snap
                 f["llama_prompt_tokens_total"].add_metric(key, metrics.prompt_tokens_total)
             if metrics.generated_tokens_total is not None:
                 f["llama_generated_tokens_total"].add_metric(key, metrics.generated_tokens_total)
+
+
+def _fill_split(f: dict[str, GaugeMetricFamily | CounterMetricFamily], host: str, split: SplitReport) -> None:
+    for d in split.devices:
+        device = redact_text(d.device)
+        for buffer, gb in (("model", d.model_gb), ("kv", d.kv_cache_gb), ("compute", d.compute_gb)):
+            f["llama_device_memory_bytes"].add_metric([host, device, d.machine, buffer], gb * 1e9)
+        if d.layers is not None:
+            f["llama_device_layers"].add_metric([host, device, d.machine], d.layers)
+    if split.link_ms_per_token is not None:
+        model = redact_text(split.model)
+        f["split_link_seconds_per_token"].add_metric([host, model], split.link_ms_per_token / 1000)
 
 
 def _expires_in(expires_at: str) -> float | None:

@@ -23,6 +23,11 @@ FindingKind = Literal[
     "context_reloads",
     "requests_deferred",
     "kv_cache_full",
+    "split_fits_one_host",
+    "split_required",
+    "rpc_version_mismatch",
+    "rpc_server_down",
+    "gguf_ollama_metadata",
 ]
 ContextSource = Literal["request", "modelfile", "env", "vram_default", "default", "unknown"]
 
@@ -164,14 +169,18 @@ class BenchResult(Answer):
     context: int | None = Field(default=None, description="Context the sizes were checked against.")
     prompt_tokens: int = Field(..., description="Prompt tokens the server evaluated.")
     prompt_tokens_per_s: float | None = Field(
-        default=..., description="Prompt processing (prefill) speed from the server's counters."
+        default=..., description="pp: prompt processing (prefill) speed of a request generating one token."
     )
     generated_tokens: int = Field(..., description="Tokens generated.")
     generation_tokens_per_s: float | None = Field(
-        default=..., description="Generation (decode) speed from the server's counters."
+        default=..., description="tg: generation (decode) speed of a request with a one-word prompt."
     )
     load_s: float | None = Field(
         default=None, description="Model load time included in this call (Ollama), s."
     )
     total_s: float = Field(..., description="Wall time of the call as the hub saw it, s.")
+    devices: str = Field(
+        default="",
+        description="Where the model ran, from the server log: e.g. Metal (studio) + RPC0[...] (dgx).",
+    )
     note: str = Field(default="", description="Caveats, e.g. the call loaded the model first.")

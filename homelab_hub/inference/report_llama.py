@@ -11,6 +11,7 @@ from typing import Literal
 from pydantic import Field
 
 from homelab_hub.inference.report import Answer, Finding, HostState, OllamaHostReport
+from homelab_hub.inference.report_rpc import RpcServerReport, SplitReport
 
 
 class LlamaServerMetrics(Answer):
@@ -77,6 +78,13 @@ class LlamaServerReport(Answer):
     notes: list[str] = Field(
         default_factory=list, description="Endpoints that are disabled, and how to enable them."
     )
+    log: str = Field(default="", description="Server log read, or why not ('' when none is configured).")
+    split: SplitReport | None = Field(
+        default=None, description="The model split across machines (--rpc), from the server log."
+    )
+    findings: list[Finding] = Field(
+        default_factory=list, description="Split, RPC and model-file findings, each with its fix."
+    )
 
 
 class InferenceSnapshot(Answer):
@@ -85,3 +93,4 @@ class InferenceSnapshot(Answer):
     llama_cpp: list[LlamaServerReport] = Field(
         default_factory=list, description="llama.cpp llama-server hosts."
     )
+    rpc: list[RpcServerReport] = Field(default_factory=list, description="llama.cpp rpc-servers.")

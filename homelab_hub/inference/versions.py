@@ -104,10 +104,6 @@ class OllamaVersion:
         return self.at_least(CREATE_FROM)
 
     @property
-    def ps_reports_context(self) -> bool:
-        return self.at_least(PS_CONTEXT)
-
-    @property
     def fixed_default_context(self) -> int | None:
         """2048 or 4096 on versions with a fixed default; None where VRAM decides."""
         if self.vram_default:

@@ -59,6 +59,12 @@ class MemoryConfig(BaseModel):
     persist_interval_s: float = Field(
         30.0, gt=0, description="How often a changed vector index is written to disk."
     )
+    sync_poll_s: float = Field(
+        0.5,
+        gt=0,
+        description="How often the hub reads the table's change number to pick up rows other processes "
+        "wrote (a CLI import, another hub).",
+    )
     rrf_k: int = Field(
         60, ge=1, description="Reciprocal-rank-fusion constant joining semantic and keyword rankings."
     )

@@ -257,18 +257,26 @@ class VectorIndex:
         with self._lock:
             live = self._agents[: self._n] != _DELETED
             names = sorted(self._agent_codes, key=self._agent_codes.__getitem__)
-            np.savez(
-                tmp,
-                meta=np.array([_FORMAT_VERSION, self.dim], dtype=np.int64),
-                agents_names=np.array(names, dtype=str),
-                ids=self._ids[: self._n][live],
-                agents=self._agents[: self._n][live],
-                updated=self._updated[: self._n][live],
-                scales=self._scales[: self._n][live],
-                codes=self._codes[: self._n][live],
-            )
+            try:
+                self._write(tmp, live, names)
+            except BaseException:
+                # A full disk left a 0-byte tmp file behind; the index stays dirty for a retry.
+                tmp.unlink(missing_ok=True)
+                raise
             self.dirty = False
         os.replace(tmp, path)
+
+    def _write(self, tmp: Path, live: np.ndarray, names: list[str]) -> None:
+        np.savez(
+            tmp,
+            meta=np.array([_FORMAT_VERSION, self.dim], dtype=np.int64),
+            agents_names=np.array(names, dtype=str),
+            ids=self._ids[: self._n][live],
+            agents=self._agents[: self._n][live],
+            updated=self._updated[: self._n][live],
+            scales=self._scales[: self._n][live],
+            codes=self._codes[: self._n][live],
+        )
 
     @classmethod
     def load(cls, path: Path, dim: int) -> VectorIndex | None:

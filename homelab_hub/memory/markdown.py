@@ -38,6 +38,15 @@ class _Block:
     titled: bool = False  # path[0] is the document's one top-level title
 
 
+def _lower_case_name(text: str) -> bool:
+    """A heading may start with a name written in lower case ("llama.cpp RPC — Works", "vLLM
+    on the DGX"): a first word with a dot, a digit or a capital in it, on a line without a
+    flag, path or assignment ("python3 -m http.server" alone on a line is a command)."""
+    first = text.split()[0]
+    named = any(c == "." or c.isupper() or c.isdigit() for c in first[1:].rstrip("."))
+    return named and not re.search(r"\s-|/|=", text)
+
+
 def _plain_heading(lines: list[str], i: int) -> bool:
     line = lines[i]
     text = line.strip()
@@ -45,7 +54,7 @@ def _plain_heading(lines: list[str], i: int) -> bool:
         not text
         or len(text) > 80
         or len(text.split()) > 10
-        or not (text[0].isupper() or text[0].isdigit())
+        or not (text[0].isupper() or text[0].isdigit() or _lower_case_name(text))
         or not any(c.islower() for c in text)  # "258EAFA5-E914-…" on its own line is data
         or text[-1] in ".,;:"
         or ". " in text

@@ -11,6 +11,12 @@ saved), ``memory_versions`` (content memory_update replaced, with the span it wa
 never indexed, so search cannot return it) and ``memory_chunks`` (vectors of the parts of a
 long memory). For a memory with a thread or a time, content_hash covers both, so the same
 words said again in another thread are another memory.
+
+Version 3 adds ``change_seq``, the order in which the database committed changes: every
+insert, update and delete takes the next number from the one-row ``memory_clock`` in its
+transaction (the row lock makes the numbers follow commit order). Hubs follow the table by
+it instead of ``updated_at``, which is the writer's wall clock: rows from a CLI import whose
+clock was 60 s behind were never picked up by a running hub.
 """
 
 from homelab_hub.store.migrations import Migration
@@ -83,14 +89,34 @@ MIGRATIONS.append(
     )
 )
 
-# Version 3: which embedder made each row's vectors (its chunks' too), so that vectors of two
+MIGRATIONS.append(
+    Migration(
+        component="memory",
+        version=3,
+        description="change sequence assigned by the database, for following the table",
+        sqlite=(
+            "CREATE TABLE IF NOT EXISTS memory_clock (id INTEGER PRIMARY KEY, seq INTEGER NOT NULL)",
+            "INSERT OR IGNORE INTO memory_clock (id, seq) VALUES (1, 0)",
+            "ALTER TABLE memories ADD COLUMN change_seq INTEGER NOT NULL DEFAULT 0",
+            "CREATE INDEX IF NOT EXISTS ix_memories_change_seq ON memories (change_seq)",
+        ),
+        mysql=(
+            "CREATE TABLE IF NOT EXISTS memory_clock (id INT PRIMARY KEY, seq BIGINT NOT NULL) ENGINE=InnoDB",
+            "INSERT IGNORE INTO memory_clock (id, seq) VALUES (1, 0)",
+            "ALTER TABLE memories ADD COLUMN change_seq BIGINT NOT NULL DEFAULT 0, "
+            "ADD INDEX ix_memories_change_seq (change_seq)",
+        ),
+    )
+)
+
+# Version 4: which embedder made each row's vectors (its chunks' too), so that vectors of two
 # embedders are never compared; rows from before were all made by sentence-transformers.
 # One statement per dialect, so a failed run leaves nothing and can run again.
 TORCH_DEFAULT_ID = "torch:all-MiniLM-L6-v2"
 MIGRATIONS.append(
     Migration(
         component="memory",
-        version=3,
+        version=4,
         description="the embedder that made each memory's vectors",
         sqlite=(f"ALTER TABLE memories ADD COLUMN embedder TEXT NOT NULL DEFAULT '{TORCH_DEFAULT_ID}'",),
         mysql=(

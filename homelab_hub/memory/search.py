@@ -5,9 +5,11 @@ then fused into one ranking.
 Score semantics (what ``score`` in a result means): the exact cosine similarity between the
 query's and the memory's all-MiniLM-L6-v2 embeddings (its best chunk for a long memory),
 from -1 to 1. With MiniLM, 0.4 and up is usually on topic and 0.6 and up is the same fact.
-The order is the fused rank, so a memory that contains the query's rare words (a port, a
-hostname, an error string) can rank above one with a higher score, and it is kept even
-below ``min_score``.
+The order is the fused rank (``rank_score``), so a memory that contains the query's rare
+words (a port, a hostname, an error string) can rank above one with a higher cosine, and it
+is kept even below ``min_score``. ``rank_score`` is that fused score on the cosine scale
+(see `_fuse`), and answers show it: a cosine shown next to a different order (0.62, 0.63,
+0.61) told an agent the order was wrong.
 
 Fusion is a convex combination of the two scores, each z-scored over the candidates and
 first raised by part of the best thread neighbour's (threads.py). The weight of the
@@ -40,6 +42,9 @@ Mode = Literal["hybrid", "semantic", "keyword"]
 
 # A memory holding at least this share of the query's IDF weight counts as a keyword match.
 KEYWORD_MATCH_COVERAGE = 0.5
+# When no memory clears the floor, those holding at least this share of the best memory's
+# coverage are the query's best keyword matches and are kept.
+KEYWORD_FALLBACK_SHARE = 0.8
 _IDENTIFIER = re.compile(r"\d|\w[._:/@\-]\w|\b[A-Z][A-Z0-9_]{2,}\b|\(\)")
 # A quoted phrase is an exact string too: an error message pasted from a log ("database is
 # locked", 'Trusted domain error'). A single quote opens only after a space or the start, so
@@ -145,8 +150,17 @@ def hybrid_search(
         rank = _fuse(found, query, fusion)
         order = sorted(rank, key=lambda m: (-rank[m], -found[m].cosine, m))
 
+    # The floor on keyword coverage is relative when nothing clears it: a longer query
+    # ("exo cluster tensor parallel") holds words spread over many memories, so none holds half
+    # of them, yet its best keyword matches are the ones the shorter query ("exo") found. An
+    # added word must never empty an answer that had hits.
+    coverage_floor = KEYWORD_MATCH_COVERAGE
+    if not any(c.cosine >= min_score or c.coverage >= coverage_floor for c in found.values()):
+        best = max((c.coverage for c in found.values()), default=0.0)
+        coverage_floor = best * KEYWORD_FALLBACK_SHARE if best > 0 else coverage_floor
+
     def relevant(c: _Candidate) -> bool:
-        return c.cosine >= min_score or c.coverage >= KEYWORD_MATCH_COVERAGE
+        return c.cosine >= min_score or c.coverage >= coverage_floor
 
     chosen: list[int] = []
     for mid in order:
@@ -298,11 +312,15 @@ def _fuse(found: dict[int, _Candidate], query: str, fusion: Fusion) -> dict[int,
     best = max((c for c in found.values() if c.bm25 > 0), key=lambda c: c.bm25, default=None)
     confidence = min(1.0, best.coverage / fusion.keyword_confidence) if best is not None else 0.0
     wk = (1 - w) * confidence
+    # The fused score, put back on the cosine scale of these candidates (a positive affine map,
+    # so the order is the same): a memory ranked by meaning alone scores its cosine, and the
+    # score an answer shows is the one its order was ranked by.
+    mean, spread, total = float(cos.mean()), float(cos.std()) + 1e-9, w + wk
     out: dict[int, float] = {}
     for mid, c in found.items():
         s, k = sem[mid], kw[mid]
         if c.neighbours:
             s += fusion.semantic_context * max(0.0, *(sem[n] for n in c.neighbours))
             k += fusion.keyword_context * max(0.0, *(kw[n] for n in c.neighbours))
-        out[mid] = w * s + wk * k
+        out[mid] = mean + spread * (w * s + wk * k) / total
     return out

@@ -21,7 +21,8 @@ from homelab_hub.errors import InvalidInput, Unavailable, WarmingUp
 from homelab_hub.malloc import release_free_memory
 from homelab_hub.memory.chunks import chunk_spans, chunk_texts, context_line
 from homelab_hub.memory.config import MemoryConfig
-from homelab_hub.memory.embedder import Embedder, build_embedder
+from homelab_hub.memory.embedder import Embedder
+from homelab_hub.memory.embedders import build_embedder
 from homelab_hub.memory.index import VectorIndex, key, memory_of
 from homelab_hub.memory.keyword import KeywordIndex
 from homelab_hub.memory.search import Fusion, Mode, SearchHit, SearchParts, hybrid_search
@@ -46,9 +47,6 @@ INDEX_FILE = "vectors-4bit-{embedder}.npz"
 # Re-embedding after a switch commits this many memories at a time, so an interrupted switch
 # resumes where it stopped (the rows done carry the new embedder's id).
 REEMBED_BATCH = 64
-# sync() looks this far behind the newest updated_at it has seen, for writes that committed
-# late or came from a host whose clock is a little behind.
-SYNC_MARGIN_S = 5.0
 SEARCH_LIMIT = 50
 LIST_LIMIT = 200
 
@@ -98,9 +96,9 @@ class MemoryService:
         self._ready = threading.Event()
         self._error: str | None = None
         self._loading = "embedding model"
-        self._high_water = 0.0
         # (done, total) of the re-embedding a switch of embedder started, for progress bars.
         self.reembed_progress = (0, 0)
+        self._seen_seq = 0  # the newest change number (memory_clock) the caches hold
         self._loader: threading.Thread | None = None
         self._closing = False
 
@@ -209,8 +207,10 @@ class MemoryService:
         index = VectorIndex.load(self.index_path, dim)
         report = ReconcileReport(loaded_from_disk=index is not None)
         index = index or VectorIndex(dim)
+        # Read before the table: a change committed meanwhile has a higher number and is
+        # picked up by the next sync.
+        seen = self.store.change_seq()
         truth = self.store.versions()
-        self._high_water = max((u for _, u in truth.values()), default=0.0)
         have = index.versions()
         report.removed = index.remove([i for i in have if i not in truth])
         stale = sorted(i for i, (_, updated) in truth.items() if have.get(i) != updated)
@@ -224,6 +224,7 @@ class MemoryService:
         report.indexed = len(index)
         report.seconds = round(time.monotonic() - started, 3)
         self.index, self.keywords, self.threads, self.chunked = index, keywords, threads, chunked
+        self._seen_seq = seen
         self.reconcile_report = report
         if report.reencoded or report.removed or not report.loaded_from_disk:
             self.persist(force=True)
@@ -260,9 +261,10 @@ class MemoryService:
         index = self.index
         if index is None:
             return 0
-        rows = self.store.changed_since(self._high_water - SYNC_MARGIN_S)
-        if rows:
-            self._high_water = max(self._high_water, max(rows.values()))
+        # By the change numbers the database hands out, never by updated_at: that is the
+        # writer's wall clock, and a writer 60 s behind was never picked up.
+        seen = self.store.change_seq()
+        rows = self.store.changed_since(self._seen_seq)
         changed = [i for i, updated in rows.items() if index.version(i) != updated]
         self._index_rows(index, changed)
         for batch in self.store.iter_rows(changed):
@@ -281,10 +283,16 @@ class MemoryService:
             removed = index.remove(gone)
             for memory_id in gone:
                 self._forget(memory_id)
+        self._seen_seq = max(self._seen_seq, seen)
         return len(changed) + removed
 
+    def behind(self) -> bool:
+        """True when the table has changes the caches have not followed (one cheap read)."""
+        return self.index is not None and self.store.change_seq() != self._seen_seq
+
     def persist(self, force: bool = False) -> bool:
-        """Write the vector index to disk if it changed; True when written."""
+        """Write the vector index to disk if it changed; True when written. Raises OSError
+        (a full disk): the index stays dirty and is written on a later try."""
         index = self.index
         if index is None or not (force or index.dirty):
             return False
@@ -392,10 +400,11 @@ class MemoryService:
         existing = self.store.id_by_hash(agent, text, thr, when)
         if existing is not None:
             return SaveResult(id=existing, created=False)
-        vec = self.embedder.embed_one(text)
+        # The memory and its chunks in one request, batched with other callers' saves.
         spans = chunk_spans(text, self.embedder)
-        chunk_vecs = self.embedder.embed(chunk_texts(text, spans))
-        embedded = Embedded(vec, [Chunk(n + 1, s.start, s.end, chunk_vecs[n]) for n, s in enumerate(spans)])
+        vecs = self.embedder.embed_together([text, *chunk_texts(text, spans)])
+        vec = vecs[0]
+        embedded = Embedded(vec, [Chunk(n + 1, s.start, s.end, vecs[n + 1]) for n, s in enumerate(spans)])
         similar = self.near_duplicates(agent, vec, index)
         inserted = self.store.insert(
             agent, text, cat, clean, src, section, vec, thread=thr, occurred_at=when, chunks=embedded.chunks
@@ -416,6 +425,10 @@ class MemoryService:
             if score >= self.config.near_duplicate:
                 hits.append(SearchHit(memory=row, score=score, keyword_match=False, rank_score=score))
         return sorted(hits, key=lambda h: (-h.score, h.memory.id))[:5]
+
+    def count(self, agent: str | None) -> int:
+        """Memories of one agent (None: all)."""
+        return self.store.count(agent)
 
     def get(self, agent: str | None, memory_id: int) -> Memory:
         """Raises NotFound (also for another agent's id)."""

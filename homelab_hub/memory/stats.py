@@ -7,10 +7,13 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from homelab_hub.memory.chunks import body_start
 from homelab_hub.memory.service import MemoryService
 
 # Near-duplicate clustering compares every pair, so it looks at the newest memories only.
 CLUSTER_WINDOW = 2000
+# Imported memories in candidate pairs re-embedded without their context line, at most.
+CLUSTER_BODIES = 256
 
 
 @dataclass
@@ -68,14 +71,32 @@ def _clusters(service: MemoryService, agent: str | None) -> list[list[int]]:
         return i
 
     threshold = service.config.near_duplicate
+    pairs: list[tuple[int, int]] = []
     for start in range(0, len(ids), 512):
         sims = vecs[start : start + 512] @ vecs.T
-        for a, b in zip(*np.nonzero(sims >= threshold), strict=True):
-            i, j = start + int(a), int(b)
-            if i < j:
-                parent[find(i)] = find(j)
+        pairs += [(start + int(a), int(b)) for a, b in zip(*np.nonzero(sims >= threshold), strict=True)]
+    bodies = _body_vectors(service, agent, sorted({ids[k] for pair in pairs for k in pair}))
+    for i, j in pairs:
+        if i >= j:
+            continue
+        a, b = bodies.get(ids[i]), bodies.get(ids[j])
+        if a is not None and b is not None and float(a @ b) < threshold:
+            continue
+        parent[find(i)] = find(j)
     groups: dict[int, list[int]] = {}
     for i in range(len(ids)):
         groups.setdefault(find(i), []).append(ids[i])
     clusters = [sorted(g) for g in groups.values() if len(g) > 1]
     return sorted(clusters, key=lambda g: (-len(g), g[0]))[:20]
+
+
+def _body_vectors(service: MemoryService, agent: str | None, ids: list[int]) -> dict[int, np.ndarray]:
+    """Embeddings of imported memories' text without their context line, for the candidate
+    pairs only. Every piece of a note starts with the same "file › title › section" line,
+    which alone pulled 24 pieces of one seed article into one "near-duplicate" cluster; two
+    pieces are the same fact only if what is under the line is. Bounded: at most
+    CLUSTER_BODIES are embedded per call (the rest compare as stored)."""
+    rows = service.store.get_many(ids[:CLUSTER_BODIES], agent)
+    imported = [(m, row.content[body_start(row.content, True) :]) for m, row in rows.items() if row.section]
+    vectors = service.embedder.embed([body for _, body in imported])
+    return {m: vectors[n] for n, (m, _) in enumerate(imported)}

@@ -178,22 +178,38 @@ class MemoryStore:
                     ),
                 )
                 memory_id = int(res.lastrowid or 0)
-                self._write_tags(memory_id, agent, tags)
-                self._write_chunks(memory_id, chunks or [])
+                # A new id has no tags or chunks to replace. Deleting them anyway took a gap
+                # lock on InnoDB that two concurrent saves' inserts then deadlocked on.
+                self._write_tags(memory_id, agent, tags, replace=False)
+                self._write_chunks(memory_id, chunks or [], replace=False)
+                self._stamp(memory_id)
         except Conflict:
             return None
         return memory_id, now
 
-    def _write_tags(self, memory_id: int, agent: str, tags: list[str]) -> None:
-        self.db.execute("DELETE FROM memory_tags WHERE memory_id = ?", (memory_id,))
+    def _stamp(self, memory_id: int | None) -> None:
+        """Take the next change number for this write (inside its transaction). The clock
+        row stays locked until commit, so numbers are handed out in commit order and a reader
+        that has seen number N has every change up to N."""
+        self.db.execute("UPDATE memory_clock SET seq = seq + 1 WHERE id = 1")
+        if memory_id is not None:
+            self.db.execute(
+                "UPDATE memories SET change_seq = (SELECT seq FROM memory_clock WHERE id = 1) WHERE id = ?",
+                (memory_id,),
+            )
+
+    def _write_tags(self, memory_id: int, agent: str, tags: list[str], *, replace: bool = True) -> None:
+        if replace:
+            self.db.execute("DELETE FROM memory_tags WHERE memory_id = ?", (memory_id,))
         if tags:
             self.db.executemany(
                 "INSERT INTO memory_tags (memory_id, agent, tag) VALUES (?, ?, ?)",
                 [(memory_id, agent, t) for t in tags],
             )
 
-    def _write_chunks(self, memory_id: int, chunks: list[Chunk]) -> None:
-        self.db.execute("DELETE FROM memory_chunks WHERE memory_id = ?", (memory_id,))
+    def _write_chunks(self, memory_id: int, chunks: list[Chunk], *, replace: bool = True) -> None:
+        if replace:
+            self.db.execute("DELETE FROM memory_chunks WHERE memory_id = ?", (memory_id,))
         if chunks:
             self.db.executemany(
                 "INSERT INTO memory_chunks (memory_id, seq, start_char, end_char, embedding) VALUES (?, ?, ?, ?, ?)",
@@ -240,6 +256,7 @@ class MemoryStore:
                 self.db.execute(f"UPDATE memories SET {', '.join(sets)} WHERE id = ?", [*params, memory.id])
                 if tags is not None:
                     self._write_tags(memory.id, memory.agent, tags)
+                self._stamp(memory.id)
         except Conflict as exc:
             other = self.id_by_hash(memory.agent, content or "", memory.thread, memory.occurred_at)
             raise Conflict(
@@ -308,6 +325,7 @@ class MemoryStore:
             for table in ("memory_tags", "memory_chunks", "memory_versions"):
                 self.db.execute(f"DELETE FROM {table} WHERE memory_id = ?", (memory_id,))
             self.db.execute("DELETE FROM memories WHERE id = ?", (memory_id,))
+            self._stamp(None)
         return memory
 
     # -- reads --------------------------------------------------------------------------
@@ -494,14 +512,21 @@ class MemoryStore:
             for r in self.db.query("SELECT id, agent, updated_at FROM memories")
         }
 
-    def changed_since(self, since: float) -> dict[int, float]:
-        """id -> updated_at of rows changed after ``since`` (another process's writes)."""
-        rows = self.db.query("SELECT id, updated_at FROM memories WHERE updated_at > ?", (since,))
+    def change_seq(self) -> int:
+        """The number of the newest committed change (one cheap read: followers poll it)."""
+        row = self.db.query_one("SELECT seq FROM memory_clock WHERE id = 1")
+        return int(row["seq"]) if row else 0
+
+    def changed_since(self, seq: int) -> dict[int, float]:
+        """id -> updated_at of rows whose change number is above ``seq`` (other writers')."""
+        rows = self.db.query("SELECT id, updated_at FROM memories WHERE change_seq > ?", (seq,))
         return {int(r["id"]): float(r["updated_at"]) for r in rows}
 
-    def count(self) -> int:
-        row = self.db.query_one("SELECT COUNT(*) AS n FROM memories")
-        return int(row["n"]) if row else 0
+    def count(self, agent: str | None = None) -> int:
+        """Memories of one agent (None: all)."""
+        where, params = _scope(agent)
+        row = self.db.query_one(f"SELECT COUNT(*) AS n FROM memories WHERE 1 = 1{where}", params)
+        return int(row["n"] or 0) if row else 0
 
     # -- switching embedders ----------------------------------------------------------------
     def foreign_count(self) -> int:

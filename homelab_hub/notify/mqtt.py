@@ -92,16 +92,6 @@ class MqttPublisher:
         if self.connected:
             self._publish_discovery(camera)
 
-    def remove_camera(self, camera: str) -> None:
-        """Forget a camera: empty retained configs delete its entities in HA."""
-        with self._lock:
-            self._cameras.discard(camera)
-            self._motion.pop(camera, None)
-        for component, object_id, _ in self._entities(camera):
-            self._publish(
-                f"{self.config.discovery_prefix}/{component}/{self.node}/{object_id}/config", "", retain=True
-            )
-
     def motion(self, camera: str, active: bool) -> None:
         """The camera's motion sensor; published only when it changes (and on re-announce)."""
         with self._lock:
@@ -137,10 +127,6 @@ class MqttPublisher:
         if transcript is not None:
             event["transcript"] = redact_text(transcript)
         self._publish(self._topic(camera, "alert/event"), json.dumps(event), qos=1)
-
-    def publish_json(self, subtopic: str, payload: dict[str, Any], *, retain: bool = False) -> None:
-        """Anything else on the hub's bus (the watchdog's incidents): PREFIX/SUBTOPIC."""
-        self._publish(f"{self.config.topic_prefix}/{subtopic}", json.dumps(payload), qos=1, retain=retain)
 
     # -- paho callbacks (paho's thread) ---------------------------------------------------
     def _on_connect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:

@@ -20,7 +20,7 @@ import httpx
 
 from homelab_hub.errors import Unavailable
 from homelab_hub.notify.config import SpeakerConfig
-from homelab_hub.redact import redact_url
+from homelab_hub.redact import redact_http_logs, redact_url
 
 
 class SpeakerFailed(Unavailable):
@@ -38,6 +38,7 @@ class _HttpPlayer:
         self.name = name
         self.config = config
         self.base = config.url.rstrip("/")
+        redact_http_logs()  # the commands carry the one-time audio link; httpx logs each request line
 
     def _request(self, method: str, path: str, **kw: object) -> httpx.Response:
         where = f"speaker {self.name} ({redact_url(self.base)})"

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import AsyncIterator, Sequence
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from starlette.applications import Starlette
@@ -23,23 +24,30 @@ from starlette.routing import Route
 from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError, NotFound, Unavailable
+from homelab_hub.health import ComponentHealth
 from homelab_hub.metrics import REGISTRY
 from homelab_hub.notify.speakers import AUDIO_ROUTE
 from homelab_hub.server import web_api
-from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
+from homelab_hub.server.access import AGENT, PUBLIC, check_declared, declare
+from homelab_hub.server.auth import IDENTITY_KEY, Credential, TokenCache
 from homelab_hub.server.components import COMPONENTS, Component, all_resources, all_tools
 from homelab_hub.server.guard import HubGuard
-from homelab_hub.server.mcp import MCPBinding
+from homelab_hub.server.lifecycle import build_services, close_services, reload_services
+from homelab_hub.server.mcp.binding import MCPBinding
 from homelab_hub.server.rest import RestMirror, error_response
-from homelab_hub.server.services import Services, build_services, close_services, reload_services
-from homelab_hub.server.serving import check_bind
+from homelab_hub.server.serving import check_bind, connection_cap
 from homelab_hub.server.session_store import SessionStore
 from homelab_hub.server.sessions import SessionCache
+from homelab_hub.server.streams import StreamRegistry
 from homelab_hub.server.token_store import TokenStore
 from homelab_hub.server.web.live import LiveRoutes
 from homelab_hub.server.web.pages import WebPages
+from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
+
+_HEALTH_REFRESH_S = 0.25
+_HEALTH_MAX_AGE_S = 0.5
 
 
 class HubApp:
@@ -55,11 +63,19 @@ class HubApp:
     ) -> None:
         self.config = config
         self.config_path = config_path
-        self.components = services.components if services is not None else components
+        self.components = components  # the ones ``services`` was built with, when given
         self._services = services
         self._owns_services = services is None
         self.tokens = TokenCache(TokenStore(services.db) if services is not None else None)
         self.sessions = SessionCache(SessionStore(services.db) if services is not None else None)
+        cap = connection_cap(config.server.max_connections)
+        # Below the connection cap, so that health and the admin always find a connection.
+        self.streams = StreamRegistry(
+            per_agent=min(config.server.max_streams_per_agent, cap // 2),
+            total=min(config.server.max_streams, cap // 2),
+            alive=self.credential_alive,
+        )
+        self.sessions.on_drop = self.streams.sweep
         self.web = WebPages(self.services, self.tokens, self.sessions)
         self.live = LiveRoutes(self.services)
         self.tools = all_tools(self.components)
@@ -69,6 +85,8 @@ class HubApp:
         )
         self.rest = RestMirror(self.tools, self.services)
         self._refresher: asyncio.Task[None] | None = None
+        self._health_limiter: anyio.CapacityLimiter | None = None
+        self._health_task: asyncio.Task[None] | None = None
 
     def services(self) -> Services:
         if self._services is None:
@@ -92,6 +110,7 @@ class HubApp:
                 "Create tokens with `homelab-hub token create NAME` to require authentication."
             )
         self._refresher = asyncio.create_task(self._refresh_tokens())
+        self._health_task = asyncio.create_task(self._refresh_health())
         with contextlib.suppress(ValueError, RuntimeError, NotImplementedError):
             # Only possible in the main thread (not when embedded, e.g. in tests).
             asyncio.get_running_loop().add_signal_handler(signal.SIGHUP, self._on_sighup)
@@ -101,6 +120,7 @@ class HubApp:
                 yield
         finally:
             self._refresher.cancel()
+            self._health_task.cancel()
             if self._owns_services:
                 await anyio.to_thread.run_sync(close_services, services)
 
@@ -114,6 +134,9 @@ class HubApp:
             reloaded = await anyio.to_thread.run_sync(reload_services, self.services(), config)
         except HubError as exc:
             log.error("reload refused, keeping the running config: %s", exc.message)
+            return []
+        except Exception as exc:  # one line, never the exception's arguments (they may hold the file)
+            log.error("reload refused, keeping the running config: %s", type(exc).__name__)
             return []
         self.config = config
         log.info("config reloaded: %s", ", ".join(reloaded) or "nothing to apply live")
@@ -130,6 +153,18 @@ class HubApp:
                 await anyio.to_thread.run_sync(self._refresh_credentials)
             except Exception as exc:  # keep the last known tokens and sessions while the database is away
                 log.warning("token refresh failed: %s", exc)
+                continue
+            self.streams.sweep()  # a revoked token or session ends its streams within refresh_s
+
+    def credential_alive(self, credential: Credential) -> bool:
+        """Whether a stream's credential still holds: its token live, its session live and
+        made from a live token, or (a tokenless hub's 'local') still no token required."""
+        if credential.kind == "bearer":
+            return self.tokens.identity_for_hash(credential.key) is not None
+        if credential.kind == "session":
+            session = self.sessions.get(credential.key)
+            return session is not None and self.tokens.identity_for_hash(session.token_hash) is not None
+        return not self.tokens.required
 
     # -- plain routes -------------------------------------------------------------------
     async def health(self, request: Request) -> Response:
@@ -141,7 +176,7 @@ class HubApp:
                 {"status": "starting", "version": __version__, "auth": auth, "components": {}},
                 status_code=503,
             )
-        health = await anyio.to_thread.run_sync(self._services.health)
+        health = await self.current_health()
         bad = {k: v.detail for k, v in health.items() if v.state in ("down", "degraded")}
         body: dict[str, Any] = {"status": "degraded" if bad else "ok", "version": __version__, "auth": auth}
         if IDENTITY_KEY in request.scope.get("state", {}):
@@ -153,6 +188,31 @@ class HubApp:
             if bad:
                 body["reasons"] = {k: "details need a token" for k in bad}
         return JSONResponse(body, status_code=503 if bad else 200)
+
+    async def current_health(self) -> dict[str, ComponentHealth]:
+        """The health report, at most half a second old, without waiting: a task rebuilds it
+        four times a second from state the engines and workers keep, on threads of its own, so
+        a request never queues behind tool calls in the shared pool (under load /api/health
+        once took 2.5-8.3 s there) nor waits for a thread at all."""
+        services = self.services()
+        cached = services.cached_health(_HEALTH_MAX_AGE_S)
+        if cached is not None:
+            return cached
+        return await anyio.to_thread.run_sync(services.health, limiter=self._health_threads())
+
+    def _health_threads(self) -> anyio.CapacityLimiter:
+        if self._health_limiter is None:
+            self._health_limiter = anyio.CapacityLimiter(2)
+        return self._health_limiter
+
+    async def _refresh_health(self) -> None:
+        services = self.services()
+        while True:
+            try:
+                await anyio.to_thread.run_sync(services.health, limiter=self._health_threads())
+            except Exception as exc:  # health reports problems; its refresher must not die of one
+                log.warning("health refresh failed: %s", exc)
+            await asyncio.sleep(_HEALTH_REFRESH_S)
 
     async def metrics(self, request: Request) -> Response:
         return Response(generate_latest(REGISTRY), media_type=CONTENT_TYPE_LATEST)
@@ -182,20 +242,23 @@ def create_app(
     ``config_path`` is re-read on SIGHUP; ``components`` defaults to every component."""
     hub = HubApp(config, services=services, config_path=config_path, components=components)
     routes = [
-        Route("/api/health", hub.health, methods=["GET"]),
-        Route("/metrics", hub.metrics, methods=["GET"]),
-        Route(f"{AUDIO_ROUTE}/{{name}}", hub.speaker_audio, methods=["GET", "HEAD"]),
+        declare(PUBLIC, Route("/api/health", hub.health, methods=["GET"])),
+        declare(AGENT, Route("/metrics", hub.metrics, methods=["GET"])),
+        # A speaker sends no token: the one-time name is the credential.
+        declare(PUBLIC, Route(f"{AUDIO_ROUTE}/{{name}}", hub.speaker_audio, methods=["GET", "HEAD"])),
         *hub.rest.routes(),
         *web_api.routes(hub.services),
         *hub.mcp.routes(),
         *hub.live.routes(),
         *hub.web.routes(),
     ]
+    check_declared(routes)
     middleware = [
         Middleware(
             HubGuard,
             tokens=hub.tokens,
             sessions=hub.sessions,
+            streams=hub.streams,
             allowed_hosts=config.server.allowed_hosts,
             allowed_origins=config.server.allowed_origins,
             max_body_bytes=config.server.max_body_bytes,

@@ -8,7 +8,8 @@ needs one, for the rest of the process's life (see `TokenCache`).
 
 from __future__ import annotations
 
-from typing import Any
+from dataclasses import dataclass
+from typing import Any, Literal
 
 from starlette.requests import HTTPConnection
 
@@ -17,6 +18,15 @@ from homelab_hub.server.token_store import LOCAL_IDENTITY, TokenStore, token_has
 from homelab_hub.tools.registry import Identity
 
 IDENTITY_KEY = "hub_identity"
+
+
+@dataclass(frozen=True)
+class Credential:
+    """What a request's identity rests on, to tell later whether it still holds (a live
+    stream ends with it)."""
+
+    kind: Literal["bearer", "session", "local"]
+    key: str = ""  # the token's hash, or the session's hash; "" for a tokenless hub's 'local'
 
 
 def identity_of(scope_or_conn: Any) -> Identity:

@@ -15,6 +15,7 @@ from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError
 from homelab_hub.server.cli_options import config_option
 from homelab_hub.server.components import COMPONENTS
+from homelab_hub.server.lifecycle import build_services, close_services
 from homelab_hub.server.session_store import SessionStore
 from homelab_hub.server.token_store import TokenStore
 
@@ -26,6 +27,9 @@ def build_parser() -> argparse.ArgumentParser:
     )
     parser.add_argument("--version", action="version", version=f"homelab-hub {__version__}")
     config_option(parser, top=True)
+    # Commands of engines' own CLI modules build the hub through these: those modules are
+    # imported by the component list, so they must not import its life cycle back.
+    parser.set_defaults(build_services=build_services, close_services=close_services)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
 
     serve = sub.add_parser("serve", help="run the hub (MCP at /mcp and /sse, REST at /api)")
@@ -54,9 +58,11 @@ def build_parser() -> argparse.ArgumentParser:
     listing = tsub.add_parser("list", help="list tokens (names and roles; never the tokens)")
     config_option(listing, top=False)
     listing.set_defaults(func=cmd_token_list)
-    revoke = tsub.add_parser("revoke", help="revoke agent NAME's token")
+    revoke = tsub.add_parser(
+        "revoke", help="revoke agent NAME's tokens; a running hub refuses them within seconds"
+    )
     config_option(revoke, top=False)
-    revoke.add_argument("name")
+    revoke.add_argument("name", help="agent name the tokens act as, as shown by `token list`")
     revoke.set_defaults(func=cmd_token_revoke)
 
     session = sub.add_parser("session", help="browser sessions made on /login (list, revoke)")
@@ -157,11 +163,12 @@ def cmd_init(args: argparse.Namespace) -> int:
 
 
 def _token_store(args: argparse.Namespace, config: HubConfig | None = None) -> TokenStore:
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     config = config or load_config(args.config)
     db = Database.from_url(config.storage.url)
-    migrate(db)
+    migrate(db, all_migrations())
     return TokenStore(db)
 
 

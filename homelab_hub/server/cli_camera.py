@@ -1,7 +1,7 @@
 """``homelab-hub camera analyze VIDEO`` and ``camera listen CLIP``: replay a recorded clip
 through a camera's detector, or its sound through the transcriber.
 
-The replay itself is `homelab_hub.cameras.replay`: every ``--interval`` seconds of the clip
+The replay itself is `homelab_hub.cameras.stream.replay`: every ``--interval`` seconds of the clip
 one frame goes through the camera worker's pipeline (motion prefilter, zones, and the vision
 model when [vision] is enabled and --no-model is not given). This module parses the command
 line and prints each sample and the summary. ``listen`` runs a clip's audio through the
@@ -19,9 +19,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from homelab_hub.cameras.config import CameraConfig
-from homelab_hub.cameras.pipeline import SampleResult
-from homelab_hub.cameras.replay import AudioReplay, ListenChunk, Replay
+from homelab_hub.cameras.detect.pipeline import SampleResult
+from homelab_hub.cameras.settings import CameraConfig
+from homelab_hub.cameras.stream.replay import AudioReplay, ListenChunk, Replay
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import NotFound
 from homelab_hub.server.cli_options import config_option

@@ -18,6 +18,7 @@ from homelab_hub.config import load_config
 from homelab_hub.inference.engine import InferenceEngine
 from homelab_hub.inference.report import BenchResult, DerivedModel, LoadedModel, OllamaHostReport
 from homelab_hub.inference.report_llama import InferenceSnapshot, LlamaServerReport
+from homelab_hub.inference.report_rpc import RpcServerReport
 from homelab_hub.server.cli_options import config_option
 
 
@@ -29,7 +30,7 @@ def register(subparsers: Any) -> None:
     sub = parser.add_subparsers(dest="inference_command", metavar="ACTION", required=True)
     ps = sub.add_parser("ps", help="loaded models: memory, context and why, KV cache, findings with fixes")
     ps.add_argument("--host", help="one host name from the config (default: all)")
-    bench = sub.add_parser("bench", help="one short generation; prompt and generation tokens/s")
+    bench = sub.add_parser("bench", help="pp and tg tokens/s, measured apart like llama-bench")
     bench.add_argument("--host", required=True, help="host name from the config")
     bench.add_argument("--model", help="model to measure (Ollama hosts, llama-server routers)")
     bench.add_argument("--prompt-tokens", type=int, default=512, help="prompt length (default 512)")
@@ -98,6 +99,8 @@ def ps_lines(snap: InferenceSnapshot) -> list[str]:
         out += _ollama_lines(host)
     for server in snap.llama_cpp:
         out += _llama_lines(server)
+    if snap.rpc:
+        out += _rpc_lines(snap.rpc)
     return [*out, snap.summary]
 
 
@@ -155,7 +158,7 @@ def _model_details(m: LoadedModel) -> list[str]:
 def _llama_lines(server: LlamaServerReport) -> list[str]:
     head = f"{server.host}  {server.state}  llama-server {server.build or ''} ({server.mode})  {server.url}"
     if server.state != "ok":
-        return [head, f"  {server.error or '; '.join(server.notes)}", ""]
+        return [head, f"  {server.error or '; '.join(server.notes)}", *_split_lines(server), ""]
     out = [head]
     if server.models:
         rows = [["MODEL", "STATUS", "SLOTS", "BUSY", "CTX/SLOT", "KV CELLS", "UNIFIED", "KV FILL"]]
@@ -181,6 +184,58 @@ def _llama_lines(server: LlamaServerReport) -> list[str]:
             for f in m.findings:
                 out += [f"  ! {m.model} {f.kind}: {f.message}", f"    fix: {f.fix}"]
     out += [f"  note: {n}" for n in server.notes]
+    return [*out, *_split_lines(server), ""]
+
+
+def _split_lines(server: LlamaServerReport) -> list[str]:
+    out = [f"  log: {server.log}"] if server.log else []
+    split = server.split
+    if split is not None:
+        out.append(f"  split of {split.model} ({split.layers_total or '?'} layers; {split.layers_from}):")
+        rows = [["MACHINE", "DEVICE", "LAYERS", "MODEL", "KV", "COMPUTE", "FREE AT LOAD"]]
+        rows += [
+            [
+                d.machine,
+                d.device,
+                _n(d.layers),
+                _gb(d.model_gb),
+                _gb(d.kv_cache_gb),
+                _gb(d.compute_gb),
+                _gb(d.free_at_load_gb),
+            ]
+            for d in split.devices
+        ]
+        out += table(rows, indent="    ")
+        for m in split.machines:
+            via = f" via rpc-server {m.rpc_server}" if m.rpc_server else ""
+            out.append(
+                f"    {m.machine}{via}: {_n(m.layers)} layers, {_gb(m.total_gb)}"
+                + (f" of {_gb(m.capacity_gb)} free" if m.capacity_gb is not None else "")
+            )
+        rtt = f"{split.round_trip_ms:.2f} ms" if split.round_trip_ms is not None else "unknown"
+        link = f"{split.link_ms_per_token:.1f} ms" if split.link_ms_per_token is not None else "unknown"
+        decode = f"{split.decode_tokens_per_s:.1f} tok/s" if split.decode_tokens_per_s else "not measured"
+        out.append(
+            f"    needs {_gb(split.needs_gb)} on one machine; depends on {', '.join(split.depends_on)}; "
+            f"round trip {rtt}; link per token {link}; decode {decode}"
+        )
+        if not any(f.kind in ("split_fits_one_host", "split_required") for f in server.findings):
+            out.append(f"    {split.advice}")
+    for f in server.findings:
+        out += [f"  ! {f.kind}: {f.message}", f"    fix: {f.fix}"]
+    return out
+
+
+def _rpc_lines(servers: list[RpcServerReport]) -> list[str]:
+    rows = [["RPC-SERVER", "ADDRESS", "STATE", "PROTOCOL", "DEVICES (free/total)", "ROUND TRIP", "USED BY"]]
+    for r in servers:
+        devices = ", ".join(f"#{d.index} {d.free_gb:.1f}/{d.total_gb:.1f} GB" for d in r.devices) or "-"
+        rtt = f"{r.round_trip_ms:.2f} ms ({r.round_trip_from})" if r.round_trip_ms is not None else "-"
+        rows.append(
+            [r.host, r.address, r.state, r.protocol or "-", devices, rtt, ", ".join(r.used_by) or "-"]
+        )
+    out = table(rows, indent="")
+    out += [f"  {r.host}: {r.error}" for r in servers if r.error]
     return [*out, ""]
 
 
@@ -193,10 +248,12 @@ def bench_lines(r: BenchResult) -> list[str]:
         ["host", r.host],
         ["model", r.model],
         ["context", _n(r.context)],
-        ["prompt", f"{r.prompt_tokens:,} tokens at {r.prompt_tokens_per_s or 0:.1f} tok/s"],
-        ["generation", f"{r.generated_tokens:,} tokens at {r.generation_tokens_per_s or 0:.1f} tok/s"],
+        ["pp (prompt)", f"{r.prompt_tokens:,} tokens at {r.prompt_tokens_per_s or 0:.1f} tok/s"],
+        ["tg (generation)", f"{r.generated_tokens:,} tokens at {r.generation_tokens_per_s or 0:.1f} tok/s"],
         ["wall time", f"{r.total_s:.2f} s" + (f" (load {r.load_s:.1f} s)" if r.load_s else "")],
     ]
+    if r.devices:
+        rows.insert(2, ["devices", r.devices])
     return table(rows, indent="") + ([f"note: {r.note}"] if r.note else [])
 
 

@@ -13,21 +13,27 @@ import json
 import sys
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from homelab_hub.server.cli_options import config_option
+
+if TYPE_CHECKING:
+    from homelab_hub.memory.service import MemoryService
+    from homelab_hub.services import Services
 
 DEFAULT_AGENT = "local"
 DOC_SUFFIXES = (".md", ".markdown", ".txt")
 
 
 def register(subparsers: Any) -> None:
-    mem = subparsers.add_parser("memory", help="Import and export semantic memory.")
-    sub = mem.add_subparsers(dest="memory_command", required=True)
+    mem = subparsers.add_parser(
+        "memory", help="import notes and transcripts into semantic memory, export it as JSONL"
+    )
+    sub = mem.add_subparsers(dest="memory_command", metavar="ACTION", required=True)
 
     imp = sub.add_parser(
         "import",
-        help="Import notes (markdown or text), conversation transcripts (.jsonl) or a `memory export`.",
+        help="import notes (markdown or text), conversation transcripts (.jsonl) or a `memory export`",
         description="Notes are split by the headings they use (any # level, underlined, or plain heading "
         "lines; else paragraphs) into pieces the model reads whole, each with its file and heading path. "
         "A .jsonl chat transcript (Claude Code session files, or lines with role/speaker, text, timestamp) "
@@ -36,32 +42,32 @@ def register(subparsers: Any) -> None:
         "`memory export` are read back as they are, earlier versions included.",
     )
     imp.add_argument(
-        "paths", nargs="+", metavar="PATH", help="Note files, directories, transcripts or .jsonl exports."
+        "paths", nargs="+", metavar="PATH", help="note files, directories, transcripts or .jsonl exports"
     )
     imp.add_argument(
-        "--category", help="Category for note memories (default: none; each memory's source names its file)."
+        "--category", help="category for note memories (default: none; each memory's source names its file)"
     )
     imp.add_argument(
         "--agent",
-        help=f"Agent that owns the memories: the agent name of the token that will search them "
+        help=f"agent that owns the memories: the agent name of the token that will search them "
         f"(notes and transcripts default: {DEFAULT_AGENT}, the tokenless caller; exports default: each "
-        "record's own agent).",
+        "record's own agent)",
     )
     config_option(imp)
     imp.set_defaults(func=cmd_import)
 
     reembed = sub.add_parser(
         "reembed",
-        help="Re-embed the memories another embedder made, with a progress bar (after changing memory.embedder).",
+        help="re-embed the memories another embedder made, with a progress bar (after changing memory.embedder)",
         description="The hub also does this by itself at start; run it first to watch it, or to have it done "
         "before the hub serves. Interrupted, it resumes where it stopped; run again, it does nothing.",
     )
     config_option(reembed)
     reembed.set_defaults(func=cmd_reembed)
 
-    exp = sub.add_parser("export", help="Write memories as JSONL that `memory import` reads back.")
-    exp.add_argument("--agent", help="Only this agent's memories (default: all agents).")
-    exp.add_argument("--output", "-o", help="File to write (default: standard output).")
+    exp = sub.add_parser("export", help="write memories as JSONL that `memory import` reads back")
+    exp.add_argument("--agent", help="only this agent's memories (default: all agents)")
+    exp.add_argument("--output", "-o", help="file to write (default: standard output)")
     config_option(exp)
     exp.set_defaults(func=cmd_export)
 
@@ -93,15 +99,15 @@ def _owners(records: Iterator[dict[str, Any]], agent: str | None, seen: set[str]
         yield record
 
 
-def _open_service(args: argparse.Namespace) -> Any:
+def _open_service(args: argparse.Namespace) -> tuple[Services, MemoryService]:
+    """The hub's services (built by the CLI's ``build_services``, set in server/cli.py) and its memory."""
     from homelab_hub.config import load_config
-    from homelab_hub.server.services import build_services
 
-    services = build_services(load_config(args.config), start_workers=False)
+    services: Services = args.build_services(load_config(args.config), start_workers=False)
     if services.memory is None:
         raise SystemExit("memory is disabled in this configuration (memory.enabled = false)")
     services.memory.wait_ready(timeout=600)
-    return services
+    return services, services.memory
 
 
 def cmd_import(args: argparse.Namespace) -> int:
@@ -109,7 +115,6 @@ def cmd_import(args: argparse.Namespace) -> int:
 
     from homelab_hub.memory.importer import Document, ImportReport, MemoryImporter
     from homelab_hub.memory.transcripts import is_transcript
-    from homelab_hub.server.services import close_services
 
     notes: list[tuple[Path, str]] = []
     jsonl: list[Path] = []
@@ -124,10 +129,10 @@ def cmd_import(args: argparse.Namespace) -> int:
             jsonl.append(path)
         else:
             notes.extend(_note_files(path))
-    services = _open_service(args)
+    services, memory = _open_service(args)
     agent = args.agent or DEFAULT_AGENT
     try:
-        importer = MemoryImporter(services.memory)
+        importer = MemoryImporter(memory)
         # Read and split as the import goes (a generator), so only a batch is held at a time.
         docs = (
             Document(
@@ -156,9 +161,9 @@ def cmd_import(args: argparse.Namespace) -> int:
                 else:
                     owners = _owners(itertools.chain([first], records), args.agent, agents)
                     reports.append(importer.import_records(owners, args.agent, bar.update))
-        services.memory.persist()
+        memory.persist()
     finally:
-        close_services(services)
+        args.close_services(services)
     added = sum(r.added for r in reports)
     updated = sum(r.updated for r in reports)
     removed = sum(r.removed for r in reports)
@@ -178,9 +183,8 @@ def cmd_reembed(args: argparse.Namespace) -> int:
     from tqdm import tqdm
 
     from homelab_hub.config import load_config
-    from homelab_hub.server.services import build_services, close_services
 
-    services = build_services(load_config(args.config), start_workers=False)
+    services: Services = args.build_services(load_config(args.config), start_workers=False)
     memory = services.memory
     if memory is None:
         raise SystemExit("memory is disabled in this configuration (memory.enabled = false)")
@@ -199,25 +203,24 @@ def cmd_reembed(args: argparse.Namespace) -> int:
             return 1
         memory.persist()
     finally:
-        close_services(services)
+        args.close_services(services)
     print(f"{memory.reconcile_report.reembedded} memories re-embedded with {memory.embedder.id}")
     return 0
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from homelab_hub.memory.importer import export_records
-    from homelab_hub.server.services import close_services
 
-    services = _open_service(args)
+    services, memory = _open_service(args)
     out = open(args.output, "w", encoding="utf-8") if args.output else sys.stdout
     count = 0
     try:
-        for record in export_records(services.memory, args.agent):
+        for record in export_records(memory, args.agent):
             out.write(json.dumps(record, ensure_ascii=False) + "\n")
             count += 1
     finally:
         if out is not sys.stdout:
             out.close()
-        close_services(services)
+        args.close_services(services)
     print(f"exported {count} memories", file=sys.stderr)
     return 0

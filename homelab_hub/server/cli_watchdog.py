@@ -39,7 +39,8 @@ def register(subparsers: Any) -> None:
 
 def cmd_watchdog(args: argparse.Namespace) -> int:
     from homelab_hub.notify.apprise import AppriseNotifier
-    from homelab_hub.store import Database, migrate
+    from homelab_hub.store import Database, core_schema, migrate
+    from homelab_hub.watchdog import schema as watchdog_schema
     from homelab_hub.watchdog.engine import Watchdog
     from homelab_hub.watchdog.lock import WatchdogLocked
 
@@ -47,7 +48,8 @@ def cmd_watchdog(args: argparse.Namespace) -> int:
     db = Database.from_url(config.storage.url)
     role = "homelab-hub watchdog --once" if args.once else "homelab-hub watchdog"
     try:
-        migrate(db)
+        # The hub's own tables and the watchdog's: a watchdog alone creates no other engine's.
+        migrate(db, [*core_schema.MIGRATIONS, *watchdog_schema.MIGRATIONS])
         watchdog = Watchdog(
             config.watchdog, db, notifier=AppriseNotifier(config.notify.apprise_urls), role=role
         )

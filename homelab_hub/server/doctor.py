@@ -30,11 +30,12 @@ def _tcp(host: str, port: int, timeout: float = 3.0) -> bool:
 
 
 def check_database(config: HubConfig) -> Finding:
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     try:
         db = Database.from_url(config.storage.url)
-        migrate(db)
+        migrate(db, all_migrations())
         ms = db.ping() * 1000
         db.close()
         return Finding("database", True, f"{db.display_url} reachable ({ms:.1f} ms), schema up to date")
@@ -83,6 +84,8 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
             for name, host in hosts.items():
                 if isinstance(host, dict) and isinstance(host.get("url"), str):
                     targets.append((f"{kind} host {name}", host["url"]))
+                elif isinstance(host, dict) and isinstance(host.get("address"), str):  # rpc-servers
+                    targets.append((f"{kind} host {name}", f"tcp://{host['address']}"))
     vision_url = config.vision.model_dump().get("url") or config.vision.model_dump().get("ollama_url")
     if config.cameras and isinstance(vision_url, str):
         targets.append(("vision model host", vision_url))
@@ -92,6 +95,8 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
                 targets.append((f"watchdog {service_name} dependency", dep["url"]))
             elif dep.get("kind") == "tcp":
                 targets.append((f"watchdog {service_name} dependency", f"tcp://{dep['host']}:{dep['port']}"))
+            elif dep.get("kind") == "rpc":
+                targets.append((f"watchdog {service_name} dependency", f"tcp://{dep['address']}"))
     mqtt = config.notify.model_dump().get("mqtt")
     if isinstance(mqtt, dict) and mqtt.get("enabled"):
         targets.append(("MQTT broker", f"mqtt://{mqtt.get('host', '127.0.0.1')}:{mqtt.get('port', 1883)}"))
@@ -115,7 +120,7 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
 
 def check_speech_model(config: HubConfig) -> Finding:
     """Which speech-to-text model the cameras' audio uses, and how to use a bigger one."""
-    from homelab_hub.cameras.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
+    from homelab_hub.cameras.audio.speech import BIGGER_MODEL_HINT, model_label, resolve_model_dir
 
     wanted = any(c.audio.enabled for c in config.cameras.values())
     try:
@@ -159,11 +164,76 @@ def check_speakers(config: HubConfig) -> Finding:
     )
 
 
+def configured_models(config: HubConfig) -> dict[tuple[str, str], list[str]]:
+    """(Ollama URL, model) -> the settings that name it, for every model the cameras will call."""
+    wanted: dict[tuple[str, str], list[str]] = {}
+    cameras = {name: cam for name, cam in config.cameras.items() if cam.enabled}
+    if not cameras or not config.vision.enabled:
+        return wanted
+    vision = config.vision
+    for name, cam in cameras.items():
+        setting = f"cameras.{name}.vision_model" if cam.vision_model else "vision.model"
+        wanted.setdefault((vision.url, cam.vision_model or vision.model), []).append(setting)
+    review = vision.review
+    if review.daily:
+        wanted.setdefault((review.url or vision.url, review.model), []).append("vision.review.model")
+    return {key: sorted(set(settings)) for key, settings in wanted.items()}
+
+
+def check_models(config: HubConfig) -> list[Finding]:
+    """Each model the config names is installed on its Ollama host (/api/tags). A host that
+    does not answer is left to the reachability check, which names it once."""
+    from homelab_hub.inference.checks import inference_host_check, ollama_model_check
+    from homelab_hub.redact import redact_url
+
+    found: list[Finding] = []
+    up: dict[str, bool] = {}
+    for (url, model), settings in configured_models(config).items():
+        if url not in up:
+            up[url] = inference_host_check(url)[0]
+        if not up[url]:
+            continue
+        ok, detail = ollama_model_check(url, model)
+        fix = "" if ok else f"ollama pull {model}   (on {redact_url(url)}), or name an installed model"
+        found.append(Finding(f"model {model} ({', '.join(settings)})", ok, detail, fix))
+    return found
+
+
+def check_session_cookie(config: HubConfig) -> Finding:
+    """Browsers send a cookie to every port of its host: over plain http, any other web app on
+    the hub's host name (a dev server on 127.0.0.1:3000) receives the session cookie."""
+    from homelab_hub.server.session_store import SessionStore
+    from homelab_hub.store import Database
+
+    url = urlparse(config.server.public_url or f"http://{config.server.host}:{config.server.port}")
+    if url.scheme == "https":
+        return Finding("browser sessions", True, "served over https: the cookie is __Host-hh_session, Secure")
+    try:
+        db = Database.from_url(config.storage.url)
+        try:
+            live = [s for s in SessionStore(db).live() if s.token_hash]
+        finally:
+            db.close()
+    except HubError:
+        return Finding("browser sessions", True, "not checked (database unreachable)")
+    if not live:
+        return Finding("browser sessions", True, "none signed in over plain http")
+    return Finding(
+        "browser sessions",
+        False,
+        f"{len(live)} browser session(s) signed in over plain http: browsers send the cookie hh_session to "
+        f"every port of {url.hostname}, so any other web app there can replay it (README, Security)",
+        "give the hub a host name of its own and serve it over https (server.public_url = 'https://…'; the "
+        "cookie becomes __Host-hh_session, Secure), or sign out when done (`homelab-hub session revoke --all`)",
+    )
+
+
 CHECKS: list[Callable[[HubConfig], Finding]] = [
     check_database,
     check_embedding_model,
     check_speech_model,
     check_speakers,
+    check_session_cookie,
 ]
 
 
@@ -178,6 +248,7 @@ def run_doctor(config_path: str | None) -> int:
     findings = [Finding("config", True, "loaded")]
     findings += [check(config) for check in CHECKS]
     findings += check_endpoints(config)
+    findings += check_models(config)
     if not config.is_loopback:
         findings.append(Finding("binding", True, f"binding {config.server.host}: tokens are required"))
     for f in findings:

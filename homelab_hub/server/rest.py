@@ -15,10 +15,11 @@ from starlette.routing import Route
 
 from homelab_hub import __version__
 from homelab_hub.errors import HubError, InvalidInput, NotFound
+from homelab_hub.server.access import AGENT, PUBLIC, declare
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.dispatch import invoke
-from homelab_hub.server.mcp import tool_schema
-from homelab_hub.server.services import Services
+from homelab_hub.server.schema import tool_schema
+from homelab_hub.services import Services
 from homelab_hub.tools.registry import ToolContext, ToolSpec
 
 log = logging.getLogger(__name__)
@@ -64,13 +65,13 @@ class RestMirror:
 
     def routes(self) -> list[Route]:
         routes = [
-            Route("/api/tools", self.list_tools, methods=["GET"]),
-            Route("/api/tools/{name}", self.call_tool, methods=["POST"]),
-            Route("/api/openapi.json", self.openapi, methods=["GET"]),
+            declare(AGENT, Route("/api/tools", self.list_tools, methods=["GET"])),
+            declare(AGENT, Route("/api/tools/{name}", self.call_tool, methods=["POST"])),
+            declare(PUBLIC, Route("/api/openapi.json", self.openapi, methods=["GET"])),
         ]
         for spec in self.tools.values():
             for alias in spec.rest_aliases:
-                routes.append(Route(alias, self._alias(spec), methods=["POST"]))
+                routes.append(declare(AGENT, Route(alias, self._alias(spec), methods=["POST"])))
         return routes
 
     async def _run(self, spec: ToolSpec, request: Request) -> Response:

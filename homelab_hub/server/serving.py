@@ -8,7 +8,9 @@ connection whose head is not complete within ``server.header_timeout_s`` or whos
 no progress for ``server.body_timeout_s``, and at ``server.max_connections`` evicts the
 connection that has waited longest for its head to make room for the new one. The timers live
 here, on the event loop's own clock, rather than as a timeout around every ``receive()`` in
-the app (which cost a sixth of a quick call's CPU).
+the app (which cost a sixth of a quick call's CPU). A connection that switches to WebSocket
+leaves this protocol: both timers are cleared then (the body timer, armed on the upgrade
+request, used to cut every live WebSocket after 30 s).
 """
 
 from __future__ import annotations
@@ -26,6 +28,11 @@ from homelab_hub.config import HubConfig
 from homelab_hub.errors import ConfigError
 
 log = logging.getLogger(__name__)
+
+# A WebSocket command is a few hundred bytes (64 camera names at most); uvicorn's default of
+# 16 MiB let one message hold the event loop for seconds while parsed and 20 unfinished
+# fragments add 320 MB to the process. A bigger message closes the socket with 1009.
+WS_MAX_MESSAGE_BYTES = 8 * 1024
 
 
 class GuardedH11Protocol(H11Protocol):
@@ -49,6 +56,8 @@ class GuardedH11Protocol(H11Protocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
+        if self.transport.get_protocol() is not self:
+            return  # upgraded to a WebSocket while handling this data
         state = self.conn.their_state
         if state is not h11.IDLE:
             self._disarm_head_timer()
@@ -56,6 +65,13 @@ class GuardedH11Protocol(H11Protocol):
             self._arm_body_timer()
         else:
             self._disarm_body_timer()
+
+    def handle_websocket_upgrade(self, event: h11.Request) -> None:
+        # From here the WebSocket protocol owns the transport; this one's timers would only
+        # close a healthy socket later.
+        self._disarm_head_timer()
+        self._disarm_body_timer()
+        super().handle_websocket_upgrade(event)
 
     def on_response_complete(self) -> None:
         super().on_response_complete()
@@ -151,6 +167,7 @@ def uvicorn_config(app: Any, config: HubConfig, **overrides: Any) -> uvicorn.Con
         # The WebSocket carries JPEGs, which deflate cannot shrink: compressing every frame for
         # every viewer was most of the live grid's CPU with ten viewers (benchmarks/camera_live.py).
         "ws_per_message_deflate": False,
+        "ws_max_size": WS_MAX_MESSAGE_BYTES,
     }
     options.update(overrides)
     return uvicorn.Config(app, **options)

@@ -67,10 +67,13 @@ class SessionStore:
         return session_id, session
 
     def live(self) -> list[BrowserSession]:
-        """Sessions neither revoked nor expired, newest first."""
+        """Sessions neither revoked nor expired, nor made from a token since revoked (such a
+        session is dead: `session list` used to show it), newest first. A tokenless hub's
+        sessions (no token hash) count as long as they are not revoked or expired."""
         rows = self.db.query(
             "SELECT session_hash, token_hash, agent, role, csrf, user_agent, created_at, expires_at "
-            "FROM browser_sessions WHERE revoked_at IS NULL AND expires_at > ? ORDER BY created_at DESC",
+            "FROM browser_sessions WHERE revoked_at IS NULL AND expires_at > ? AND (token_hash = '' OR "
+            "token_hash IN (SELECT token_hash FROM api_tokens WHERE revoked_at IS NULL)) ORDER BY created_at DESC",
             (time.time(),),
         )
         return [

@@ -14,11 +14,21 @@ within that time and no request waits on the database on the event loop.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 
 from homelab_hub.server.session_store import BrowserSession, SessionStore, session_hash
 
 COOKIE = "hh_session"
+# Over https the cookie is a ``__Host-`` one: Secure, for this host only, path / (a browser
+# refuses it otherwise). Cookies do not separate ports: over plain http any other web app on
+# the same host name receives ``hh_session`` too (README, Security).
+SECURE_COOKIE = "__Host-hh_session"
 CSRF_HEADER = "x-csrf-token"
+
+
+def cookie_name(scheme: str) -> str:
+    """The session cookie's name for a request made over ``scheme`` (http, https, ws, wss)."""
+    return SECURE_COOKIE if scheme in ("https", "wss") else COOKIE
 
 
 class SessionCache:
@@ -27,6 +37,8 @@ class SessionCache:
     def __init__(self, store: SessionStore | None) -> None:
         self.store = store
         self._by_hash: dict[str, BrowserSession] = {}
+        # Called after a session ends here (sign-out): the hub ends the streams it opened.
+        self.on_drop: Callable[[], object] | None = None
 
     def refresh(self) -> None:
         if self.store is not None:
@@ -37,6 +49,13 @@ class SessionCache:
 
     def drop(self, session_hash: str) -> None:
         self._by_hash.pop(session_hash, None)
+        if self.on_drop is not None:
+            self.on_drop()
+
+    def get(self, session_hash: str) -> BrowserSession | None:
+        """The live, unexpired session with this hash, or None (a stream it opened ends then)."""
+        session = self._by_hash.get(session_hash)
+        return session if session is not None and session.expires_at > time.time() else None
 
     def lookup(self, session_id: str) -> BrowserSession | None:
         """The live, unexpired session behind a cookie value, or None."""

@@ -22,26 +22,26 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from homelab_hub.cameras.activity import camera_activity
-from homelab_hub.cameras.alert_store import AlertStore
-from homelab_hub.cameras.review import AlertReview, ReviewGroup, check_hours
-from homelab_hub.cameras.review_suppress import preview
-from homelab_hub.cameras.review_zone import camera_frame_size, exclusion_zone
-from homelab_hub.cameras.zone_editor import ZoneEditor
-from homelab_hub.cameras.zone_store import ZoneStore
-from homelab_hub.cameras.zones import draft_mask
+from homelab_hub.cameras.detect.activity import camera_activity
+from homelab_hub.cameras.review.groups import AlertReview, ReviewGroup, check_hours
+from homelab_hub.cameras.review.suppress import preview
+from homelab_hub.cameras.review.zone import exclusion_zone
+from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.zones.mask import draft_mask
 from homelab_hub.errors import InvalidInput, NotFound, Unavailable
+from homelab_hub.server.access import AGENT, declare_all
 from homelab_hub.server.auth import identity_of
 from homelab_hub.server.rest import read_json
-from homelab_hub.server.services import Services
+from homelab_hub.services import Services
 
 _MAX_QUERY_ZONES_CHARS = 60_000
+MAX_ID = 2**63 - 1  # a signed 64-bit column, in SQLite and MySQL alike
 
 
 def routes(get_services: Callable[[], Services]) -> list[Route]:
     """The pages' read endpoints; ``get_services`` is the app's (raises Unavailable while starting)."""
     api = _WebApi(get_services)
-    return [
+    routes = [
         Route("/api/review/groups", api.groups, methods=["GET"]),
         Route("/api/review/groups/{group_id:int}", api.group, methods=["GET"]),
         Route("/api/review/groups/{group_id:int}/exclusion-zone", api.exclusion_zone, methods=["GET"]),
@@ -51,18 +51,28 @@ def routes(get_services: Callable[[], Services]) -> list[Route]:
         Route("/api/cameras/{name}/activity", api.activity, methods=["GET"]),
         Route("/api/cameras/{name}/draft-mask.png", api.draft_mask, methods=["GET", "POST"]),
     ]
+    return declare_all(AGENT, routes)
+
+
+def path_id(request: Request, name: str) -> int:
+    """A numeric id from the path (a ``{name:int}`` parameter), within the database's range.
+    Raises InvalidInput: 2**64 as an alert id used to reach the database and come back a 500."""
+    value = int(request.path_params[name])
+    if not 0 < value <= MAX_ID:
+        raise InvalidInput(f"{name} {str(value)[:30]} is out of range; ids are 1..{MAX_ID}")
+    return value
 
 
 class _WebApi:
     def __init__(self, get_services: Callable[[], Services]) -> None:
         self.get_services = get_services
 
-    def _review(self) -> AlertReview:
+    def _cameras(self) -> CameraService:
         services = self.get_services()
-        config = services.config
-        return AlertReview(
-            services.db, config=config.vision.review, cameras=config.cameras, manager=services.cameras
-        )
+        return services.require(services.cameras, "cameras")
+
+    def _review(self) -> AlertReview:
+        return self._cameras().review()
 
     async def groups(self, request: Request) -> Response:
         identity_of(request)
@@ -76,14 +86,14 @@ class _WebApi:
 
     async def group(self, request: Request) -> Response:
         identity_of(request)
-        group_id = int(request.path_params["group_id"])
+        group_id = path_id(request, "group_id")
         hours = _int(request, "hours", 24)
         found = await anyio.to_thread.run_sync(lambda: self._review().group(group_id, hours))
         return JSONResponse(_group(found))
 
     async def exclusion_zone(self, request: Request) -> Response:
         identity_of(request)
-        group_id = int(request.path_params["group_id"])
+        group_id = path_id(request, "group_id")
         name = request.query_params.get("name") or None
         draft = await anyio.to_thread.run_sync(lambda: exclusion_zone(self._review(), group_id, name=name))
         body = _plain(draft)
@@ -110,18 +120,18 @@ class _WebApi:
         identity_of(request)
         camera = request.query_params.get("camera") or None
         everything = request.query_params.get("all") in ("1", "true", "yes")
-        store = AlertStore(self.get_services().db)
+        cameras = self._cameras()
         found = await anyio.to_thread.run_sync(
-            lambda: store.suppressions(camera=camera, include_inactive=everything)
+            lambda: cameras.suppressions(camera=camera, include_inactive=everything)
         )
         now = time.time()
         return JSONResponse({"suppressions": [{**_plain(s), "active": s.active(now)} for s in found]})
 
     async def alert_image(self, request: Request) -> Response:
         identity_of(request)
-        alert_id = int(request.path_params["alert_id"])
-        services = self.get_services()
-        data = await anyio.to_thread.run_sync(lambda: _alert_jpeg(services, alert_id))
+        alert_id = path_id(request, "alert_id")
+        cameras = self._cameras()
+        data = await anyio.to_thread.run_sync(lambda: _alert_jpeg(cameras, alert_id))
         # Alert images never change once written.
         return Response(data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=86400"})
 
@@ -131,16 +141,13 @@ class _WebApi:
         hours = _int(request, "hours", 24)
         if not 1 <= hours <= 24:
             raise InvalidInput(f"hours {hours} is outside 1..24 (motion history is kept for a day)")
-        services = self.get_services()
+        cameras = self._cameras()
 
         def build() -> Any:
-            review = self._review()
-            review.check_camera(camera)
-            motion = None
-            if services.cameras is not None and camera in services.cameras.names():
-                motion = services.cameras.pipeline(camera).activity
+            cameras.review().check_camera(camera)
+            motion = cameras.pipeline(camera).activity if camera in cameras.names() else None
             now = time.time()
-            alerts = review.alerts.recent(camera=camera, since=now - hours * 3600, limit=500)
+            alerts = cameras.recent_alerts(camera=camera, since=now - hours * 3600, limit=500)
             return camera_activity(camera, hours, motion=motion, alerts=alerts, now=now)
 
         report = await anyio.to_thread.run_sync(build)
@@ -163,22 +170,18 @@ class _WebApi:
                 raise InvalidInput(f"?zones= is not JSON: {exc}") from exc
             body = {"zones": zones, "width": request.query_params.get("width"),
                     "height": request.query_params.get("height")}  # fmt: skip
-        services = self.get_services()
+        cameras = self._cameras()
 
         def render() -> Any:
-            editor = ZoneEditor(
-                ZoneStore(services.db), manager=services.cameras, cameras=services.config.cameras
-            )
+            editor = cameras.zones()
             zones = body.get("zones")
             if not isinstance(zones, list):
                 raise InvalidInput(
                     f"zones must be a list of {{name, kind, points}}, got {type(zones).__name__}"
                 )
             checked = editor.check_draft(camera, zones)  # NotFound first, then each zone's problem
-            width, height = _size(body, services, camera)
-            config = services.config.cameras.get(camera)
-            if config is None and services.cameras is not None:
-                config = services.cameras.runtime(camera).camera
+            width, height = _size(body, cameras, camera)
+            config = cameras.camera_config(camera)
             detect = config.motion.detect_width if config is not None else 640
             return draft_mask(checked.zones, width, height, detect)
 
@@ -205,7 +208,7 @@ def _int(request: Request, name: str, default: int) -> int:
     return value
 
 
-def _size(body: dict[str, Any], services: Services, camera: str) -> tuple[int, int]:
+def _size(body: dict[str, Any], cameras: CameraService, camera: str) -> tuple[int, int]:
     width, height = body.get("width"), body.get("height")
     if width not in (None, "") and height not in (None, ""):
         try:
@@ -214,20 +217,20 @@ def _size(body: dict[str, Any], services: Services, camera: str) -> tuple[int, i
             raise InvalidInput(
                 f"width and height must be whole numbers of pixels, got {width!r}x{height!r}"
             ) from exc
-    size = camera_frame_size(services.cameras, camera)
+    size = cameras.frame_size(camera)
     if size is None:
         raise Unavailable(f"camera {camera!r} has no frame yet; pass width and height of the frame drawn on")
     return size
 
 
-def _alert_jpeg(services: Services, alert_id: int) -> bytes:
-    alert = AlertStore(services.db).get(alert_id)
+def _alert_jpeg(cameras: CameraService, alert_id: int) -> bytes:
+    alert = cameras.alert(alert_id)
     if alert is None:
         raise NotFound(f"alert {alert_id} does not exist")
     if not alert.image_path:
         raise NotFound(f"alert {alert_id} has no image any more (retention removed it)")
     path = Path(alert.image_path)
-    config = services.config.cameras.get(alert.camera)
+    config = cameras.configured(alert.camera)
     if config is not None:
         root = os.path.normpath(os.path.abspath(config.alerts.image_dir))
         if os.path.commonpath([root, os.path.normpath(os.path.abspath(path))]) != root:

@@ -1,4 +1,5 @@
-"""Tables the hub itself owns: API tokens, browser sessions and supervisor events."""
+"""Tables the hub itself owns: API tokens, browser sessions, supervisor events and the storage
+probe's one row (store/probe.py writes it while writes are failing, to see them work again)."""
 
 from homelab_hub.store.migrations import Migration
 
@@ -51,6 +52,16 @@ MIGRATIONS = [
             "session_hash CHAR(64) NOT NULL UNIQUE, token_hash VARCHAR(64) NOT NULL, agent VARCHAR(128) NOT NULL, "
             "role VARCHAR(16) NOT NULL, csrf CHAR(43) NOT NULL, user_agent VARCHAR(200) NOT NULL, "
             "created_at DOUBLE NOT NULL, expires_at DOUBLE NOT NULL, revoked_at DOUBLE NULL) "
+            "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
+        ),
+    ),
+    Migration(
+        component="core",
+        version=4,
+        description="storage probe row",
+        sqlite=("CREATE TABLE IF NOT EXISTS storage_probe (id INTEGER PRIMARY KEY, at REAL NOT NULL)",),
+        mysql=(
+            "CREATE TABLE IF NOT EXISTS storage_probe (id INT PRIMARY KEY, at DOUBLE NOT NULL) "
             "ENGINE=InnoDB DEFAULT CHARSET=utf8mb4",
         ),
     ),

@@ -22,6 +22,7 @@ from urllib.parse import parse_qs, unquote, urlparse
 
 from homelab_hub.errors import ConfigError, Conflict, StorageUnavailable
 from homelab_hub.redact import redact_url
+from homelab_hub.store.status import StorageStatus
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ class Database:
         self._all: list[_Conn] = []
         self._all_lock = threading.Lock()
         self._closed = False
+        self.status = StorageStatus()
         if dialect == "mysql":
             self._unavailable, self._integrity = _mysql_errors()
         else:
@@ -112,7 +114,7 @@ class Database:
                 args["unix_socket"] = query["unix_socket"]
             if not args["database"]:
                 raise ConfigError(
-                    f"storage.url: {redact_url(url)!r} names no database; expected mysql+pymysql://user:pw@host:3306/dbname"
+                    f"storage.url: {redact_url(url)!r} names no database; expected mysql+pymysql://user:<password>@host:3306/dbname"
                 )
             return cls(url, dialect="mysql", connect_args=args)
         raise ConfigError(
@@ -185,20 +187,32 @@ class Database:
         return cur, conn
 
     @contextmanager
-    def _guard(self) -> Iterator[None]:
+    def _guard(self, write: bool = True) -> Iterator[None]:
         try:
             yield
         except self._integrity as exc:
+            self.status.note(write=write)  # the database answered: it is up
             raise Conflict(f"the database refused the write: {_short(exc)}") from exc
         except self._unavailable as exc:
             if self.dialect == "mysql":
                 self._drop()
+            self.status.note(write=write, error=_short(exc))
             raise StorageUnavailable(f"database {self.display_url} is unavailable: {_short(exc)}") from exc
+        except StorageUnavailable as exc:  # could not connect
+            self.status.note(write=write, error=exc.message)
+            raise
+        except sqlite3.ProgrammingError as exc:
+            if not self._closed:
+                raise
+            # A thread's connection was closed under it at shutdown: the handle is gone.
+            self.status.note(write=write, error="the database handle is closed")
+            raise StorageUnavailable("the database handle is closed") from exc
+        self.status.note(write=write)
 
     # -- public API ---------------------------------------------------------------------
     def query(self, sql: str, params: Params = ()) -> list[dict[str, Any]]:
         """Run a SELECT and return rows as dicts. Raises StorageUnavailable."""
-        with self._guard():
+        with self._guard(write=False):
             conn = self._conn()
             cur, _ = self._run(conn, sql, params)
             rows = cur.fetchall()

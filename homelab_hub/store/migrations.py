@@ -40,18 +40,13 @@ _LEDGER = {
 }
 
 
-def migrate(db: Database, migrations: Iterable[Migration] | None = None) -> list[Migration]:
-    """Apply every migration not yet recorded (by default every component's); returns those
-    applied now. Components run in the order given, each one's migrations by version.
+def migrate(db: Database, migrations: Iterable[Migration]) -> list[Migration]:
+    """Apply every migration given that is not yet recorded (the hub hands in every
+    component's, `server.components.all_migrations`; a camera replay only the cameras'); returns
+    those applied now. Components run in the order given, each one's migrations by version.
 
     Raises StorageUnavailable when the database cannot be reached.
     """
-    if migrations is None:
-        # The component list sits above the store (it names tools and engines); imported
-        # here, on use, so the store stays importable on its own.
-        from homelab_hub.server.components import all_migrations
-
-        migrations = all_migrations()
     pending_all = list(migrations)
     rank = {name: i for i, name in enumerate(dict.fromkeys(m.component for m in pending_all))}
     db.execute(_LEDGER[db.dialect])

@@ -6,9 +6,7 @@ from datetime import UTC, datetime
 
 from pydantic import Field
 
-from homelab_hub.cameras.alert_store import AlertStore
-from homelab_hub.cameras.manager import CameraManager
-from homelab_hub.errors import InvalidInput, NotFound
+from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
 
@@ -48,11 +46,10 @@ class AlertsRecentOutput(ToolOutput):
 def alerts_recent(ctx: ToolContext, args: AlertsRecentInput) -> AlertsRecentOutput:
     """Raises InvalidInput (bad since), NotFound (unknown camera), StorageUnavailable."""
     since = _parse_since(args.since)
-    store = AlertStore(ctx.services.db)
-    alerts = store.recent(camera=args.camera, since=since, limit=args.limit)
-    if args.camera and not alerts and not _known(ctx, store, args.camera):
-        known = ", ".join(repr(n) for n in sorted(ctx.services.config.cameras)) or "none are configured"
-        raise NotFound(f"unknown camera {args.camera!r}; known cameras: {known}")
+    cameras = ctx.services.require(ctx.services.cameras, "cameras")
+    alerts = cameras.recent_alerts(camera=args.camera, since=since, limit=args.limit)
+    if args.camera and not alerts and not cameras.known(args.camera):
+        raise cameras.unknown_camera(args.camera)
     out = [
         AlertOut(
             id=a.id,
@@ -74,16 +71,6 @@ def alerts_recent(ctx: ToolContext, args: AlertsRecentInput) -> AlertsRecentOutp
         for a in alerts
     ]
     return AlertsRecentOutput(alerts=out, count=len(out))
-
-
-def _known(ctx: ToolContext, store: AlertStore, camera: str) -> bool:
-    """Configured, running, or with stored alerts (a camera removed since)."""
-    manager: CameraManager | None = ctx.services.cameras
-    if camera in ctx.services.config.cameras:
-        return True
-    if manager is not None and camera in manager.names():
-        return True
-    return store.has_alerts(camera)
 
 
 def _parse_since(value: float | str | None) -> float | None:

@@ -7,7 +7,8 @@ import time
 
 from pydantic import Field
 
-from homelab_hub.cameras.manager import CameraManager, CameraStatus
+from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.stream.manager import CameraStatus
 from homelab_hub.tools.registry import ToolContext, ToolImage, ToolInput, ToolOutput, ToolSpec
 
 
@@ -66,7 +67,7 @@ class CameraSnapshot(ToolOutput):
     )
 
 
-def _manager(ctx: ToolContext) -> CameraManager:
+def _manager(ctx: ToolContext) -> CameraService:
     return ctx.services.require(ctx.services.cameras, "cameras")
 
 

@@ -59,7 +59,7 @@ class BenchInput(ToolInput):
 
 
 class BenchOutput(BenchResult, ToolOutput):
-    """Prompt and generation tokens per second from the server's counters."""
+    """pp and tg tokens per second from the server's counters."""
 
 
 def _engine(ctx: ToolContext) -> InferenceEngine:
@@ -86,7 +86,7 @@ def inference_bench(ctx: ToolContext, args: BenchInput) -> BenchOutput:
 TOOLS = [
     ToolSpec(
         name="ollama_ps",
-        description="What the Ollama and llama.cpp hosts have loaded: memory, context and why, KV cache, fixes.",
+        description="What the Ollama and llama.cpp hosts hold: memory, context and why, KV cache, RPC splits, fixes.",
         input_model=OllamaPsInput,
         output_model=OllamaPs,
         handler=ollama_ps,
@@ -103,7 +103,7 @@ TOOLS = [
     ),
     ToolSpec(
         name="inference_bench",
-        description="One short generation on a host: prompt and generation tokens/s.",
+        description="pp and tg tokens/s of a host, run apart like llama-bench.",
         input_model=BenchInput,
         output_model=BenchOutput,
         handler=inference_bench,

@@ -79,8 +79,8 @@ class SearchResult(_Compact):
     section: str = Field("", description="Heading path in the source document.")
     score: float = Field(
         ...,
-        description="Cosine similarity to the query, -1..1: 0.4+ on topic, 0.6+ same fact. "
-        "Order is the hybrid rank (semantic + keyword + thread), not score alone.",
+        description="The score the order was ranked by: meaning, keywords and thread fused, on "
+        "the cosine scale (0.4+ on topic, 0.6+ same fact).",
     )
     keyword_match: bool = Field(
         False, description="Holds most of the query's rare words (kept below min_score)."
@@ -99,7 +99,7 @@ class SearchResult(_Compact):
         return cls(
             id=m.id,
             content=answer_text(m.content, h.chunk, bool(m.section)),
-            score=round(h.score, 2),
+            score=round(h.rank_score, 2),
             keyword_match=h.keyword_match,
             part=f"{h.part[0]}/{h.part[1]}" if h.part else "",
             section=m.section,
@@ -132,11 +132,47 @@ class MemorySearchInput(ToolInput):
 
 class MemorySearchOutput(ToolOutput):
     results: list[SearchResult] = Field(..., description="Best matches first.")
+    hint: str = Field("", description="Why an empty answer is empty and what to do.")
+
+    @model_serializer(mode="wrap")
+    def _drop_empty_hint(self, handler: SerializerFunctionWrapHandler) -> dict[str, Any]:
+        data = handler(self)
+        if not data.get("hint"):
+            data.pop("hint", None)
+        return data
+
+
+def empty_answer_hint(service: MemoryService, agent: str | None, filtered: bool) -> str:
+    """One short line for an empty answer: the caller's agent holds nothing while others do
+    (notes imported without ``--agent``), or nothing cleared the relevance floor."""
+    total = service.count(None)
+    if agent is None:
+        return (
+            "" if total else "no memories yet: save one with memory_save, or run `homelab-hub memory import`"
+        )
+    own = service.count(agent)
+    if own:
+        narrowed = " and filters" if filtered else ""
+        return f"nothing relevant among {_memories(own)}; try other words{narrowed} or a lower min_score"
+    if total:
+        return (
+            f"no memories for agent {agent!r}; other agents have {_memories(total)}: import notes for "
+            f"this agent with `homelab-hub memory import PATH --agent {agent}`"
+        )
+    return (
+        f"no memories for agent {agent!r} yet: save one with memory_save, or run `homelab-hub memory import`"
+    )
+
+
+def _memories(n: int) -> str:
+    return f"{n} memory" if n == 1 else f"{n} memories"
 
 
 def memory_search(ctx: ToolContext, args: MemorySearchInput) -> MemorySearchOutput:
-    hits = _service(ctx).search(
-        ctx.identity.scope(args.agent),
+    service = _service(ctx)
+    scope = ctx.identity.scope(args.agent)
+    hits = service.search(
+        scope,
         args.query,
         limit=args.limit,
         min_score=args.min_score,
@@ -145,7 +181,10 @@ def memory_search(ctx: ToolContext, args: MemorySearchInput) -> MemorySearchOutp
         after=args.after,
         before=args.before,
     )
-    return MemorySearchOutput(results=[SearchResult.hit(h, ctx.identity.agent) for h in hits])
+    if hits:
+        return MemorySearchOutput(results=[SearchResult.hit(h, ctx.identity.agent) for h in hits])
+    filtered = bool(args.category or args.tags or args.after or args.before)
+    return MemorySearchOutput(results=[], hint=empty_answer_hint(service, scope, filtered))
 
 
 # -- memory_save --------------------------------------------------------------------------

@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from homelab_hub.errors import Forbidden
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 Role = Literal["agent", "admin"]
 ALL_AGENTS = "*"

@@ -14,11 +14,9 @@ from typing import Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.alert_store import MAX_PATTERN_CHARS, Suppression
-from homelab_hub.cameras.review import MAX_HOURS, AlertReview, ReviewGroup
-from homelab_hub.cameras.review_classifier import ReviewClassifier
-from homelab_hub.cameras.review_suppress import MAX_EXPIRY_DAYS, SuppressionPreview, suppress, unsuppress
-from homelab_hub.cameras.review_worker import classify
+from homelab_hub.cameras.alerts.store import MAX_PATTERN_CHARS, PATTERN_SCHEMA, Suppression
+from homelab_hub.cameras.review.groups import MAX_HOURS, AlertReview, ReviewGroup
+from homelab_hub.cameras.review.suppress import MAX_EXPIRY_DAYS, SuppressionPreview, suppress, unsuppress
 from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
@@ -30,7 +28,7 @@ class AlertReviewInput(ToolInput):
     hours: int = Field(24, ge=1, le=MAX_HOURS)
     camera: str = Field("", max_length=64)
     group_id: int = Field(0, ge=0)
-    pattern: str = Field("", max_length=MAX_PATTERN_CHARS)
+    pattern: str = Field("", max_length=MAX_PATTERN_CHARS, pattern=PATTERN_SCHEMA)
     expires_days: int = Field(0, ge=0, le=MAX_EXPIRY_DAYS)
     confirm: bool = False
 
@@ -102,11 +100,8 @@ def alert_review(ctx: ToolContext, args: AlertReviewInput) -> AlertReviewOutput:
     Conflict, StorageUnavailable."""
     if args.action in ("suppress", "unsuppress", "acknowledge"):
         ctx.identity.require_admin(f"alert_review {args.action}")
-    services = ctx.services
-    config = services.config
-    review = AlertReview(
-        services.db, config=config.vision.review, cameras=config.cameras, manager=services.cameras
-    )
+    cameras = ctx.services.require(ctx.services.cameras, "cameras")
+    review = cameras.review()
     camera = args.camera or None
     group_id = args.group_id or None
     by = ctx.identity.agent
@@ -114,11 +109,7 @@ def alert_review(ctx: ToolContext, args: AlertReviewInput) -> AlertReviewOutput:
     if args.action == "list":
         return _window(review, hours, camera)
     if args.action == "classify":
-        classifier = ReviewClassifier(config.vision.review, default_url=config.vision.url)
-        try:
-            report = classify(review, classifier, hours=hours, camera=camera, group_id=group_id)
-        finally:
-            classifier.close()
+        report = cameras.classify(hours=hours, camera=camera, group_id=group_id)
         out = _window(review, hours, camera)
         out.classified = ClassifiedOut(
             model=report.model, groups=report.groups, classified=report.classified, flagged=report.flagged,
@@ -196,7 +187,7 @@ def _preview(p: SuppressionPreview) -> PreviewOut:
 TOOLS = [
     ToolSpec(
         name="alert_review",
-        description="Camera alerts grouped by description, with the review model's verdicts; admin to decide.",
+        description="Alerts grouped by description, with review-model verdicts; admin decides.",
         input_model=AlertReviewInput,
         output_model=AlertReviewOutput,
         handler=alert_review,

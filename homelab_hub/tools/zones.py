@@ -10,9 +10,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field
 
-from homelab_hub.cameras.polygon import MAX_ZONE_POINTS
-from homelab_hub.cameras.zone_editor import ZoneEditor, ZoneSet
-from homelab_hub.cameras.zone_store import ZoneStore
+from homelab_hub.cameras.zones.editor import ZoneSet
+from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS
 from homelab_hub.errors import InvalidInput
 from homelab_hub.tools.registry import ToolContext, ToolInput, ToolOutput, ToolSpec
 
@@ -56,8 +55,7 @@ def zone_edit(ctx: ToolContext, args: ZoneEditInput) -> ZoneEditOutput:
     (zone exists), InvalidInput (bad polygon)."""
     if args.action != "list":
         ctx.identity.require_admin(f"zone_edit {args.action}")
-    services = ctx.services
-    editor = ZoneEditor(ZoneStore(services.db), manager=services.cameras, cameras=services.config.cameras)
+    editor = ctx.services.require(ctx.services.cameras, "cameras").zones()
     zone = args.zone
     if args.action == "list":
         return _output(editor.list(args.camera))

@@ -11,6 +11,9 @@ back off before the next one, and when its slate is wiped clean.
 - Between restarts in the window the watchdog backs off: ``restart_backoff_s`` before the
   second, doubling for each one after, at most ``restart_backoff_max_s`` (as systemd's
   RestartSec with RestartSteps, or Kubernetes' 10 s doubling to 5 min).
+
+Times are `steady_time()`: a clock set back must not push the next restart, the window or the
+stable period an hour away.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from homelab_hub.clock import steady_time
 from homelab_hub.watchdog.config import WatchdogConfig
 from homelab_hub.watchdog.records import RestartEntry, ServiceState
 
@@ -36,7 +40,7 @@ class Budget:
 
     def in_window(self, st: ServiceState, now: float | None = None) -> list[RestartEntry]:
         """The restarts that still count: those within the window (since the last reset)."""
-        now = time.time() if now is None else now
+        now = steady_time() if now is None else now
         return [r for r in st.restarts if now - r.at < self.window_s]
 
     def left(self, st: ServiceState, now: float | None = None) -> int:
@@ -52,7 +56,7 @@ class Budget:
 
     def wait_before_next(self, st: ServiceState, now: float | None = None) -> float:
         """Seconds from now until the next restart is allowed (0: now)."""
-        now = time.time() if now is None else now
+        now = steady_time() if now is None else now
         counted = self.in_window(st, now)
         if not counted:
             return 0.0
@@ -80,7 +84,7 @@ class Budget:
 
     def history(self, st: ServiceState, now: float | None = None) -> str:
         """'3 restarts within 2.1 min (budget 3 per 30 min): 12:00:01 verified, ...'."""
-        now = time.time() if now is None else now
+        now = steady_time() if now is None else now
         counted = self.in_window(st, now)
         if not counted:
             return "no restarts in the window"

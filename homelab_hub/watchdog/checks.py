@@ -31,15 +31,14 @@ from homelab_hub.watchdog.processes import (
     sample_cpu,
     systemd_unit,
 )
+from homelab_hub.watchdog.records import FindingKind
 
 MAX_ERROR_LINES = 20  # serious lines kept per finding; the incident's log tail has the rest
 
 
 @dataclass
 class Finding:
-    # not_running | zombie_process | start_limit_hit | spinning | hung | log_stale | log_missing |
-    # log_unreadable | serious_errors | dependency_down | worker_* | manual_restart
-    kind: str
+    kind: FindingKind
     message: str
     restart: str | None = None  # the watched service whose restart should fix it (None: no restart helps)
     lines: list[str] = field(default_factory=list)

@@ -18,7 +18,9 @@ import re
 from pathlib import Path
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import Field, field_validator, model_validator
+
+from homelab_hub.section import Section
 
 # Service names travel into incident records, notifications and restart argv; keep them
 # plain words so that no consumer ever has to quote them.
@@ -70,11 +72,7 @@ CLAUDE_ALWAYS_DENIED = [
 ]
 
 
-class _Section(BaseModel):
-    model_config = ConfigDict(extra="forbid", validate_default=True)
-
-
-class HttpDependency(_Section):
+class HttpDependency(Section):
     kind: Literal["http"] = Field(..., description="HTTP check.")
     url: str = Field(..., description="URL to GET, e.g. http://127.0.0.1:8091/health.")
     expect_status: int = Field(200, ge=100, le=599, description="Status code that means healthy.")
@@ -86,7 +84,7 @@ class HttpDependency(_Section):
     )
 
 
-class TcpDependency(_Section):
+class TcpDependency(Section):
     kind: Literal["tcp"] = Field(..., description="TCP connect check.")
     host: str = Field("127.0.0.1", description="Host to connect to.")
     port: int = Field(..., ge=1, le=65535, description="Port that must accept a connection.")
@@ -96,7 +94,7 @@ class TcpDependency(_Section):
     )
 
 
-class OllamaDependency(_Section):
+class OllamaDependency(Section):
     kind: Literal["ollama"] = Field(..., description="Ollama model check (inference engine's checker).")
     url: str = Field(..., description="Ollama base URL, e.g. http://127.0.0.1:11434.")
     model: str = Field(..., description="Model that must be available, e.g. 'gemma3:27b'.")
@@ -107,7 +105,20 @@ class OllamaDependency(_Section):
     )
 
 
-class ServiceDependency(_Section):
+class RpcDependency(Section):
+    kind: Literal["rpc"] = Field(
+        ..., description="llama.cpp rpc-server: its HELLO handshake within the timeout."
+    )
+    address: str = Field(
+        ..., description="HOST:PORT as llama-server's --rpc names it, e.g. 192.168.100.2:50052."
+    )
+    timeout_s: float = Field(3.0, gt=0, description="Connect and handshake timeout in seconds.")
+    provided_by: str | None = Field(
+        None, description="Watched service that runs rpc-server; restarted when the check fails."
+    )
+
+
+class ServiceDependency(Section):
     kind: Literal["service"] = Field(..., description="Another watched service must be healthy.")
     service: str = Field(
         ..., description="Name of the watched service; restarted through its own method when down."
@@ -115,11 +126,12 @@ class ServiceDependency(_Section):
 
 
 Dependency = Annotated[
-    HttpDependency | TcpDependency | OllamaDependency | ServiceDependency, Field(discriminator="kind")
+    HttpDependency | TcpDependency | OllamaDependency | RpcDependency | ServiceDependency,
+    Field(discriminator="kind"),
 ]
 
 
-class RestartConfig(_Section):
+class RestartConfig(Section):
     method: Literal["command", "systemd", "launchd", "docker", "supervisor"] = Field(
         "command", description="How to restart: an argv command, or the named service manager."
     )
@@ -144,7 +156,7 @@ class RestartConfig(_Section):
     )
 
 
-class WatchedServiceConfig(_Section):
+class WatchedServiceConfig(Section):
     match: str | None = Field(
         None, description="Regular expression searched in process command lines, e.g. 'gate_monitor\\.py'."
     )
@@ -196,7 +208,7 @@ class WatchedServiceConfig(_Section):
         return self
 
 
-class ClaudeTierConfig(_Section):
+class ClaudeTierConfig(Section):
     enabled: bool = Field(
         False, description="Run Claude Code (tier 2) when the restart budget is spent. Off unless set."
     )
@@ -240,7 +252,7 @@ class ClaudeTierConfig(_Section):
         return tools
 
 
-class WatchdogConfig(_Section):
+class WatchdogConfig(Section):
     enabled: bool = Field(True, description="Run the watchdog worker in the hub.")
     interval_s: float = Field(60.0, gt=0, description="Seconds between checks.")
     cpu_samples: int = Field(

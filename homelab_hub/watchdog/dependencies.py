@@ -1,19 +1,20 @@
-"""Dependency checks: an HTTP endpoint, a TCP port, an Ollama model, or another watched
-service. Each returns (ok, detail) and never raises: a dependency that cannot be checked is a
+"""Dependency checks: an HTTP endpoint, a TCP port, an Ollama model, a llama.cpp rpc-server,
+or another watched service. Each returns (ok, detail) and never raises: a dependency that cannot be checked is a
 dependency that is down."""
 
 from __future__ import annotations
 
-import importlib
 import socket
 from collections.abc import Callable
 
 import httpx
 
+from homelab_hub.inference.checks import ollama_model_check, rpc_server_check
 from homelab_hub.watchdog.config import (
     Dependency,
     HttpDependency,
     OllamaDependency,
+    RpcDependency,
     ServiceDependency,
     TcpDependency,
 )
@@ -43,18 +44,23 @@ def check_tcp(dep: TcpDependency) -> tuple[bool, str]:
 
 
 def check_ollama(dep: OllamaDependency) -> tuple[bool, str]:
-    # The inference engine owns the Ollama checker; imported lazily so the watchdog works
-    # (and reports clearly) in a hub built without it.
+    # The inference engine owns the Ollama checker (one HTTP client, errors mapped once);
+    # imported plainly: a dependency hidden behind a string is one mypy and an editor cannot see.
     try:
-        checks = importlib.import_module("homelab_hub.inference.checks")
-    except ImportError:
-        return False, "ollama check unavailable: homelab_hub.inference.checks is not installed"
-    try:
-        ok, detail = checks.ollama_model_check(
+        ok, detail = ollama_model_check(
             dep.url, dep.model, require_loaded=dep.require_loaded, timeout=dep.timeout_s
         )
     except Exception as exc:  # a broken checker is a failed check, not a dead watchdog
         return False, f"ollama check of {dep.model} at {dep.url} raised {type(exc).__name__}: {exc}"
+    return bool(ok), str(detail)
+
+
+def check_rpc(dep: RpcDependency) -> tuple[bool, str]:
+    # The inference engine owns the RPC client, imported plainly like the Ollama checker.
+    try:
+        ok, detail = rpc_server_check(dep.address, timeout=dep.timeout_s)
+    except Exception as exc:  # a broken checker is a failed check, not a dead watchdog
+        return False, f"rpc check of {dep.address} raised {type(exc).__name__}: {exc}"
     return bool(ok), str(detail)
 
 
@@ -66,6 +72,8 @@ def check_dependency(dep: Dependency, service_health: ServiceHealth) -> tuple[bo
         return check_tcp(dep)
     if isinstance(dep, OllamaDependency):
         return check_ollama(dep)
+    if isinstance(dep, RpcDependency):
+        return check_rpc(dep)
     assert isinstance(dep, ServiceDependency)
     ok, detail = service_health(dep.service)
     return ok, f"service {dep.service}: {detail}"
@@ -85,4 +93,6 @@ def label(dep: Dependency) -> str:
         return f"tcp://{dep.host}:{dep.port}"
     if isinstance(dep, OllamaDependency):
         return f"ollama {dep.model} at {dep.url}"
+    if isinstance(dep, RpcDependency):
+        return f"rpc-server {dep.address}"
     return f"service {dep.service}"

@@ -18,6 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from homelab_hub.clock import steady_time
 from homelab_hub.watchdog.budget import Budget
 from homelab_hub.watchdog.checks import Finding, Observation, check_services, find_pids
 from homelab_hub.watchdog.claude import ClaudeOutcome, ClaudeRunner
@@ -27,7 +28,7 @@ from homelab_hub.watchdog.logs import LogProblem, tail_lines
 from homelab_hub.watchdog.managers import ServiceManager
 from homelab_hub.watchdog.processes import ProcessTable, describe
 from homelab_hub.watchdog.prompt import EscalationPrompt, Evidence, build_prompt, load_template
-from homelab_hub.watchdog.records import ServiceState
+from homelab_hub.watchdog.records import Report, ServiceState
 from homelab_hub.watchdog.store import IncidentStore
 
 log = logging.getLogger(__name__)
@@ -55,7 +56,7 @@ _ACTIVE = ("unhealthy", "needs_human", "recovering")
 class Outcome:
     """How one service's check ended."""
 
-    report: str  # nominal | fixed | code_fixed | needs_human
+    report: Report
     detail: str = ""
     incident_id: int | None = None
     claude: ClaudeOutcome | None = None
@@ -114,7 +115,7 @@ class Escalation:
 
         Returns (verified, log cursors after verification).
         """
-        started = time.time()
+        started = steady_time()
         for target in targets:
             if target in done:
                 continue
@@ -158,18 +159,18 @@ class Escalation:
             cursors = {**start_cursors, **obs.cursors}
             blocking = [f for f in obs.findings if f.kind in _BLOCKING]
             logging_again = not cfg.logs or (
-                obs.log_age_s is not None and obs.log_age_s <= time.time() - since
+                obs.log_age_s is not None and obs.log_age_s <= steady_time() - since
             )
             if blocking:
                 problems = "; ".join(f.message for f in blocking)
             elif not logging_again:
                 problems = f"{name} has not logged since the restart"
-            elif time.time() - since >= settle:
+            elif steady_time() - since >= settle:
                 pids = [p.pid for p in obs.processes]
                 return True, f"{name} is back (PIDs {pids}) and logging", cursors
             else:
                 problems = "settling"
-            if time.time() >= deadline:
+            if steady_time() >= deadline:
                 return False, f"not back within {window:.0f}s: {problems}", cursors
             if wait(step):
                 return False, "watchdog stopping", cursors
@@ -191,7 +192,7 @@ class Escalation:
             if delay > 0 and wait(delay):
                 break
             attempt = counted + 1
-            at = time.time()
+            at = steady_time()
             # The first attempt skips services another service's tier already restarted in
             # this round; later attempts restart again.
             ok, cursors = self.restart_and_verify(
@@ -209,7 +210,7 @@ class Escalation:
             self.budget.record(st, incident_id, ok, at)
             if ok:
                 st.log_cursors.update(cursors)
-                st.stable_since = time.time()
+                st.stable_since = steady_time()
                 self.incidents.set_status(incident_id, "fixed")
                 st.state = "recovering"
                 return Outcome(
@@ -226,7 +227,7 @@ class Escalation:
         if self._claude_due(name, st):
             fix = self._code_fix(name, obs, st, incident_id, wait)
             if fix.ok:
-                st.stable_since = time.time()
+                st.stable_since = steady_time()
                 self.incidents.set_status(incident_id, "code_fixed")
                 st.state = "recovering"
                 return Outcome(
@@ -268,7 +269,7 @@ class Escalation:
     ) -> CodeFix:
         cfg = self.config.services[name]
         assert cfg.repo is not None  # _claude_due checked it
-        st.last_claude_at = time.time()
+        st.last_claude_at = steady_time()
 
         def prompt_for(branch: str) -> EscalationPrompt:
             return build_prompt(
@@ -323,7 +324,7 @@ class Escalation:
         if not (self.config.claude.enabled and cfg.claude and cfg.repo is not None):
             return False
         period = self.config.claude.period_minutes * 60
-        return st.last_claude_at is None or time.time() - st.last_claude_at >= period
+        return st.last_claude_at is None or steady_time() - st.last_claude_at >= period
 
     def _evidence(self, name: str, obs: Observation, incident_id: int) -> Evidence:
         cfg = self.config.services[name]

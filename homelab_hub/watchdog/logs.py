@@ -15,6 +15,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from homelab_hub.watchdog.records import FindingKind
+
 # At most this much of a file is read per check; older lines were either scanned by an
 # earlier check or are too old to matter.
 MAX_SCAN_BYTES = 256 * 1024
@@ -24,7 +26,7 @@ TAIL_CHUNK = 64 * 1024
 class LogProblem(Exception):
     """The log cannot be read: missing or unreadable. A finding, never a crash."""
 
-    def __init__(self, kind: str, message: str) -> None:
+    def __init__(self, kind: FindingKind, message: str) -> None:
         super().__init__(message)
         self.kind = kind
         self.message = message

@@ -10,7 +10,7 @@ an answer or a notification.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Literal
 
 from homelab_hub.redact import redact_text
 
@@ -119,11 +119,22 @@ class RestartEntry:
         return cls(float(data["at"]), None if incident is None else int(incident), bool(data.get("verified")))
 
 
+# A watched service's state, and what the last check did about it.
+ServiceStateName = Literal["healthy", "unhealthy", "recovering", "needs_human", "unknown"]
+Report = Literal["nominal", "fixed", "code_fixed", "needs_human"]
+# Why a check found a service unwell; the log reader's problems (log_*) are findings too.
+FindingKind = Literal[
+    "not_running", "zombie_process", "start_limit_hit", "spinning", "hung", "log_stale", "log_missing",
+    "log_unreadable", "serious_errors", "dependency_down", "worker_failed", "worker_crash_looping",
+    "worker_restarted", "manual_restart",
+]  # fmt: skip
+
+
 @dataclass
 class ServiceState:
     service: str
-    state: str = "unknown"  # healthy | unhealthy | recovering | needs_human | unknown
-    report: str = "nominal"  # nominal | fixed | code_fixed | needs_human
+    state: ServiceStateName = "unknown"
+    report: Report = "nominal"
     last_check_at: float | None = None
     last_healthy_at: float | None = None
     last_claude_at: float | None = None

@@ -52,8 +52,8 @@ class WorkerWatch:
             key = f"worker:{name}"
             findings: list[Finding] = []
             seen = self._restarts.get(name, state.restarts)
-            if state.state == "failed":
-                findings.append(Finding("worker_failed", f"worker {name} failed: {state.reason}"))
+            if state.state == "crash-looping":
+                findings.append(Finding("worker_crash_looping", f"worker {name} {state.reason}"))
                 outcome = Outcome("needs_human", state.reason, findings=findings, attempts=state.restarts)
             elif state.restarts > seen or state.state == "backoff":
                 findings.append(

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from homelab_hub.cameras.alert_store import AlertRecord, AlertStore
+from homelab_hub.cameras.alerts.store import AlertRecord, AlertStore
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.store import Database
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore, image_path
+from homelab_hub.cameras.alerts.store import AlertStore, image_path
 from homelab_hub.cameras.settings import AlertsConfig
 from homelab_hub.config import load_config
 from homelab_hub.errors import ConfigError

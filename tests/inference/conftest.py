@@ -11,6 +11,7 @@ from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.inference.engine import InferenceEngine
 from tests.fakes.llama_server import FakeLlamaServer
 from tests.fakes.ollama import FakeOllama, garbage_host, slow_host
+from tests.fakes.rpc_server import FakeRpcServer
 from tests.inference.support import TIMEOUT_S, inference_config
 
 # The stand-ins start once per session (stopping one takes half a second) and are reset to
@@ -45,6 +46,13 @@ def _llama_server() -> Iterator[FakeLlamaServer]:
 def llama_server(_llama_server) -> FakeLlamaServer:
     _llama_server.reset()
     return _llama_server
+
+
+@pytest.fixture
+def rpc_server() -> Iterator[FakeRpcServer]:
+    """The seed's DGX as an rpc-server (protocol 3.0.0, one CUDA device)."""
+    with FakeRpcServer() as server:
+        yield server
 
 
 @pytest.fixture(scope="session")

@@ -20,9 +20,11 @@ def test_ollama_speeds_come_from_prompt_eval_and_eval_counters(ollama, make_engi
     assert result.prompt_tokens_per_s == pytest.approx(fake_ollama.PROMPT_TOKENS_PER_S, rel=1e-3)
     assert result.generation_tokens_per_s == pytest.approx(fake_ollama.GENERATION_TOKENS_PER_S, rel=1e-3)
     assert result.note == ""
-    sent = next(r for r in ollama.requests if r.path == "/api/generate").json()
-    assert sent["options"]["num_predict"] == 64
-    assert "num_ctx" not in sent["options"]  # a different num_ctx would reload the model
+    pp, tg = [r.json() for r in ollama.requests if r.path == "/api/generate"]
+    # Measured apart, like llama-bench: pp generates one token, tg starts from a one-word prompt.
+    assert (pp["options"]["num_predict"], tg["options"]["num_predict"]) == (1, 64)
+    assert len(pp["prompt"].split()) == 256 and len(tg["prompt"].split()) == 1
+    assert "num_ctx" not in pp["options"]  # a different num_ctx would reload the model
 
 
 def test_a_bench_that_loads_the_model_says_so(ollama, make_engine):
@@ -36,8 +38,8 @@ def test_each_bench_prompt_is_fresh_so_the_prompt_cache_cannot_skip_prefill(olla
     engine.bench("spark", "llama3.1:8b", prompt_tokens=32, max_tokens=1)
     engine.bench("spark", "llama3.1:8b", prompt_tokens=32, max_tokens=1)
     prompts = [r.json()["prompt"] for r in ollama.requests if r.path == "/api/generate"]
-    assert len(prompts) == 2
-    assert prompts[0] != prompts[1]
+    assert len(prompts) == 4  # pp and tg per bench
+    assert len(set(prompts)) == 4
 
 
 def test_llama_server_speeds_come_from_its_timings(llama_server, make_engine):
@@ -49,9 +51,9 @@ def test_llama_server_speeds_come_from_its_timings(llama_server, make_engine):
     assert result.prompt_tokens_per_s == pytest.approx(fake_llama.PROMPT_TOKENS_PER_S, rel=1e-3)
     assert result.generation_tokens_per_s == pytest.approx(fake_llama.GENERATION_TOKENS_PER_S, rel=1e-3)
     assert result.model == fake_llama.MODEL_PATH
-    sent = next(r for r in llama_server.requests if r.path == "/completion").json()
-    assert sent["cache_prompt"] is False
-    assert sent["n_predict"] == 32
+    pp, tg = [r.json() for r in llama_server.requests if r.path == "/completion"]
+    assert pp["cache_prompt"] is False and tg["cache_prompt"] is False
+    assert (pp["n_predict"], tg["n_predict"]) == (1, 32)
 
 
 @pytest.mark.parametrize(

@@ -82,8 +82,8 @@ def test_bench_prints_the_servers_speeds(capsys, config_file):
         config_file,
     )
     assert code == 0
-    assert "prompt      64 tokens at 318.0 tok/s" in out.splitlines()
-    assert "generation  8 tokens at 53.0 tok/s" in out.splitlines()
+    assert "pp (prompt)      64 tokens at 318.0 tok/s" in out.splitlines()
+    assert "tg (generation)  8 tokens at 53.0 tok/s" in out.splitlines()
 
 
 def test_set_context_creates_the_derived_model_and_says_what_to_do(capsys, config_file, ollama):

@@ -38,7 +38,7 @@ def test_an_unknown_kv_cache_type_or_key_fails():
 
 
 def test_one_name_for_an_ollama_and_a_llama_server_host_is_refused():
-    with pytest.raises(ConfigError, match=r"unique.*\['box'\]"):
+    with pytest.raises(ConfigError, match=r"unique.*both define 'box'"):
         load_config(
             None,
             inference={

@@ -12,6 +12,7 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 
 from homelab_hub.inference.prometheus import SERIES
+from tests.fakes.llama_server import split_72b
 from tests.inference.support import hub_overrides, inference_config
 from tests.support import wait_until
 
@@ -25,12 +26,15 @@ def _documented() -> list[str]:
 
 
 @pytest.fixture
-def scraped(hub_factory, ollama, llama_server, garbage):
+def scraped(hub_factory, ollama, llama_server, garbage, rpc_server, tmp_path):
     ollama.load("qwen2.5vl:7b", context=131_072, keep_alive_s=None, size=70_800_000_000)
     llama_server.reset(ctx_size=4096, slot_tokens=[1200], deferred=2)
+    log = tmp_path / "llama-server.log"  # the seed's 72B split over the stand-in rpc-server
+    log.write_text("\n".join(split_72b(rpc_server.address).lines()) + "\n", encoding="utf-8")
     inference = inference_config(
         {"spark": {"url": ollama.url, "log_file": ollama.log_path}, "closet": garbage},
-        {"studio": llama_server},
+        {"studio": {"url": llama_server.url, "log_file": str(log)}},
+        rpc={"dgx": {"address": rpc_server.address}},
         probe_interval_s=5,
     )
     hub = hub_factory(hub_overrides(inference))
@@ -70,7 +74,12 @@ def test_the_gauges_carry_the_seeds_numbers_and_the_hosts_states(scraped):
         return next(s.value for s in samples[name] if all(s.labels.get(k) == v for k, v in labels.items()))
 
     up = {(s.labels["host"], s.labels["kind"]): s.value for s in samples["homelab_hub_inference_host_up"]}
-    assert up == {("spark", "ollama"): 1.0, ("closet", "ollama"): 0.0, ("studio", "llama_cpp"): 1.0}
+    assert up == {
+        ("spark", "ollama"): 1.0,
+        ("closet", "ollama"): 0.0,
+        ("studio", "llama_cpp"): 1.0,
+        ("dgx", "rpc"): 1.0,
+    }
     seed = {"host": "spark", "model": "qwen2.5vl:7b"}
     assert value("homelab_hub_inference_model_size_bytes", **seed) == pytest.approx(70.8e9)
     assert value("homelab_hub_inference_model_context_tokens", **seed) == 131_072
@@ -86,6 +95,19 @@ def test_the_gauges_carry_the_seeds_numbers_and_the_hosts_states(scraped):
         1200 / 4096, abs=1e-4
     )
     assert value("homelab_hub_inference_llama_requests_deferred", **studio) == 2
+    metal = {"host": "studio", "device": "Metal", "machine": "studio"}
+    assert value("homelab_hub_inference_llama_device_layers", **metal) == 55
+    assert value("homelab_hub_inference_llama_device_memory_bytes", buffer="model", **metal) == pytest.approx(
+        30.0e9
+    )
+    rpc0 = next(
+        s for s in samples["homelab_hub_inference_llama_device_layers"] if s.labels["machine"] == "dgx"
+    )
+    assert rpc0.value == 25
+    assert value(
+        "homelab_hub_inference_rpc_device_memory_total_bytes", host="dgx", device="0"
+    ) == pytest.approx(128.53e9)
+    assert value("homelab_hub_inference_rpc_round_trip_seconds", host="dgx") > 0
 
 
 def test_a_scrape_reads_the_probes_results_and_never_asks_a_host(scraped):

@@ -7,7 +7,7 @@ import pytest
 from homelab_hub.config import load_config
 from homelab_hub.errors import Forbidden
 from homelab_hub.server.components import all_tools
-from homelab_hub.server.services import build_services, close_services
+from homelab_hub.server.lifecycle import build_services, close_services
 from homelab_hub.tools.inference import (
     BenchInput,
     OllamaPsInput,

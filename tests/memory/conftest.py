@@ -12,8 +12,10 @@ from pathlib import Path
 import pytest
 
 from homelab_hub.memory.config import MemoryConfig
-from homelab_hub.memory.embedder import Embedder, build_embedder
+from homelab_hub.memory.embedder import Embedder
+from homelab_hub.memory.embedders import build_embedder
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.memory import support as memory_support
 from tests.support import require
@@ -44,7 +46,7 @@ def make_service(embedder, tmp_path) -> Iterator[Callable[..., MemoryService]]:
 
     def make(url: str, index_dir: Path | None = None, **config: object) -> MemoryService:
         db = Database.from_url(url)
-        migrate(db)
+        migrate(db, all_migrations())
         opened.append(db)
         service = MemoryService(
             db, MemoryConfig(**config), index_dir or tmp_path / f"index{len(opened)}", embedder
@@ -104,7 +106,7 @@ def make_service_module(embedder, tmp_path_factory) -> Iterator[MemoryService]:
     """One started MemoryService on SQLite shared by a module's tests (costly imports once)."""
     tmp = tmp_path_factory.mktemp("memory-module")
     db = Database.from_url(f"sqlite:///{tmp / 'memory.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
     service.start_now()
     yield service
@@ -115,7 +117,7 @@ def make_service_module(embedder, tmp_path_factory) -> Iterator[MemoryService]:
 def eval_sets(embedder, tmp_path_factory) -> dict[str, list[memory_support.EvalSet]]:  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("quality")
     db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
     service.start_now()
     sets = {

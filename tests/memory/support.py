@@ -170,7 +170,7 @@ def tool_context(memory: Any, agent: str, role: str = "agent") -> Any:
     """A ToolContext for calling the memory tools' handlers directly on an engine, with a real
     Services object around it (not started: no workers, no other engines)."""
     from homelab_hub.config import load_config
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
     from homelab_hub.supervisor import Supervisor
     from homelab_hub.tools.registry import Identity, ToolContext
 

@@ -146,3 +146,84 @@ def test_a_save_that_lands_while_sync_reads_the_table_stays_in_the_caches(memory
     assert len(memory.index) == 2
     hits = memory.search("ops", "where does frigate record to", min_score=-1)
     assert hits[0].memory.id == landed[0]
+
+
+LONG_CLIENTS = 16
+LONG_SAVES = 4
+_WORDS = (
+    "the backup job on nas-01 copies the frigate recordings to the offsite bucket every night at two, "
+    "checks the snapshot with restic, prunes anything older than thirty days and mails a short report. "
+    "When the upload stalls the job retries three times, then pages whoever is on call through ntfy. "
+    "The bucket credentials live in the vault under infra slash backup, rotated each quarter by hand. "
+).split()
+
+
+def long_memory(client: int, n: int) -> str:
+    """About 120 words (170 word pieces): long enough to be saved in chunks."""
+    words = [*_WORDS, *_WORDS][(client + n) % 7 : (client + n) % 7 + 118]
+    return f"client {client} note {n}: " + " ".join(words) + f" Ticket OPS-{client * 100 + n}."
+
+
+def test_sixteen_clients_saving_long_memories_all_succeed(memory_hub):
+    # Counting a memory's word pieces shared the tokenizer with a batch being padded in another
+    # thread without a lock: "expected sequence of length 55 at dim 1 (got 50)" as a 500.
+    hub = memory_hub.hub
+    statuses: list[int] = []
+    errors: list[str] = []
+    lock = threading.Lock()
+
+    def client(c: int) -> None:
+        auth = {"Authorization": f"Bearer {memory_hub.alice}"}
+        with httpx.Client(base_url=hub.url, headers=auth, timeout=120) as http:
+            for n in range(LONG_SAVES):
+                res = http.post("/api/save", json={"content": long_memory(c, n)})
+                with lock:
+                    statuses.append(res.status_code)
+                    if res.status_code != 200:
+                        errors.append(res.text[:200])
+
+    threads = [threading.Thread(target=client, args=(c,)) for c in range(LONG_CLIENTS)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []
+    assert statuses == [200] * LONG_CLIENTS * LONG_SAVES
+    chunked = hub.services.db.query_one("SELECT COUNT(DISTINCT memory_id) AS n FROM memory_chunks")["n"]
+    assert chunked == LONG_CLIENTS * LONG_SAVES
+
+
+def test_the_embedder_can_count_and_encode_from_many_threads_at_once(embedder):
+    # The race behind the 500s, without the HTTP around it: counting word pieces while
+    # another thread pads a batch of texts of different lengths.
+    texts = [" ".join(["restart the ollama container on dgx-spark"] * (1 + n % 9)) for n in range(12)]
+    errors: list[str] = []
+    stop = threading.Event()
+
+    def encode() -> None:
+        try:
+            for _ in range(15):
+                embedder.embed(texts, batch_size=12)
+        except Exception as exc:  # the test reports any failure, whatever its type
+            errors.append(f"{type(exc).__name__}: {exc}")
+        finally:
+            stop.set()
+
+    def count() -> None:
+        expected = embedder.count_tokens(texts)
+        while not stop.is_set():
+            try:
+                got = embedder.count_tokens(texts)
+            except Exception as exc:  # as above
+                errors.append(f"{type(exc).__name__}: {exc}")
+                return
+            if got != expected:
+                errors.append(f"counted {got}, expected {expected}")
+                return
+
+    threads = [threading.Thread(target=encode)] + [threading.Thread(target=count) for _ in range(4)]
+    for th in threads:
+        th.start()
+    for th in threads:
+        th.join()
+    assert errors == []

@@ -9,7 +9,7 @@ import pytest
 
 from homelab_hub.errors import Conflict, InvalidInput, NotFound, WarmingUp
 from homelab_hub.memory.config import MemoryConfig
-from homelab_hub.memory.embedder import build_embedder
+from homelab_hub.memory.embedders import build_embedder
 from homelab_hub.memory.search import has_identifier
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.stats import memory_stats

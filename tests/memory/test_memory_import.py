@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 from homelab_hub.memory.importer import Document, MemoryImporter
@@ -148,11 +151,12 @@ def MemoryService_for(config: Path):  # type: ignore[no-untyped-def]
     """The memory engine of the hub a config file describes (what the CLI opens)."""
     from homelab_hub.config import load_config
     from homelab_hub.memory.service import MemoryService
+    from homelab_hub.server.components import all_migrations
     from homelab_hub.store import Database, migrate
 
     cfg = load_config(str(config))
     db = Database.from_url(cfg.storage.url)
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, cfg.memory, cfg.server.data_dir / "memory-test")
     service.start_now()
     return service
@@ -258,3 +262,26 @@ def test_a_plain_chat_log_imports_through_the_cli_as_one_thread(tmp_path, sqlite
     service = MemoryService_for(lite)
     assert {m.thread for m in service.page("ops", limit=10)[0]} == {"night-shift.jsonl"}
     service.store.db.close()
+
+
+def test_memory_import_prints_no_progress_bar(tmp_path, sqlite_url):
+    lite = write_config(tmp_path, sqlite_url, "lite")
+    out = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "homelab_hub.server.cli",
+            "--config",
+            str(lite),
+            "memory",
+            "import",
+            str(NOTES),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "HOMELAB_HUB_CONFIG": ""},
+    )
+    assert out.returncode == 0, out.stderr
+    assert "Loading weights" not in out.stderr
+    assert "%|" not in out.stderr

@@ -1,5 +1,6 @@
-"""Schema versions 2 (threads, time, versions, chunks) and 3 (the embedder of each row) upgrade
-a version-1 table in place; its rows, made by sentence-transformers, are re-embedded once."""
+"""Schema versions 2 (threads, time, versions, chunks), 3 (change sequence) and 4 (the embedder
+of each row) upgrade a version-1 table in place; its rows, made by sentence-transformers, are
+re-embedded once."""
 
 from __future__ import annotations
 
@@ -25,9 +26,9 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
             embedder.embed([text])[0].tobytes(),
         ),
     )
-    applied = migrate(db)
-    assert [(m.component, m.version) for m in applied] == [("memory", 2), ("memory", 3)]
-    assert migrate(db) == []
+    applied = migrate(db, all_migrations())
+    assert [(m.component, m.version) for m in applied] == [("memory", 2), ("memory", 3), ("memory", 4)]
+    assert migrate(db, all_migrations()) == []
     service = MemoryService(db, MemoryConfig(), tmp_path / "index", embedder)
     service.start_now()
     assert service.reconcile_report.reembedded == 1
@@ -36,5 +37,5 @@ def test_a_version_1_database_upgrades_and_its_memories_stay_searchable(db_url, 
     assert hit.memory.thread == ""
     assert hit.memory.occurred_at is None
     assert service.save("ops", text).created is False
-    assert [m.version for m in MIGRATIONS] == [1, 2, 3]
+    assert [m.version for m in MIGRATIONS] == [1, 2, 3, 4]
     db.close()

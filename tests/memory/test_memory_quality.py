@@ -15,12 +15,15 @@ test session.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
 
 from homelab_hub.memory.config import MemoryConfig
+from homelab_hub.memory.keyword import tokenize
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from homelab_hub.tools import memory as tools
 from tests.memory import support
@@ -37,7 +40,7 @@ def unthreaded_tables(embedder, tmp_path_factory):  # type: ignore[no-untyped-de
     that ignores threads would: thread context off, only the two halves and their fusion."""
     tmp = tmp_path_factory.mktemp("quality-unthreaded")
     db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(), tmp / "index", embedder)
     service.start_now()
     sets = list(support.load_conversation_set(service, threads=False).values())
@@ -133,3 +136,38 @@ def test_the_conversation_set_is_big_enough_and_split(eval_sets):
     assert len(data["questions"]) >= 400
     assert kinds == {"single", "multi", "temporal", "identifier"}
     assert {c["split"] for c in data["conversations"]} == {"dev", "test"}
+
+
+def _sample_queries(eval_sets) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    """(agent, query): every operator query and the first 20 of each conversation."""
+    chosen = [(s.agent, q.text) for s in eval_sets["sets"]["operator"] for q in s.queries]
+    chosen += [(s.agent, q.text) for s in eval_sets["sets"]["conversation"] for q in s.queries[:20]]
+    return chosen
+
+
+def test_adding_words_to_a_query_never_empties_an_answer_that_had_hits(eval_sets):
+    # At the default floor: "exo" found three memories while "exo cluster tensor parallel"
+    # found none. Each word of a query alone is the shortest query it extends.
+    service = eval_sets["service"]
+    found: dict[tuple[str, str], bool] = {}
+    emptied = []
+    for agent, query in _sample_queries(eval_sets):
+        words = dict.fromkeys(w for w in re.findall(r"[\w.:/@-]+", query) if tokenize(w))
+        for word in words:
+            if (agent, word) not in found:
+                found[(agent, word)] = bool(service.search(agent, word, limit=1))
+        had = [w for w in words if found[(agent, w)]]
+        if had and not service.search(agent, query, limit=5):
+            emptied.append((query, had))
+    assert emptied == []
+
+
+def test_the_scores_an_answer_shows_follow_its_order(eval_sets):
+    service = eval_sets["service"]
+    unordered = []
+    for agent, query in _sample_queries(eval_sets):
+        answer = tools.memory_search(tool_context(service, agent), tools.MemorySearchInput(query=query))
+        scores = [r.score for r in answer.results]
+        if scores != sorted(scores, reverse=True):
+            unordered.append((query, scores))
+    assert unordered == []

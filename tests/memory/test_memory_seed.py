@@ -97,3 +97,23 @@ def test_seed_questions_find_their_passage_in_the_top_3_in_under_300_tokens(seed
         )
     assert len(QUESTIONS) - len(misses) >= 15
     assert max(sizes) < 300
+
+
+def test_a_longer_query_still_finds_what_its_first_word_found(seeded):
+    ctx = tool_context(seeded, "local")
+    short = tools.memory_search(ctx, tools.MemorySearchInput(query="exo"))
+    longer = tools.memory_search(ctx, tools.MemorySearchInput(query="exo cluster tensor parallel"))
+    assert short.results and longer.results
+    assert longer.hint == ""
+
+
+def test_an_indented_heading_starting_with_a_lower_case_name_labels_its_steps(seeded):
+    pieces, _ = seeded.page("local", limit=200)
+    rpc = [m for m in pieces if "rpc-server -H 192.168.100.2" in m.content]
+    assert [m.section for m in rpc] == ["llama.cpp RPC — Works (2)"]
+
+
+def test_pieces_of_one_note_are_not_near_duplicates_for_sharing_their_heading_path(seeded):
+    from homelab_hub.memory.stats import memory_stats
+
+    assert memory_stats(seeded, "local").near_duplicate_clusters == []

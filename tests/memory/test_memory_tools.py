@@ -150,3 +150,15 @@ def test_threads_time_windows_and_versions_over_mcp_and_rest(memory_hub):
     shown = json.loads(memory_hub.hub.mcp(read, token=memory_hub.alice))
     assert shown["content"] == "claude: done, it's on 3010 now"
     assert [v["content"] for v in shown["history"]] == ["claude: done, it's on 3005 now"]
+
+
+def test_an_empty_answer_says_why_in_one_hint(memory_hub):
+    memory_hub.ok("memory_save", {"content": OLLAMA})
+    empty = memory_hub.ok("memory_search", {"query": "which port does ollama use"}, memory_hub.bob)
+    assert empty == {
+        "results": [],
+        "hint": "no memories for agent 'bob'; other agents have 1 memory: import notes for this agent "
+        "with `homelab-hub memory import PATH --agent bob`",
+    }
+    found = memory_hub.ok("memory_search", {"query": "which port does ollama use"})
+    assert "hint" not in found

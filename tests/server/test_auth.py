@@ -79,10 +79,20 @@ def test_a_foreign_origin_is_refused(local_hub):
     assert response.status_code == 403
 
 
-def test_a_loopback_origin_is_accepted(local_hub):
+def test_a_loopback_origin_on_another_port_is_another_site(local_hub):
     hub = local_hub
     response = hub.post("/api/tools/hub_status", json={}, headers={"Origin": "http://localhost:3000"})
-    assert response.status_code == 200
+    assert response.status_code == 403
+
+
+def test_the_hubs_own_origin_may_read_but_a_write_from_it_needs_the_csrf_token(local_hub):
+    hub = local_hub
+    own = {"Origin": hub.url}
+    assert hub.get("/api/tools", headers=own).status_code == 200
+    refused = hub.post("/api/tools/hub_status", json={}, headers=own)
+    assert refused.status_code == 403
+    assert "CSRF" in refused.json()["error"]["message"]
+    assert hub.post("/api/tools/hub_status", json={}).status_code == 200  # no Origin: not a browser
 
 
 def test_configured_hosts_are_accepted(hub_factory):

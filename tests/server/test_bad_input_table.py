@@ -1,18 +1,24 @@
-"""Bad input over every tool and resource, through a real hub: deeply nested JSON, lone
-surrogates in string fields, integers beyond 64 bits. Each is a 400 (REST) or an
+"""Bad input over every tool, resource and route, through a real hub: deeply nested JSON, lone
+surrogates in string fields, integers beyond 64 bits; every path parameter of the app's whole
+route table gets an out-of-range, a non-number and a traversal value. Each is a 400 (REST) or an
 ``invalid_input`` error (MCP), and the hub's log has a line for it without a traceback."""
 
 from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 from typing import Any
 
 import httpx
 import pytest
+from starlette.routing import Mount, WebSocketRoute
 
+from homelab_hub.server.app import create_app
 from homelab_hub.server.components import all_resources, all_tools
-from homelab_hub.server.mcp import tool_schema
+from homelab_hub.server.schema import tool_schema
+from tests.hubclient import hub_config
+from tests.server.test_route_table import PARAM, concrete, methods_of
 
 TOOLS = all_tools()
 NESTED = "[" * 5000 + "]" * 5000
@@ -97,3 +103,43 @@ def test_a_bad_resource_id_is_invalid_params_and_a_log_line_without_a_traceback(
     assert error is not None
     assert "invalid_input: " in str(error)
     assert "Traceback" not in caplog.text
+
+
+BAD_VALUES = {"out-of-range": "9" * 30, "non-number": "abc", "traversal": "..%2F..%2Fetc%2Fpasswd"}
+
+
+def _bad_cases() -> list[Any]:
+    config = hub_config(Path("/nonexistent/route-table"), 1, {"memory": {"enabled": False}})
+    cases = []
+    for route in create_app(config).routes:
+        path = getattr(route, "path", "")
+        if isinstance(route, WebSocketRoute):
+            continue
+        if isinstance(route, Mount):
+            for kind, value in BAD_VALUES.items():
+                cases.append(pytest.param("GET", f"{path}/{value}", id=f"GET {path}/*-{kind}"))
+            continue
+        if not PARAM.search(path):
+            continue
+        for method in methods_of(route):
+            for kind, value in BAD_VALUES.items():
+                cases.append(pytest.param(method, concrete(path, value), id=f"{method} {path}-{kind}"))
+    return cases
+
+
+@pytest.mark.parametrize(("method", "path"), _bad_cases())
+def test_a_bad_path_parameter_on_any_route_is_a_clear_error_never_a_500(table_hub, caplog, method, path):
+    hub = table_hub["hub"]
+    with caplog.at_level(logging.INFO):
+        answer = httpx.request(
+            method,
+            hub.url + path,
+            headers={"Authorization": f"Bearer {table_hub['admin']}"},
+            json={},
+            timeout=30,
+        )
+    assert answer.status_code != 500, answer.text
+    assert answer.status_code < 500 or answer.status_code == 503, answer.text
+    assert "Traceback" not in caplog.text
+    if answer.status_code >= 400 and answer.headers.get("content-type", "").startswith("application/json"):
+        assert answer.json()["error"]["message"], answer.text

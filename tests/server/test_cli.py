@@ -9,6 +9,7 @@ import pytest
 
 from homelab_hub.config import load_config
 from homelab_hub.server.cli import build_parser
+from tests.fakes.ollama_vision import FakeOllamaVision
 
 
 def run(tmp_path, *args, env=None):
@@ -117,3 +118,51 @@ def test_doctor_names_each_unreachable_dependency(tmp_path):
     assert out.returncode == 1
     assert "ollama host spark: 127.0.0.1:9 not reachable" in out.stdout
     assert "watchdog gate dependency: 127.0.0.1:9 not reachable" in out.stdout
+
+
+def _helps(parser, prefix=()):
+    """(command, what, help) for every subcommand and argument of the parser tree."""
+    for action in parser._actions:
+        if action.__class__.__name__ == "_SubParsersAction":
+            helps = {choice.dest: choice.help for choice in action._choices_actions}
+            for name, sub in action.choices.items():
+                yield (*prefix, name), name, helps.get(name)
+                yield from _helps(sub, (*prefix, name))
+        elif action.dest not in ("help", "version"):
+            yield prefix, action.dest, action.help
+
+
+PROPER_NAMES = {"MCP", "Ollama"}  # a help may start with a name; a sentence starts in lower case
+
+
+def test_every_command_and_argument_has_help_starting_in_lower_case():
+    helps = list(_helps(build_parser()))
+    missing = [" ".join((*cmd, what)) for cmd, what, text in helps if not text]
+    capitalised = [
+        " ".join((*cmd, what))
+        for cmd, what, text in helps
+        if text and text[0].isupper() and text.split()[0] not in PROPER_NAMES
+    ]
+    assert (missing, capitalised) == ([], [])
+
+
+def test_memory_help_reads_like_the_other_commands(tmp_path):
+    out = run(tmp_path, "--help", env={"COLUMNS": "200"})
+    assert "import notes and transcripts into semantic memory, export it as JSONL" in out.stdout
+    revoke = run(tmp_path, "token", "revoke", "--help")
+    assert "agent name the tokens act as, as shown by `token list`" in revoke.stdout
+
+
+def test_doctor_says_ollama_pull_for_each_configured_model_the_host_lacks(tmp_path):
+    with FakeOllamaVision("qwen2.5vl:7b") as ollama:
+        (tmp_path / "lab.toml").write_text(
+            f"[vision]\nurl = '{ollama.url}'\n[cameras.gate]\nurl = '{tmp_path / 'gate.mp4'}'\n"
+        )
+        out = run(tmp_path, "--config", "lab.toml", "doctor")
+    assert out.returncode == 1
+    assert f"✓ model qwen2.5vl:7b (vision.model): qwen2.5vl:7b installed on {ollama.url}" in out.stdout
+    assert (
+        f"✗ model qwen3.5:35b (vision.review.model): qwen3.5:35b not installed on {ollama.url} "
+        "(installed: qwen2.5vl:7b)\n"
+        f"  fix: ollama pull qwen3.5:35b   (on {ollama.url}), or name an installed model"
+    ) in out.stdout

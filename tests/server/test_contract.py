@@ -6,7 +6,7 @@ import json
 import pytest
 
 from homelab_hub.server.components import all_tools
-from homelab_hub.server.mcp import tool_schema
+from homelab_hub.server.schema import tool_schema
 from tests.support import wait_until
 
 # Keys whose values legitimately differ between two calls made a moment apart.

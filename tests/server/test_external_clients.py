@@ -86,3 +86,29 @@ def test_claude_code_reports_the_hub_connected_over_both_transports(secured, tmp
     lines = {line.split(":")[0]: line for line in listed.stdout.splitlines() if line.startswith("hub-")}
     assert "Connected" in lines["hub-http"], listed.stdout
     assert "Connected" in lines["hub-sse"], listed.stdout
+
+
+def test_mcp_inspector_strict_finds_no_portability_problem_in_any_tool_schema(secured):
+    inspector = node_bin("mcp-inspector")
+    require(inspector is not None, "MCP Inspector CLI not installed")
+    hub, token = secured
+    out = subprocess.run(
+        [
+            inspector,
+            "--cli",
+            hub.url + "/mcp",
+            "--transport",
+            "http",
+            "--header",
+            f"Authorization: Bearer {token}",
+            "--method",
+            "tools/list",
+            "--strict",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert out.returncode == 0, out.stderr
+    assert '"hub_status"' in out.stdout
+    assert out.stderr.strip() == ""

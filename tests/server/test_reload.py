@@ -10,6 +10,19 @@ import httpx
 from tests.support import free_port, wait_until
 
 
+def wait_started(proc: subprocess.Popen, port: int) -> None:
+    """Until the hub process answers /api/health (200 or 503); fails if it exits first."""
+
+    def up() -> bool:
+        assert proc.poll() is None, "the hub exited while starting"
+        try:
+            return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code in (200, 503)
+        except httpx.HTTPError:
+            return False
+
+    wait_until(up, timeout=120, what="the hub to start")
+
+
 def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(tmp_path):
     port = free_port()
     config = tmp_path / "hub.toml"
@@ -24,15 +37,7 @@ def test_sighup_reloads_the_config_file_and_a_bad_file_keeps_the_running_config(
         stderr=subprocess.DEVNULL,
     )
     try:
-
-        def up() -> bool:
-            assert proc.poll() is None, "the hub exited while starting"
-            try:
-                return httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=1).status_code in (200, 503)
-            except httpx.HTTPError:
-                return False
-
-        wait_until(up, timeout=120, what="the hub to start")
+        wait_started(proc, port)
         log = tmp_path / "hub.log"
         config.write_text(config.read_text() + "[memory]\nbogus_setting = 1\n")
         proc.send_signal(signal.SIGHUP)

@@ -129,7 +129,7 @@ def test_the_direct_and_the_sdk_path_give_the_same_tools_call_answer(hub):
     direct = httpx.post(hub.url + "/mcp", json=CALL, headers=session, timeout=30).json()
     # Forget the session on the direct path: the call then goes through the SDK's machinery.
     route = next(r for r in hub.app.routes if getattr(r, "path", "") == "/mcp")
-    route.app.sessions.clear()
+    route.app.app.sessions.clear()  # route.app is the route's access check
     through_sdk = httpx.post(hub.url + "/mcp", json=CALL, headers=session, timeout=30).json()
     for answer in (direct, through_sdk):
         answer["result"]["structuredContent"].pop("uptime_s")

@@ -1,4 +1,4 @@
-"""The supervisor restarts crashed and silent workers with backoff, then gives up."""
+"""The supervisor restarts crashed and silent workers with a capped backoff, forever."""
 
 import threading
 import time
@@ -43,33 +43,73 @@ class Healthy:
 
 def fast_config(**kw):
     return SupervisorConfig(
-        heartbeat_timeout_s=5,
-        backoff_initial_s=0.05,
-        backoff_max_s=0.2,
-        max_restarts=3,
-        restart_window_s=60,
-        **kw,
+        **{
+            "heartbeat_timeout_s": 5,
+            "backoff_initial_s": 0.05,
+            "backoff_max_s": 0.2,
+            "max_restarts": 3,
+            "restart_window_s": 60,
+            **kw,
+        }
     )
 
 
-def test_a_crashing_worker_is_restarted_with_backoff_then_marked_failed(db):
+def test_a_crashing_worker_is_restarted_forever_and_reported_crash_looping(db):
     Crasher.starts = 0
     sup = Supervisor(fast_config(), db=db, tick_s=0.02)
     sup.add("crasher", Crasher)
     sup.start()
     try:
-        wait_until(
-            lambda: sup.states()["crasher"].state == "failed",
-            timeout=30,
-            what="the crasher to be marked failed",
+        # Far past max_restarts (3): the old supervisor gave up after the fourth start.
+        wait_until(lambda: Crasher.starts >= 12, timeout=30, what="a dozen restarts")
+        state = wait_until(
+            lambda: (s := sup.states()["crasher"]).state == "crash-looping" and s, what="crash-looping"
         )
-        state = sup.states()["crasher"]
-        assert Crasher.starts == 4  # first start + 3 restarts
-        assert "camera exploded" in state.reason
-        assert "restarts within" in state.reason
-        events = db.query("SELECT event FROM worker_events WHERE worker = 'crasher' ORDER BY id")
-        assert [e["event"] for e in events] == ["restart"] * 3 + ["failed"]
+        assert state.reason.startswith("crash-looping (restart ")
+        assert ", next in " in state.reason
+        assert state.reason.endswith("): RuntimeError: camera exploded")
+        events = [e["event"] for e in db.query("SELECT event FROM worker_events WHERE worker = 'crasher'")]
+        assert events[:3] == ["restart"] * 3 and set(events[3:]) == {"crash-looping"}
     finally:
+        sup.stop()
+
+
+class CrashesUntilTold:
+    """Crashes while ``broken`` is set (a database that is down); runs once it is cleared."""
+
+    name = "flaky"
+    heartbeat_timeout = None
+    broken = threading.Event()
+    starts = 0
+
+    def run(self, ctx):
+        type(self).starts += 1
+        if type(self).broken.is_set():
+            raise RuntimeError("database unavailable")
+        while not ctx.wait(0.02):
+            ctx.beat()
+
+
+def test_a_worker_that_runs_for_the_stable_period_starts_a_fresh_backoff_and_drops_its_error(db):
+    CrashesUntilTold.broken.set()
+    CrashesUntilTold.starts = 0
+    sup = Supervisor(fast_config(backoff_max_s=0.4, stable_s=0.3), db=db, tick_s=0.02)
+    sup.add("flaky", CrashesUntilTold)
+    sup.start()
+    try:
+        wait_until(lambda: sup.states()["flaky"].state == "crash-looping", timeout=30, what="a crash loop")
+        CrashesUntilTold.broken.clear()
+        wait_until(lambda: sup.states()["flaky"].state == "running", timeout=10, what="a restart")
+        assert sup.states()["flaky"].public()["last_error"] == "RuntimeError: database unavailable"
+        assert sup.states()["flaky"].reason == ""
+        wait_until(lambda: "last_error" not in sup.states()["flaky"].public(), what="the error to clear")
+        # The next crash waits the initial backoff again, not the capped one, and is no loop.
+        CrashesUntilTold.broken.set()
+        sup.context("flaky").stop.set()  # ends run(): counts as a crash (returned unasked)
+        state = wait_until(lambda: (s := sup.states()["flaky"]).state != "running" and s, what="a crash")
+        assert state.state == "backoff"
+    finally:
+        CrashesUntilTold.broken.clear()
         sup.stop()
 
 

@@ -1,3 +1,4 @@
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, Migration, migrate
 
 
@@ -9,8 +10,8 @@ def test_migrations_create_the_core_tables_on_both_backends(db):
 
 def test_migrations_run_twice_apply_nothing_the_second_time(db_url):
     database = Database.from_url(db_url)
-    assert migrate(database)
-    assert migrate(database) == []
+    assert migrate(database, all_migrations())
+    assert migrate(database, all_migrations()) == []
     database.close()
 
 

@@ -1,15 +1,17 @@
-"""Dependency checks: HTTP (status and body), TCP, Ollama models, and other watched services."""
+"""Dependency checks: HTTP (status and body), TCP, Ollama models, rpc-servers, and other watched services."""
 
 from __future__ import annotations
 
 import importlib.util
+import subprocess
+import sys
 
 from homelab_hub.notify.apprise import AppriseNotifier
 from homelab_hub.watchdog.checks import check_services
 from homelab_hub.watchdog.engine import Watchdog
 from tests.fakes.http import FakeHTTPServer, Reply
 from tests.fakes.receiver import NotificationReceiver
-from tests.support import free_port, require, wait_until
+from tests.support import REPO_ROOT, free_port, require, wait_until
 from tests.watchdog.support import watchdog_config
 
 
@@ -123,3 +125,49 @@ def test_a_dead_dependency_service_is_restarted_once_through_its_own_method(daem
         if a["action"].startswith("restart")
     ]
     assert [a["action"] for a in restarts] == ["restart llm-adapter (command)"]
+
+
+def test_a_killed_rpc_server_under_a_live_llama_server_escalates_with_what_will_happen(daemons, sqlite_db):
+    """A real rpc-server process (the stand-in speaking llama.cpp's RPC wire format) is killed
+    while the llama-server that depends on it keeps running."""
+    require(
+        importlib.util.find_spec("homelab_hub.inference.rpc") is not None,
+        "inference rpc client not built yet",
+    )
+    from homelab_hub.inference.checks import rpc_server_check
+
+    port = free_port()
+    address = f"127.0.0.1:{port}"
+    rpc = subprocess.Popen(
+        [sys.executable, "-m", "tests.fakes.rpc_server", "--port", str(port), "--version", "3.0.0"],
+        cwd=REPO_ROOT,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        wait_until(lambda: rpc_server_check(address, timeout=1.0)[0], 15, "the rpc-server to answer HELLO")
+        llama = daemons("llama-server")
+        dep = {"kind": "rpc", "address": address, "timeout_s": 1.0}
+        wd = Watchdog(
+            watchdog_config({"llama-server": llama.service(dependencies=[dep])}, cpu_samples=1), sqlite_db
+        )
+        assert wd.check_once().outcomes["llama-server"].report == "nominal"
+        rpc.kill()
+        rpc.wait(5)
+        outcome = wd.check_once().outcomes["llama-server"]
+    finally:
+        if rpc.poll() is None:
+            rpc.kill()
+            rpc.wait(5)
+    # Nothing the watchdog runs provides it, so no restart can help: straight to a human.
+    assert outcome.report == "needs_human"
+    (finding,) = outcome.findings
+    assert finding.kind == "dependency_down"
+    assert finding.message.startswith(
+        f"llama-server dependency rpc-server {address} down: rpc-server {address} is down"
+    )
+    assert finding.message.endswith(
+        f"a llama-server using it (--rpc {address}) will fail on its next request or load, or fall back to its "
+        "local devices if restarted without --rpc"
+    )
+    assert llama.pids(), "the llama-server itself is left running"

@@ -45,7 +45,9 @@ class _Worker:
             ctx.beat(last_frame_age_s=0.1, fps=5.0)
 
 
-def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_failed_ones_need_a_human(sqlite_db):
+def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_crash_looping_ones_need_a_human(
+    sqlite_db,
+):
     sup = Supervisor(
         SupervisorConfig(backoff_initial_s=0.05, max_restarts=2, restart_window_s=60),
         db=sqlite_db,
@@ -64,7 +66,7 @@ def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_failed_on
     wd = Watchdog(watchdog_config({}), sqlite_db, supervisor=sup)
     sup.start()
     try:
-        wait_until(lambda: sup.states()["camera:yard"].state == "failed", 10, "yard worker to fail")
+        wait_until(lambda: sup.states()["camera:yard"].state == "crash-looping", 10, "yard worker to loop")
         wait_until(
             lambda: sup.states()["camera:gate"].state == "running" and flaky_runs["n"] == 2,
             10,
@@ -76,7 +78,7 @@ def test_hub_workers_are_reported_fixed_after_a_supervisor_restart_and_failed_on
         assert report.outcomes["worker:camera:gate"].report in ("fixed", "nominal")
         rows = {r.name: r for r in wd.status()}
         assert rows["worker:camera:gate"].details["fps"] == 5.0
-        assert rows["worker:camera:yard"].state == "failed"
+        assert rows["worker:camera:yard"].state == "crash-looping"
         assert wd.check_once().outcomes["worker:camera:gate"].report == "nominal"
         assert report.needs_human == ["worker:camera:yard"]
     finally:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from homelab_hub.watchdog.engine import Watchdog
 from homelab_hub.watchdog.store import StateStore
@@ -15,7 +16,7 @@ def test_escalation_state_survives_a_restart_and_resets_after_the_stable_period(
     d = daemons()
     config = watchdog_config({"gate": d.service()}, max_restart_attempts=2, stable_minutes=0.02)
     first_db = Database.from_url(db_url)
-    migrate(first_db)
+    migrate(first_db, all_migrations())
     first = Watchdog(config, first_db)
     first.check_once()
     d.set_mode("exit")

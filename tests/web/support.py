@@ -3,8 +3,10 @@ cameras (real RTSP from gst-rtsp-server and looping files), and a hub serving th
 
 from __future__ import annotations
 
+import http.server
 import os
 import shutil
+import threading
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
@@ -85,3 +87,29 @@ def start_hub(tmp: Path, cameras: dict[str, Any], **overrides: Any) -> RunningHu
 def frames_in(page: Any, camera: str, where: str = "#grid") -> int:
     value = page.locator(f'{where} .tile[data-camera="{camera}"]').get_attribute("data-frames")
     return int(value or 0)
+
+
+@contextmanager
+def page_server(page: bytes = b"") -> Iterator[tuple[int, dict[str, bytes]]]:
+    """A tiny web server on 127.0.0.1 standing for another web app (another origin): it
+    serves ``served["page"]`` at every path. Yields its port and that dict."""
+    served = {"page": page}
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:
+            body = served["page"]
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html")
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", free_port()), Handler)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        yield server.server_address[1], served
+    finally:
+        server.shutdown()

@@ -15,7 +15,7 @@ import pytest
 from websockets.exceptions import InvalidStatus
 from websockets.sync.client import ClientConnection, connect
 
-from homelab_hub.cameras.live import capture_time, split_message
+from homelab_hub.cameras.stream.live import capture_time, split_message
 from tests.support import wait_until
 from tests.web.support import camera_lab, start_hub
 

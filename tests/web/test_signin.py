@@ -4,8 +4,6 @@ another site can neither post a form into the hub nor open its WebSocket."""
 
 from __future__ import annotations
 
-import http.server
-import threading
 from collections.abc import Iterator
 from typing import Any
 
@@ -13,8 +11,8 @@ import httpx
 import pytest
 
 from homelab_hub.server.sessions import COOKIE
-from tests.support import free_port, wait_until
-from tests.web.support import camera_lab, start_hub
+from tests.support import wait_until
+from tests.web.support import camera_lab, page_server, start_hub
 
 # A page of "another site": Chromium resolves evil.test to 127.0.0.1 (CHROMIUM_ARGS), so the
 # attack runs locally but its Origin is http://evil.test:PORT, which the hub does not allow.
@@ -48,26 +46,10 @@ def lab(tmp_path_factory) -> Iterator[dict[str, Any]]:
 @pytest.fixture
 def attacker(lab) -> Iterator[str]:
     """A tiny web server of another origin serving the attack page."""
-    port = free_port()
     hub = lab["hub"].url
     page = ATTACK.format(hub=hub, ws=hub.replace("http://", "ws://")).encode()
-
-    class Handler(http.server.BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html")
-            self.send_header("Content-Length", str(len(page)))
-            self.end_headers()
-            self.wfile.write(page)
-
-        def log_message(self, *args: Any) -> None:
-            pass
-
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", port), Handler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield f"http://evil.test:{port}/attack.html"
-    server.shutdown()
+    with page_server(page) as (port, _):
+        yield f"http://evil.test:{port}/attack.html"
 
 
 def sign_in(page: Any, hub: Any, token: str) -> Any:

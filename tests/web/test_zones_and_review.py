@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from homelab_hub.cameras.alert_store import AlertStore
+from homelab_hub.cameras.alerts.store import AlertStore
 from tests.cameras.clips import ClipSpec, frame_at, write_clip
 from tests.cameras.review_data import CAMERAS as REVIEW_CAMERAS
 from tests.cameras.review_data import GRILL, seed_day
@@ -192,3 +192,63 @@ def test_classify_confirm_a_suppression_the_next_alert_is_a_hit_and_undo_restore
     wait_until(lambda: "restored" in page.locator("#status").inner_text(), 20, "the undo")
     later = [pipeline.process(f, now + 10 + i).decision for i, f in enumerate(frames)]
     assert "alert" in later
+
+
+def test_a_button_an_agent_cannot_press_looks_disabled(zone_lab, page):
+    sign_in(page, zone_lab["hub"], zone_lab["agent"], "/zones")
+    save = page.locator("#save")
+    style = save.evaluate("b => { const s = getComputedStyle(b); return [s.cursor, s.opacity]; }")
+    assert style[0] == "not-allowed" and float(style[1]) < 0.6
+
+
+def test_a_single_camera_fills_the_desktop_grid(zone_lab, page):
+    sign_in(page, zone_lab["hub"], zone_lab["admin"], "/cameras")
+    tile = page.locator('#grid .tile[data-camera="yard"]').bounding_box()
+    assert tile["width"] > 900  # not one 300 px column of an empty grid
+
+
+def test_a_phone_gets_the_touch_hint_without_right_click_or_ctrl_z(zone_lab, chromium):
+    context = chromium.new_context(viewport={"width": 390, "height": 844}, is_mobile=True, has_touch=True)
+    try:
+        phone = context.new_page()
+        sign_in(phone, zone_lab["hub"], zone_lab["admin"], "/zones")
+        shown = phone.locator(".hint:visible").inner_text()
+        assert "press and hold a point to delete it" in shown
+        assert "right-click" not in shown and "Ctrl+Z" not in shown
+    finally:
+        context.close()
+
+
+def test_zones_are_offered_for_copying_only_to_the_other_cameras(review_lab, page):
+    sign_in(page, review_lab["hub"], review_lab["admin"], "/zones?camera=gate")
+    page.wait_for_function("document.querySelector('#camera-name').textContent === 'gate'")
+    offered = "[...document.querySelectorAll('#copy-target option:not([disabled])')].map(o => o.value)"
+    assert sorted(page.evaluate(offered)) == ["drive", "yard"]
+    page.select_option("#camera", "yard")
+    page.wait_for_function("document.querySelector('#camera-name').textContent === 'yard'")
+    assert sorted(page.evaluate(offered)) == ["drive", "gate"]
+    assert page.locator("#copy-target").input_value() != "yard"
+
+
+def test_an_alert_thumbnail_opens_large_and_the_histogram_has_an_hour_axis(review_lab, page):
+    sign_in(page, review_lab["hub"], review_lab["admin"], "/alerts/review")
+    card = page.locator(".group").first
+    card.wait_for()
+    assert card.locator(".hist-axis").inner_text().split() == ["0h", "6h", "12h", "18h", "24h"]
+    thumb = card.locator(".samples img").first
+    src = thumb.get_attribute("src")
+    thumb.click()
+    large = page.locator("#enlarged img")
+    large.wait_for()
+    assert large.get_attribute("src") == src
+    assert large.bounding_box()["width"] > thumb.bounding_box()["width"] * 2
+
+
+def test_the_home_page_counts_the_last_days_alerts(review_lab, page):
+    store = AlertStore(review_lab["hub"].services.db)
+    expected = len(store.recent(since=time.time() - 24 * 3600, limit=1000))
+    sign_in(page, review_lab["hub"], review_lab["admin"], "/")
+    assert expected > 0
+    assert page.locator("#alert-count").inner_text() == str(expected)
+    OUTPUT.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(OUTPUT / "home-with-alerts.png"), full_page=True)

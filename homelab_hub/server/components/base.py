@@ -17,7 +17,7 @@ if TYPE_CHECKING:
     from homelab_hub.config import HubConfig
     from homelab_hub.health import ComponentHealth
     from homelab_hub.resources.registry import ResourceSpec
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
     from homelab_hub.store.migrations import Migration
     from homelab_hub.tools.registry import ToolSpec
 

@@ -1,6 +1,6 @@
-"""Wires the cameras engine into Services: shared pipeline deps, the manager, the transcriber
-(one supervised worker for every camera with audio), the daily alert review (another), and
-their health."""
+"""Wires the cameras engine into Services: its one door (a `CameraService` over the manager,
+the alert store and the review), the shared pipeline deps, the transcriber (one supervised
+worker for every camera with audio), the daily alert review (another), and their health."""
 
 from __future__ import annotations
 
@@ -9,14 +9,14 @@ from dataclasses import asdict
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras import schema
-from homelab_hub.cameras.manager import CameraManager
-from homelab_hub.cameras.pipeline import PipelineDeps
-from homelab_hub.cameras.review import AlertReview
-from homelab_hub.cameras.review_worker import WORKER_NAME as REVIEW_WORKER
-from homelab_hub.cameras.review_worker import ReviewWorker
-from homelab_hub.cameras.speech import SpeechModel
-from homelab_hub.cameras.transcriber import WORKER_NAME as TRANSCRIBER_WORKER
-from homelab_hub.cameras.transcriber import Transcriber, TranscriberWorker
+from homelab_hub.cameras.audio.speech import SpeechModel
+from homelab_hub.cameras.audio.transcriber import WORKER_NAME as TRANSCRIBER_WORKER
+from homelab_hub.cameras.audio.transcriber import Transcriber, TranscriberWorker
+from homelab_hub.cameras.detect.pipeline import PipelineDeps
+from homelab_hub.cameras.review.worker import WORKER_NAME as REVIEW_WORKER
+from homelab_hub.cameras.review.worker import ReviewWorker
+from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.stream.manager import CameraManager
 from homelab_hub.errors import ConfigError
 from homelab_hub.health import ComponentHealth
 from homelab_hub.server import cli_camera
@@ -28,7 +28,7 @@ from homelab_hub.tools import zones as zones_tools
 
 if TYPE_CHECKING:
     from homelab_hub.config import HubConfig
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,8 @@ _VISION_FAILURES_DEGRADE = 3
 def build(services: Services) -> None:
     """Create the camera manager (one supervised worker per enabled camera), the transcriber
     when a camera has audio, and the daily review when it is on."""
-    deps = PipelineDeps.from_config(services.config, services.db, services.notifier)
+    config = services.config
+    deps = PipelineDeps.from_config(config, services.db, services.notifier)
     transcriber, audio_error = _transcriber(services.config, deps, None)
     try:
         manager = CameraManager(
@@ -51,7 +52,10 @@ def build(services: Services) -> None:
     manager.audio_error = audio_error
     if transcriber is not None:
         services.supervisor.add(TRANSCRIBER_WORKER, lambda: TranscriberWorker(transcriber))
-    services.cameras = manager
+    services.cameras = CameraService(
+        services.db, manager, cameras=config.cameras, review=config.vision.review,
+        vision_url=config.vision.url, alerts=deps.alerts,  # the hub's one: pipelines and review share it
+    )  # fmt: skip
     if not services.config.cameras:
         services.off["cameras"] = "no cameras are configured; add a [cameras.NAME] section with url = '…'"
     _schedule_review(services, services.config)
@@ -85,17 +89,13 @@ def _schedule_review(services: Services, config: HubConfig) -> None:
         services.supervisor.remove(REVIEW_WORKER)
         return
 
-    def review() -> AlertReview:
-        current = services.config
-        return AlertReview(
-            services.db, config=current.vision.review, cameras=current.cameras, manager=services.cameras
-        )
-
+    cameras = services.cameras
+    assert cameras is not None  # scheduled by build and reload, after the service exists
     timeout_s = config.vision.review.timeout_s
 
     def worker() -> ReviewWorker:
         return ReviewWorker(
-            config=lambda: services.config, review=review, bus=services.notifier, timeout_s=timeout_s
+            config=lambda: services.config, review=cameras.review, bus=services.notifier, timeout_s=timeout_s
         )
 
     # A run beats between batches, and one batch may take the whole model timeout.
@@ -103,9 +103,9 @@ def _schedule_review(services: Services, config: HubConfig) -> None:
 
 
 def health(services: Services) -> ComponentHealth:
-    manager = services.cameras
-    if manager is None:
+    if services.cameras is None:
         return ComponentHealth(state="disabled", detail="the cameras engine is not running")
+    manager = services.cameras.manager
     cameras = manager.health()
     current = manager.deps
     if current is None or not services.config.cameras:
@@ -137,16 +137,18 @@ def reload(services: Services, config: HubConfig) -> None:
     the shared [vision] or [notify] settings changed, which rebuilds every camera's pipeline;
     a changed [transcriber] (or the first camera with audio) replaces the transcriber; the
     review's settings reschedule its worker and restart no camera."""
-    manager = services.cameras
-    if manager is None:
+    service = services.cameras
+    if service is None:
         return
+    manager = service.manager
     old = services.config
+    service.configure(cameras=config.cameras, review=config.vision.review, vision_url=config.vision.url)
     if config.vision.review != old.vision.review or bool(config.cameras) != bool(old.cameras):
         _schedule_review(services, config)
     same_vision = config.vision.model_dump(exclude={"review"}) == old.vision.model_dump(exclude={"review"})
     new_deps = None
     if not same_vision or config.notify != old.notify:
-        new_deps = PipelineDeps.from_config(config, services.db, services.notifier)
+        new_deps = PipelineDeps.from_config(config, services.db, services.notifier, alerts=service.alerts)
     if (
         new_deps is not None
         or config.transcriber != old.transcriber
@@ -174,11 +176,13 @@ def reload(services: Services, config: HubConfig) -> None:
 def close(services: Services) -> None:
     """Stop the review, the camera workers and the transcriber, then release the shared deps."""
     services.supervisor.remove(REVIEW_WORKER)
-    manager = services.cameras
-    if manager is None:
+    service = services.cameras
+    if service is None:
         return
+    manager = service.manager
     services.supervisor.remove(TRANSCRIBER_WORKER)
     manager.close()
+    service.close()
     if manager.deps is not None:
         manager.deps.close()
     services.cameras = None

@@ -16,7 +16,7 @@ from homelab_hub.server.components.base import Component
 from homelab_hub.tools import inference as inference_tools
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 # One collector per process (the registry is global); each running hub attaches its engine.
 _COLLECTOR = InferenceCollector()

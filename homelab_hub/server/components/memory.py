@@ -15,7 +15,7 @@ from homelab_hub.server.components.base import Component
 from homelab_hub.tools import memory as memory_tools
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 
 def build(services: Services) -> None:
@@ -28,10 +28,10 @@ def build(services: Services) -> None:
     service = MemoryService(services.db, config, index_dir)
     service.start()
     services.memory = service
-    worker = IndexPersistWorker(service, config.persist_interval_s)
+    worker = IndexPersistWorker(service, config.persist_interval_s, config.sync_poll_s)
     services.supervisor.add(
         worker.name,
-        lambda: IndexPersistWorker(service, config.persist_interval_s),
+        lambda: IndexPersistWorker(service, config.persist_interval_s, config.sync_poll_s),
         heartbeat_timeout=worker.heartbeat_timeout,
     )
 

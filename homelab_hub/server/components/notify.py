@@ -10,7 +10,7 @@ from homelab_hub.notify.bus import NotificationBus
 from homelab_hub.server.components.base import Component
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 
 def build(services: Services) -> None:

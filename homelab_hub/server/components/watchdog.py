@@ -9,13 +9,13 @@ from homelab_hub.health import ComponentHealth
 from homelab_hub.resources import watchdog as watchdog_resources
 from homelab_hub.server import cli_watchdog
 from homelab_hub.server.components.base import Component
-from homelab_hub.tools import services as services_tools
+from homelab_hub.tools import restart as restart_tools
 from homelab_hub.tools import watchdog as watchdog_tools
 from homelab_hub.watchdog import schema
 from homelab_hub.watchdog.engine import Watchdog, WatchdogWorker
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 
 def build(services: Services) -> None:
@@ -80,7 +80,7 @@ COMPONENT = Component(
     name="watchdog",
     config_section="watchdog",
     migrations=schema.MIGRATIONS,
-    tools=[*watchdog_tools.TOOLS, *services_tools.TOOLS],
+    tools=[*watchdog_tools.TOOLS, *restart_tools.TOOLS],
     resources=watchdog_resources.RESOURCES,
     register_cli=cli_watchdog.register,
     build=build,

@@ -31,21 +31,24 @@ from starlette.responses import Response, StreamingResponse
 from starlette.routing import Route, WebSocketRoute
 from starlette.websockets import WebSocket, WebSocketDisconnect
 
-from homelab_hub.cameras.live import MAX_FPS, MIN_FPS, Viewer, split_message
-from homelab_hub.cameras.manager import CameraManager
+from homelab_hub.cameras.service import CameraService
+from homelab_hub.cameras.stream.live import MAX_FPS, MIN_FPS, Viewer, split_message
 from homelab_hub.errors import HubError, InvalidInput
 from homelab_hub.lazy import lazy_module
+from homelab_hub.server.access import AGENT, Access, declare
 from homelab_hub.server.auth import IDENTITY_KEY
 from homelab_hub.server.dispatch import validation_message
+from homelab_hub.server.streams import CLOSE_CREDENTIAL_ENDED, current_lease
 
 cv2 = lazy_module("cv2")
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 log = logging.getLogger(__name__)
 
 MAX_CAMERAS_PER_COMMAND = 64
+LIVE = Access("agent", stream=True)
 MJPEG_BOUNDARY = "hhframe"
 
 
@@ -72,12 +75,12 @@ class LiveRoutes:
 
     def routes(self) -> list[Route | WebSocketRoute]:
         return [
-            WebSocketRoute("/ws/cameras", self.cameras_ws),
-            Route("/api/cameras/{name}/mjpeg", self.mjpeg, methods=["GET"]),
-            Route("/api/cameras/{name}/snapshot.jpg", self.snapshot, methods=["GET"]),
+            declare(LIVE, WebSocketRoute("/ws/cameras", self.cameras_ws)),
+            declare(LIVE, Route("/api/cameras/{name}/mjpeg", self.mjpeg, methods=["GET"])),
+            declare(AGENT, Route("/api/cameras/{name}/snapshot.jpg", self.snapshot, methods=["GET"])),
         ]
 
-    def _manager(self) -> CameraManager:
+    def _manager(self) -> CameraService:
         services = self.get_services()
         return services.require(services.cameras, "cameras")
 
@@ -93,10 +96,16 @@ class LiveRoutes:
         viewer = Viewer(_waker(loop, wake))
         sender = asyncio.create_task(self._send(websocket, viewer, wake))
         await websocket.send_json({"type": "hello", "cameras": manager.names(), "max_fps": MAX_FPS})
+        lease = current_lease(websocket.scope)
         try:
             while True:
                 message = await websocket.receive()
                 if message["type"] == "websocket.disconnect":
+                    break
+                if lease is not None and not lease.alive():
+                    # The credential ended since the last sweep: no command runs on it.
+                    reason = "the credential that opened this stream was revoked or signed out"
+                    await websocket.close(code=CLOSE_CREDENTIAL_ENDED, reason=reason)
                     break
                 reply = self._command(manager, viewer, message)
                 for item in reply:
@@ -108,7 +117,7 @@ class LiveRoutes:
             manager.live.drop(viewer)
 
     def _command(
-        self, manager: CameraManager, viewer: Viewer, message: Mapping[str, Any]
+        self, manager: CameraService, viewer: Viewer, message: Mapping[str, Any]
     ) -> list[dict[str, object]]:
         if message.get("bytes") is not None:
             return [_error('binary messages are not commands; send JSON text like {"cmd": "subscribe", ...}')]

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import anyio.to_thread
 import jinja2
@@ -22,15 +22,16 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from homelab_hub import __version__
+from homelab_hub.server.access import PAGE, PUBLIC, SESSION_KEY, Access, declare, login_url
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
-from homelab_hub.server.guard import SESSION_KEY
 from homelab_hub.server.session_store import BrowserSession, SessionStore
 from homelab_hub.server.sessions import SessionCache
-from homelab_hub.server.web.signin import SignIn, login_url
+from homelab_hub.server.web.next_steps import ALERT_COUNT_CAP, next_steps, recent_alert_count
+from homelab_hub.server.web.signin import SignIn
 from homelab_hub.tools.registry import Identity
 
 if TYPE_CHECKING:
-    from homelab_hub.server.services import Services
+    from homelab_hub.services import Services
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("homelab_hub.server.web", "templates"),
@@ -38,12 +39,6 @@ _TEMPLATES = jinja2.Environment(
     undefined=jinja2.StrictUndefined,
 )
 _STATIC = StaticFiles(packages=[("homelab_hub.server.web", "static")])
-
-
-class Renderer(Protocol):
-    def __call__(
-        self, request: Request, template: str, context: Mapping[str, Any], status_code: int = 200
-    ) -> Response: ...
 
 
 class WebPages:
@@ -62,15 +57,17 @@ class WebPages:
 
     def routes(self) -> list[Route | Mount]:
         return [
-            Route("/", self.home, methods=["GET"]),
-            Route("/cameras", self.cameras, methods=["GET"]),
-            Route("/zones", self.zones, methods=["GET"]),
-            Route("/alerts", self.alerts, methods=["GET"]),
-            Route("/alerts/review", self.review, methods=["GET"]),
-            Route("/login", self.signin.login_page, methods=["GET"]),
-            Route("/login", self.signin.login, methods=["POST"]),
-            Route("/logout", self.signin.logout, methods=["POST"]),
-            Mount("/static", app=_STATIC, name="static"),
+            declare(PAGE, Route("/", self.home, methods=["GET"])),
+            declare(PAGE, Route("/cameras", self.cameras, methods=["GET"])),
+            declare(PAGE, Route("/zones", self.zones, methods=["GET"])),
+            declare(PAGE, Route("/alerts", self.alerts, methods=["GET"])),
+            declare(PAGE, Route("/alerts/review", self.review, methods=["GET"])),
+            declare(PUBLIC, Route("/login", self.signin.login_page, methods=["GET"])),
+            declare(PUBLIC, Route("/login", self.signin.login, methods=["POST"])),
+            # Public: signing out without a session only drops the cookie; with one, the
+            # handler checks the form's CSRF field.
+            declare(Access("public", form_csrf=True), Route("/logout", self.signin.logout, methods=["POST"])),
+            declare(PUBLIC, Mount("/static", app=_STATIC, name="static")),
         ]
 
     # -- rendering ----------------------------------------------------------------------------
@@ -114,7 +111,7 @@ class WebPages:
                     return self.render(request, template, data)
 
                 return await self.signin.local_session(request, render_local)
-            return RedirectResponse(login_url(request), status_code=303)
+            return RedirectResponse(login_url(request.url.path), status_code=303)
         data = await anyio.to_thread.run_sync(context, services)
         return self.render(request, template, data)
 
@@ -153,6 +150,9 @@ def _home(services: Services) -> dict[str, Any]:
         "cameras": cameras,
         "overall": "degraded" if bad else "ok",
         "uptime_s": round(time.time() - services.started_at),
+        "next_steps": next_steps(services),
+        "alerts_24h": recent_alert_count(services),
+        "alert_cap": ALERT_COUNT_CAP,
     }
 
 

@@ -1,17 +1,17 @@
 """Browser sign-in: /login turns a token typed once into a session cookie, /logout ends it.
 
-The cookie is HttpOnly, SameSite=Strict, Secure when the page was served over https, and
-holds only a random session id (the database keeps its hash). Both forms are state-changing
-posts: they need an allowed Origin (the guard checks its value; here its presence), and
-/logout the session's CSRF token as well.
+The cookie is HttpOnly, SameSite=Strict, and over https a ``__Host-`` cookie (Secure, this
+host only: sessions.cookie_name); it holds only a random session id (the database keeps its
+hash). Both forms are state-changing posts: they need an allowed Origin (the guard checks its
+value; here its presence), and /logout the session's CSRF token as well.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable
-from typing import TYPE_CHECKING
-from urllib.parse import parse_qs, quote
+from collections.abc import Callable, Mapping
+from typing import Any, Protocol
+from urllib.parse import parse_qs
 
 import anyio.to_thread
 from starlette.requests import Request
@@ -19,23 +19,21 @@ from starlette.responses import RedirectResponse, Response
 
 from homelab_hub.config import is_loopback
 from homelab_hub.errors import Forbidden
+from homelab_hub.server.access import SESSION_KEY, check_csrf, safe_next
 from homelab_hub.server.auth import LOCAL_IDENTITY, TokenCache
-from homelab_hub.server.guard import SESSION_KEY, check_csrf
 from homelab_hub.server.session_store import BrowserSession, SessionStore
-from homelab_hub.server.sessions import COOKIE, SessionCache
-
-if TYPE_CHECKING:
-    from homelab_hub.server.web.pages import Renderer
+from homelab_hub.server.sessions import SessionCache, cookie_name
 
 log = logging.getLogger(__name__)
 MAX_FORM_BYTES = 4096
 
 
-def safe_next(value: str | None) -> str:
-    """A local path to go back to after signing in: never another site (``//evil``, ``https:``)."""
-    if not value or not value.startswith("/") or value.startswith("//") or "\\" in value or "://" in value:
-        return "/"
-    return value[:500]
+class Renderer(Protocol):
+    """How a page is drawn (server/web/pages.py's `WebPages.render`), handed in by the pages."""
+
+    def __call__(
+        self, request: Request, template: str, context: Mapping[str, Any], status_code: int = 200
+    ) -> Response: ...
 
 
 class SignIn:
@@ -97,7 +95,9 @@ class SignIn:
             self.sessions.drop(session.session_hash)
             log.info("browser session %s closed", session.handle)
         response = RedirectResponse("/login", status_code=303)
-        response.delete_cookie(COOKIE, path="/")
+        # Deleted with the attributes it was set with: a browser ignores a Set-Cookie for a
+        # __Host- name that is not Secure with Path=/, and the probe found SameSite=lax here.
+        response.delete_cookie(**self._cookie_attributes(request))
         return response
 
     # -- sessions for pages -----------------------------------------------------------------
@@ -127,14 +127,22 @@ class SignIn:
         self, request: Request, response: Response, session_id: str, session: BrowserSession
     ) -> None:
         response.set_cookie(
-            COOKIE,
-            session_id,
+            value=session_id,
             max_age=int(session.expires_at - session.created_at),
-            path="/",
-            httponly=True,
-            samesite="strict",
-            secure=request.url.scheme == "https",
+            **self._cookie_attributes(request),
         )
+
+    @staticmethod
+    def _cookie_attributes(request: Request) -> dict[str, Any]:
+        # Over https a __Host- cookie (Secure, this host only); see sessions.cookie_name.
+        secure = request.url.scheme == "https"
+        return {
+            "key": cookie_name(request.url.scheme),
+            "path": "/",
+            "httponly": True,
+            "samesite": "strict",
+            "secure": secure,
+        }
 
     @staticmethod
     def _require_origin(request: Request) -> None:
@@ -161,7 +169,3 @@ async def _form(request: Request) -> dict[str, str]:
     except (UnicodeDecodeError, ValueError):
         return {}
     return {k: v[0] for k, v in parsed.items() if v}
-
-
-def login_url(request: Request) -> str:
-    return "/login?next=" + quote(safe_next(request.url.path), safe="/")

@@ -7,7 +7,7 @@
 // failed WebSocket attempts tiles fall back to MJPEG (at most 4, each costs a connection) and
 // refreshed snapshots for the rest; the WebSocket keeps being retried and takes over again.
 
-import { tool } from "/static/hub.js";
+import { csrf, tool } from "/static/hub.js";
 
 const GRID_WIDTH = 640;
 const LARGE_WIDTH = 1280;
@@ -74,6 +74,7 @@ function connect() {
   socket = ws;
   let opened = false;
   ws.onopen = () => {
+    ws.send(JSON.stringify({ csrf })); // the hub asks a browser's socket for the page's token first
     opened = true;
     open = true;
     failures = 0;

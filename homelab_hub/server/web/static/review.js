@@ -50,6 +50,19 @@ async function load() {
   if (window.last_run?.error) status.textContent = `last model run: ${window.last_run.error}`;
 }
 
+// A sample image opens large in a dialog (110 px is too small to judge a shadow from a deer).
+const enlarged = document.querySelector("#enlarged");
+function enlarge(url, caption) {
+  enlarged.querySelector("img").src = url;
+  enlarged.querySelector("img").alt = caption;
+  enlarged.querySelector(".caption").textContent = caption;
+  enlarged.showModal();
+}
+document.querySelector("#close-enlarged").addEventListener("click", () => enlarged.close());
+enlarged.addEventListener("click", (e) => {
+  if (e.target === enlarged) enlarged.close();
+});
+
 function card(group) {
   const node = template.content.firstElementChild.cloneNode(true);
   node.dataset.group = String(group.id);
@@ -65,11 +78,14 @@ function card(group) {
     bar.style.height = `${Math.round((100 * n) / top)}%`;
     hist.append(bar);
   });
+  node.querySelector(".when").textContent += `; busiest hour ${top} alert${top === 1 ? "" : "s"}`;
   for (const url of group.sample_images.slice(0, 3)) {
     const img = document.createElement("img");
     img.loading = "lazy";
     img.src = url;
     img.alt = group.description;
+    img.title = "click to enlarge";
+    img.addEventListener("click", () => enlarge(url, `${group.camera}: ${group.description}`));
     node.querySelector(".samples").append(img);
   }
   const verdict = group.verdict;

@@ -48,7 +48,10 @@ function watch() {
   socket = new WebSocket(`${scheme}//${location.host}/ws/cameras`);
   socket.binaryType = "arraybuffer";
   const mine = socket;
-  socket.onopen = () => mine.send(JSON.stringify({ cmd: "subscribe", cameras: [camera], fps: 1, width: 960 }));
+  socket.onopen = () => {
+    mine.send(JSON.stringify({ csrf })); // the hub asks a browser's socket for the page's token first
+    mine.send(JSON.stringify({ cmd: "subscribe", cameras: [camera], fps: 1, width: 960 }));
+  };
   socket.onmessage = (event) => {
     if (typeof event.data === "string") return;
     const bytes = new Uint8Array(event.data);
@@ -145,9 +148,20 @@ function renderList() {
   );
 }
 
+// A camera's zones are copied to another camera: its own name is not offered.
+function offerCopyTargets() {
+  const target = document.querySelector("#copy-target");
+  if (!target) return;
+  for (const option of target.options) option.hidden = option.disabled = option.value === camera;
+  if (target.value === camera || target.selectedOptions[0]?.disabled) {
+    target.value = [...target.options].find((o) => !o.disabled)?.value ?? "";
+  }
+}
+
 async function load() {
   camera = select.value;
   document.querySelector("#camera-name").textContent = camera;
+  offerCopyTargets();
   status.textContent = "";
   try {
     saved = (await tool("zone_edit", { camera, action: "list" })).zones;
@@ -290,7 +304,7 @@ document.querySelector("#new-zone").addEventListener("click", () => editor.start
 document.querySelector("#save").addEventListener("click", save);
 document.querySelector("#remove").addEventListener("click", remove);
 document.querySelector("#undo").addEventListener("click", () => editor.undo());
-document.querySelector("#copy").addEventListener("click", copy);
+document.querySelector("#copy")?.addEventListener("click", copy);
 select.addEventListener("change", load);
 showMask.addEventListener("change", refreshMask);
 showActivity.addEventListener("change", refreshActivity);

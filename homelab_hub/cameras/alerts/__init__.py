@@ -1,0 +1,1 @@
+"""Alerts: rows, images, clips, retention, cooldown and suppression."""

@@ -1,0 +1,1 @@
+"""Deciding about a sample: motion, the vision model, its verdict, the per-sample pipeline, activity."""

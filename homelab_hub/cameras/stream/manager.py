@@ -1,0 +1,296 @@
+"""All cameras of the hub: one supervised worker each, reloadable one camera at a time.
+
+The manager keeps a ``CameraRuntime`` per configured camera (disabled ones included, so their
+zones can still be edited) and registers a ``CameraWorker`` factory for each enabled one with
+the supervisor as ``camera:NAME``. ``reload`` compares the new camera sections with the old:
+only cameras that were added, changed or removed are touched. A camera with
+``audio.enabled`` gets an `AudioSink` feeding the hub's one `Transcriber` (when the model is
+there; without it the camera reads video only).
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+import numpy as np
+
+from homelab_hub.cameras.audio.sink import AudioSink
+from homelab_hub.cameras.detect.motion import Box
+from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
+from homelab_hub.cameras.settings import CameraConfig
+from homelab_hub.cameras.stream.live import LiveHub
+from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, StreamStats
+from homelab_hub.errors import NotFound, Unavailable
+from homelab_hub.health import ComponentHealth
+from homelab_hub.lazy import lazy_module
+from homelab_hub.redact import redact_url
+
+cv2 = lazy_module("cv2")
+
+if TYPE_CHECKING:
+    from homelab_hub.cameras.audio.transcriber import Transcriber
+    from homelab_hub.cameras.stream.reader import FrameReader
+    from homelab_hub.supervisor import Supervisor, WorkerStateName
+
+log = logging.getLogger(__name__)
+
+CameraState = Literal[
+    "ok", "connecting", "no_signal", "stale", "starting", "backoff", "crash-looping", "stopped", "disabled"
+]
+# Keyframe mode decodes only when asked: a snapshot asks for a fresh frame when the latest is
+# older than this (the next keyframe, typically within a second or two).
+_SNAPSHOT_MAX_AGE_S = 2.0
+PipelineFactory = Callable[[str, CameraConfig, PipelineDeps | None], CameraPipeline]
+
+
+@dataclass
+class ReloadResult:
+    added: list[str] = field(default_factory=list)
+    changed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    unchanged: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CameraStatus:
+    """One camera as camera_list and /api/health show it. URLs and errors are redacted."""
+
+    name: str
+    state: CameraState
+    enabled: bool
+    url: str  # the main stream
+    detect_url: str | None
+    interval_s: float
+    stats: StreamStats
+
+    def public(self) -> dict[str, Any]:
+        """Flat, as /api/health has always shown a camera."""
+        return {
+            **self.stats.beat(),
+            "state": self.state,
+            "enabled": self.enabled,
+            "url": self.url,
+            "detect_url": self.detect_url,
+            "interval_s": self.interval_s,
+        }
+
+
+@dataclass(frozen=True)
+class Snapshot:
+    jpeg: bytes
+    ts: float
+    width: int
+    height: int
+    boxes: list[Box]
+
+
+class CameraManager:
+    def __init__(
+        self,
+        cameras: dict[str, CameraConfig],
+        *,
+        deps: PipelineDeps | None,
+        supervisor: Supervisor | None,
+        pipeline_factory: PipelineFactory = CameraPipeline,
+        transcriber: Transcriber | None = None,
+    ) -> None:
+        self.deps = deps
+        self.supervisor = supervisor
+        self.transcriber = transcriber
+        self.audio_error = ""  # why cameras with audio.enabled read video only (no model)
+        self._pipeline_factory = pipeline_factory
+        self._lock = threading.RLock()
+        self._runtimes: dict[str, CameraRuntime] = {}
+        self.live = LiveHub(self.reader)
+        self.reload(cameras)
+
+    # -- lifecycle --------------------------------------------------------------------------
+    def reload(self, cameras: dict[str, CameraConfig], deps: PipelineDeps | None = None) -> ReloadResult:
+        """Apply a new set of camera sections; cameras whose section is unchanged keep running.
+        New ``deps`` (another vision model, MQTT broker…) rebuild every camera's pipeline."""
+        result = ReloadResult()
+        with self._lock:
+            if deps is not None and deps is not self.deps:
+                self.deps = deps
+                for runtime in self._runtimes.values():
+                    runtime.stale = True
+            for name in sorted(set(self._runtimes) - set(cameras)):
+                self._drop(name)
+                result.removed.append(name)
+            for name, camera in cameras.items():
+                old = self._runtimes.get(name)
+                if old is not None and old.camera == camera and not old.stale:
+                    result.unchanged.append(name)
+                    continue
+                if old is not None:
+                    self._drop(name)
+                (result.changed if old is not None else result.added).append(name)
+                self._add(name, camera)
+        if result.added or result.changed or result.removed:
+            log.info(
+                "cameras reloaded: added %s, changed %s, removed %s",
+                result.added,
+                result.changed,
+                result.removed,
+            )
+        return result
+
+    def set_transcriber(self, transcriber: Transcriber | None) -> None:
+        """Use another transcriber (or none) from the next `reload` on: cameras with audio are
+        restarted by it, the others keep running."""
+        with self._lock:
+            self.transcriber = transcriber
+            for runtime in self._runtimes.values():
+                if runtime.camera.audio.enabled:
+                    runtime.stale = True
+
+    def close(self) -> None:
+        """Stop the live encoders and every camera worker (each closes its own stream)."""
+        self.live.close()
+        with self._lock:
+            for name in list(self._runtimes):
+                self._drop(name)
+
+    def _add(self, name: str, camera: CameraConfig) -> None:
+        sink = None
+        if camera.audio.enabled and camera.enabled and self.transcriber is not None:
+            sink = AudioSink(name, camera.audio, self.transcriber.submit)
+            self.transcriber.attach(sink, camera.alerts)
+        runtime = CameraRuntime(name, camera, self._pipeline_factory(name, camera, self.deps), audio=sink)
+        self._runtimes[name] = runtime
+        if camera.enabled and self.supervisor is not None:
+            self.supervisor.add(f"camera:{name}", lambda: CameraWorker(runtime), heartbeat_timeout=None)
+
+    def _drop(self, name: str) -> None:
+        runtime = self._runtimes.pop(name, None)
+        if runtime is not None and runtime.audio is not None and self.transcriber is not None:
+            self.transcriber.detach(runtime.audio)
+        if self.supervisor is not None and not self.supervisor.remove(f"camera:{name}"):
+            log.warning(
+                "camera %s: worker did not stop in time; its reader finishes on its own timeout", name
+            )
+
+    # -- queries ------------------------------------------------------------------------------
+    def names(self) -> list[str]:
+        with self._lock:
+            return sorted(self._runtimes)
+
+    def runtime(self, name: str) -> CameraRuntime:
+        """Raises NotFound naming the known cameras."""
+        with self._lock:
+            runtime = self._runtimes.get(name)
+            known = sorted(self._runtimes)
+        if runtime is None:
+            listed = ", ".join(repr(n) for n in known) if known else "none are configured"
+            raise NotFound(f"unknown camera {name!r}; known cameras: {listed}")
+        return runtime
+
+    def reader(self, name: str) -> FrameReader | None:
+        """The camera's current reader (None between workers). Raises NotFound."""
+        return self.runtime(name).reader()
+
+    def pipeline(self, name: str) -> CameraPipeline:
+        """The camera's live pipeline (zones are applied to it). Raises NotFound."""
+        return self.runtime(name).pipeline
+
+    def status(self, name: str) -> CameraStatus:
+        """Stream and sampling state of one camera. Raises NotFound."""
+        runtime = self.runtime(name)
+        camera = runtime.camera
+        stats = runtime.stats()
+        state: CameraState
+        if not camera.enabled:
+            state = "disabled"
+        elif (
+            self.supervisor is not None and (ws := self.supervisor.states().get(f"camera:{name}")) is not None
+        ):
+            state = _camera_state(ws.state, stats, camera)
+        else:
+            state = "stopped"
+        return CameraStatus(
+            name=name,
+            state=state,
+            enabled=camera.enabled,
+            url=redact_url(camera.url),
+            detect_url=redact_url(camera.detect_url) if camera.detect_url else None,
+            interval_s=camera.interval_s,
+            stats=stats,
+        )
+
+    def latest_frame(self, name: str, max_age_s: float | None = None) -> tuple[np.ndarray, float]:
+        """The newest decoded frame and its time; with ``max_age_s`` an older one is refreshed
+        first (a few seconds at most). Raises NotFound, Unavailable (no frame yet)."""
+        runtime = self.runtime(name)
+        got = runtime.latest(max_age_s)
+        if got is None:
+            status = runtime.reader_status()
+            why = (
+                "it is disabled in the config"
+                if not runtime.camera.enabled
+                else "no frame has been decoded yet"
+            )
+            if status is not None and status.last_error:
+                why += f"; last error: {status.last_error}"
+            raise Unavailable(f"camera {name!r} has no frame: {why}")
+        return got
+
+    def snapshot_jpeg(self, name: str, annotated: bool = False, *, quality: int = 85) -> Snapshot:
+        """The latest frame as JPEG, optionally with the last sample's motion boxes drawn.
+        Raises NotFound, Unavailable."""
+        frame, ts = self.latest_frame(name, max_age_s=_SNAPSHOT_MAX_AGE_S)
+        boxes: list[Box] = []
+        if annotated:
+            last = self.runtime(name).last_sample
+            if last is not None and last.frame_shape == frame.shape:
+                boxes = list(last.result.boxes)
+            frame = _draw_boxes(frame, boxes, label=f"{name} {time.strftime('%H:%M:%S', time.localtime(ts))}")
+        ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, quality])
+        if not ok:
+            raise Unavailable(f"camera {name!r}: the frame could not be encoded as JPEG")
+        return Snapshot(buf.tobytes(), ts, frame.shape[1], frame.shape[0], boxes)
+
+    def health(self) -> ComponentHealth:
+        """The cameras component of /api/health; data holds each camera's `CameraStatus`."""
+        names = self.names()
+        if not names:
+            return ComponentHealth(state="disabled", detail="no cameras configured")
+        statuses = {name: self.status(name) for name in names}
+        data = {name: status.public() for name, status in statuses.items()}
+        enabled = [n for n in names if statuses[n].enabled]
+        bad = [n for n in enabled if statuses[n].state != "ok"]
+        if not enabled:
+            return ComponentHealth(state="disabled", detail="every camera is disabled", data=data)
+        if not bad:
+            return ComponentHealth(state="ok", detail=f"{len(enabled)} camera(s) streaming", data=data)
+        detail = "; ".join(f"{n}: {statuses[n].state}" for n in bad)
+        return ComponentHealth(
+            state="down" if len(bad) == len(enabled) else "degraded", detail=detail, data=data
+        )
+
+
+def _camera_state(worker_state: WorkerStateName, stats: StreamStats, camera: CameraConfig) -> CameraState:
+    if worker_state != "running":
+        return worker_state  # starting, backoff, crash-looping, stopped
+    age = stats.last_frame_age_s
+    if age is None:
+        return "connecting" if not stats.last_error else "no_signal"
+    if age > camera.reader.stall_timeout_s + camera.interval_s:
+        return "stale"
+    return "ok"
+
+
+def _draw_boxes(frame: np.ndarray, boxes: list[Box], *, label: str) -> np.ndarray:
+    out = frame.copy()
+    thickness = max(2, frame.shape[1] // 400)
+    for x, y, w, h in boxes:
+        cv2.rectangle(out, (x, y), (x + w, y + h), (0, 0, 255), thickness)
+    scale = max(0.4, frame.shape[1] / 1600)
+    cv2.putText(
+        out, label, (8, int(24 * scale) + 4), cv2.FONT_HERSHEY_SIMPLEX, scale, (0, 255, 255), thickness
+    )
+    return out

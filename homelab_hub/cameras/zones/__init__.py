@@ -1,0 +1,1 @@
+"""Motion zones: polygons, masks, their store and the editor."""

@@ -1,0 +1,1 @@
+"""One typed client per external peer, shared by the engines (Ollama today)."""
