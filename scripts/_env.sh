@@ -28,3 +28,18 @@ ensure_venv() {  # ensure_venv [extras]
     echo "$want" > "$stamp"
   fi
 }
+
+# The npm CLIs, pinned, into .tools (gitignored): Claude Code and the MCP Inspector for the
+# tests, ESLint for scripts/check. Reinstalled when this list changes. Without npm, nothing.
+NPM_TOOLS=(@anthropic-ai/claude-code@2.1.197 @modelcontextprotocol/inspector@2.12.0
+  eslint@10.16.0 @eslint/js@10.0.1 globals@17.15.0)
+ensure_npm_tools() {
+  command -v npm >/dev/null 2>&1 || return 0
+  local stamp="$ROOT/.tools/.homelab-hub-installed"
+  local want
+  want="$(printf '%s\n' "${NPM_TOOLS[@]}" | sha256sum | cut -c1-16)"
+  if [ ! -f "$stamp" ] || [ "$(cat "$stamp")" != "$want" ]; then
+    npm install --prefix "$ROOT/.tools" --no-audit --no-fund --loglevel=error "${NPM_TOOLS[@]}" >/dev/null
+    echo "$want" > "$stamp"
+  fi
+}

@@ -7,6 +7,7 @@
 // failed WebSocket attempts tiles fall back to MJPEG (at most 4, each costs a connection) and
 // refreshed snapshots for the rest; the WebSocket keeps being retried and takes over again.
 
+import { decodeFrame, jpegFrameSize } from "/static/frames.js";
 import { csrf, tool } from "/static/hub.js";
 
 const GRID_WIDTH = 640;
@@ -108,11 +109,8 @@ function onText(message) {
   }
 }
 
-const decoder = new TextDecoder();
 function onFrame(bytes) {
-  const n = bytes[0];
-  const camera = decoder.decode(bytes.subarray(1, 1 + n));
-  const jpeg = bytes.subarray(1 + n);
+  const { camera, jpeg } = decodeFrame(bytes);
   noteFrameSize(camera, jpeg);
   for (const tile of tilesOf(camera)) {
     show(tile, URL.createObjectURL(new Blob([jpeg], { type: "image/jpeg" })), true);
@@ -124,10 +122,9 @@ function onFrame(bytes) {
 // alert boxes are in full-frame pixels.
 function noteFrameSize(camera, jpeg) {
   const overlay = overlays.get(camera);
-  if (!overlay || overlay.frameWidth || jpeg[2] !== 0xff || jpeg[3] !== 0xfe) return;
-  const length = (jpeg[4] << 8) | jpeg[5];
-  const match = /hh-size=(\d+)x(\d+)/.exec(decoder.decode(jpeg.subarray(6, 4 + length)));
-  if (match) [overlay.frameWidth, overlay.frameHeight] = [Number(match[1]), Number(match[2])];
+  if (!overlay || overlay.frameWidth) return;
+  const size = jpegFrameSize(jpeg);
+  if (size) [overlay.frameWidth, overlay.frameHeight] = size;
 }
 
 // -- fallback: MJPEG for a few tiles, snapshots for the rest --------------------------------

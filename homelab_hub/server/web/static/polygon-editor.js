@@ -171,12 +171,7 @@ export class PolygonEditor {
       } else {
         const dx = p[0] - this.drag.from[0];
         const dy = p[1] - this.drag.from[1];
-        // The whole polygon moves, and stays in the frame.
-        const xs = this.drag.original.map((q) => q[0]);
-        const ys = this.drag.original.map((q) => q[1]);
-        const mx = Math.max(-Math.min(...xs), Math.min(dx, 1 - Math.max(...xs)));
-        const my = Math.max(-Math.min(...ys), Math.min(dy, 1 - Math.max(...ys)));
-        zone.points = this.drag.original.map(([x, y]) => [x + mx, y + my]);
+        zone.points = shiftWithin(this.drag.original, dx, dy);
       }
       this.draw();
     } else if (zone && !zone.closed) {
@@ -263,11 +258,15 @@ export class PolygonEditor {
   }
 }
 
-function clamp(v) {
+// -- geometry: pure, exported for tests/web/js -------------------------------------------------
+
+/** v limited to 0..1. */
+export function clamp(v) {
   return Math.min(1, Math.max(0, v));
 }
 
-function inside([x, y], points) {
+/** Whether point [x, y] is inside the polygon (even-odd rule). */
+export function inside([x, y], points) {
   let hit = false;
   for (let i = 0, j = points.length - 1; i < points.length; j = i++) {
     const [xi, yi] = points[i];
@@ -277,9 +276,19 @@ function inside([x, y], points) {
   return hit;
 }
 
-function distanceToSegment(px, py, ax, ay, bx, by) {
+/** The distance from (px, py) to the segment from (ax, ay) to (bx, by). */
+export function distanceToSegment(px, py, ax, ay, bx, by) {
   const dx = bx - ax;
   const dy = by - ay;
   const t = dx || dy ? Math.max(0, Math.min(1, ((px - ax) * dx + (py - ay) * dy) / (dx * dx + dy * dy))) : 0;
   return Math.hypot(px - (ax + t * dx), py - (ay + t * dy));
+}
+
+/** The polygon moved by (dx, dy) as a whole, as far as it can go while staying in 0..1. */
+export function shiftWithin(points, dx, dy) {
+  const xs = points.map((q) => q[0]);
+  const ys = points.map((q) => q[1]);
+  const mx = Math.max(-Math.min(...xs), Math.min(dx, 1 - Math.max(...xs)));
+  const my = Math.max(-Math.min(...ys), Math.min(dy, 1 - Math.max(...ys)));
+  return points.map(([x, y]) => [x + mx, y + my]);
 }

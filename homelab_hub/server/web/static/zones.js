@@ -6,6 +6,7 @@
 // and alerts actually happened lately (/api/cameras/NAME/activity). Saving goes through the
 // zone_edit tool, so the engine's validation applies and its errors show beside the zone.
 
+import { decodeFrame } from "/static/frames.js";
 import { getJSON, tool, csrf } from "/static/hub.js";
 import { PolygonEditor } from "/static/polygon-editor.js";
 
@@ -54,10 +55,9 @@ function watch() {
   };
   socket.onmessage = (event) => {
     if (typeof event.data === "string") return;
-    const bytes = new Uint8Array(event.data);
-    const n = bytes[0];
+    const { jpeg } = decodeFrame(new Uint8Array(event.data));
     const previous = frame.src;
-    frame.src = URL.createObjectURL(new Blob([bytes.subarray(1 + n)], { type: "image/jpeg" }));
+    frame.src = URL.createObjectURL(new Blob([jpeg], { type: "image/jpeg" }));
     frame.dataset.frames = String(Number(frame.dataset.frames || 0) + 1);
     if (previous.startsWith("blob:")) URL.revokeObjectURL(previous);
   };
