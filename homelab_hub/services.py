@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Protocol, TypeVar
 
 from homelab_hub.errors import Unavailable
-from homelab_hub.health import ComponentHealth
+from homelab_hub.health import ComponentHealth, HubHealth
 from homelab_hub.redact import redact_text
 
 if TYPE_CHECKING:
@@ -62,7 +62,7 @@ class Services:
     watchdog: Watchdog | None = None
     # Why a component's engine is absent, in words for the caller (set by its build).
     off: dict[str, str] = field(default_factory=dict)
-    _health_cache: tuple[float, dict[str, ComponentHealth]] | None = field(default=None, repr=False)
+    _health_cache: tuple[float, HubHealth] | None = field(default=None, repr=False)
 
     def require(self, engine: E | None, component: str) -> E:
         """The engine, or Unavailable saying which component is not running and why."""
@@ -71,14 +71,14 @@ class Services:
             raise Unavailable(f"{component} is not available on this hub: {why}")
         return engine
 
-    def cached_health(self, max_age_s: float = 1.0) -> dict[str, ComponentHealth] | None:
+    def cached_health(self, max_age_s: float = 1.0) -> HubHealth | None:
         """The last health report if it is fresher than max_age_s, else None (no I/O)."""
         cached = self._health_cache
         if cached is not None and time.monotonic() - cached[0] <= max_age_s:
             return cached[1]
         return None
 
-    def health(self) -> dict[str, ComponentHealth]:
+    def health(self) -> HubHealth:
         """Every component's health, storage and workers included, from the state engines and
         workers keep: nothing here waits on the database (storage is the outcome of its last
         read and write, kept current by the storage probe worker). Details pass through
@@ -97,8 +97,9 @@ class Services:
                 out[component.name] = component.health(self)
             except Exception as exc:  # one broken check must not hide the others
                 out[component.name] = ComponentHealth(state="degraded", detail=f"health check failed: {exc}")
+        workers: dict[str, ComponentHealth] = {}
         for name, state in self.supervisor.states().items():
-            out[f"worker:{name}"] = ComponentHealth(
+            workers[name] = ComponentHealth(
                 state="ok"
                 if state.state == "running"
                 else ("starting" if state.state == "starting" else "down"),
@@ -106,9 +107,12 @@ class Services:
                 detail=state.state if state.state == "running" else (state.reason or state.state),
                 data=state.public(),
             )
-        out = {name: _redacted(h) for name, h in out.items()}
-        self._health_cache = (time.monotonic(), out)
-        return out
+        health = HubHealth(
+            components={name: _redacted(h) for name, h in out.items()},
+            workers={name: _redacted(h) for name, h in workers.items()},
+        )
+        self._health_cache = (time.monotonic(), health)
+        return health
 
 
 def _redacted(health: ComponentHealth) -> ComponentHealth:

@@ -24,7 +24,7 @@ from starlette.routing import Route
 from homelab_hub import __version__
 from homelab_hub.config import HubConfig, load_config
 from homelab_hub.errors import HubError, NotFound, Unavailable
-from homelab_hub.health import ComponentHealth
+from homelab_hub.health import HubHealth
 from homelab_hub.metrics import REGISTRY
 from homelab_hub.notify.speakers import AUDIO_ROUTE
 from homelab_hub.server import web_api
@@ -176,8 +176,9 @@ class HubApp:
                 {"status": "starting", "version": __version__, "auth": auth, "components": {}},
                 status_code=503,
             )
-        health = await self.current_health()
-        bad = {k: v.detail for k, v in health.items() if v.state in ("down", "degraded")}
+        report = await self.current_health()
+        health = report.flat()
+        bad = report.problems()
         body: dict[str, Any] = {"status": "degraded" if bad else "ok", "version": __version__, "auth": auth}
         if IDENTITY_KEY in request.scope.get("state", {}):
             body["components"] = {k: v.model_dump() for k, v in health.items()}
@@ -189,7 +190,7 @@ class HubApp:
                 body["reasons"] = {k: "details need a token" for k in bad}
         return JSONResponse(body, status_code=503 if bad else 200)
 
-    async def current_health(self) -> dict[str, ComponentHealth]:
+    async def current_health(self) -> HubHealth:
         """The health report, at most half a second old, without waiting: a task rebuilds it
         four times a second from state the engines and workers keep, on threads of its own, so
         a request never queues behind tool calls in the shared pool (under load /api/health

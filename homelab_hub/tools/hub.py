@@ -53,7 +53,7 @@ async def hub_status(ctx: ToolContext, args: HubStatusInput) -> HubStatus:
         storage=services.db.dialect,
         agent=ctx.identity.agent,
         role=ctx.identity.role,
-        components={k: v.state for k, v in health.items() if not k.startswith("worker:")},
+        components={k: v.state for k, v in health.components.items()},
         workers=workers,
     )
 

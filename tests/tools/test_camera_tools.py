@@ -73,8 +73,8 @@ def test_camera_list_shows_every_camera_with_its_state(services):
     assert ghost.state == "no_signal"
     assert "cannot open" in ghost.last_error
     health = services.health()
-    assert health["cameras"].state == "degraded"
-    assert health["worker:camera:yard"].data["sampled_fps"] >= 0
+    assert health.components["cameras"].state == "degraded"
+    assert health.workers["camera:yard"].data["sampled_fps"] >= 0
 
 
 def test_camera_snapshot_returns_a_jpeg_with_its_time_and_state(services):

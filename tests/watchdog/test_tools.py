@@ -183,6 +183,6 @@ def test_inside_the_hub_the_worker_escalates_a_dead_service_to_the_configured_ap
         status = hub.rest("watchdog_status", {"service": "gate"}, token=token).json()
         assert status["overall"] == "needs_human"
         assert status["services"][0]["state"] == "needs_human"
-        health = hub.services.health()["watchdog"]
+        health = hub.services.health().components["watchdog"]
         assert health.state == "degraded"
         assert "gate" in health.detail

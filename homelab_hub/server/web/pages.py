@@ -140,15 +140,12 @@ class WebPages:
 
 def _home(services: Services) -> dict[str, Any]:
     health = services.cached_health() or services.health()
-    components = {k: v for k, v in health.items() if not k.startswith("worker:")}
-    workers = {k.removeprefix("worker:"): v for k, v in health.items() if k.startswith("worker:")}
     cameras = services.cameras.names() if services.cameras is not None else []
-    bad = [k for k, v in health.items() if v.state in ("down", "degraded")]
     return {
-        "components": components,
-        "workers": workers,
+        "components": health.components,
+        "workers": health.workers,
         "cameras": cameras,
-        "overall": "degraded" if bad else "ok",
+        "overall": "degraded" if health.problems() else "ok",
         "uptime_s": round(time.time() - services.started_at),
         "next_steps": next_steps(services),
         "alerts_24h": recent_alert_count(services),
