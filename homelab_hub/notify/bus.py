@@ -80,12 +80,18 @@ class NotificationBus:
 
     def stop(self) -> None:
         """Send what is queued for Apprise (30 s at most), then leave the broker."""
-        if self._outbox is not None:
-            self._outbox.close()
-        if self.mqtt is not None:
-            self.mqtt.stop()
-        if self.speakers is not None:
-            self.speakers.stop()
+        _stop(self._outbox, self.mqtt, self.speakers)
+
+    def reconfigure(self, config: NotifyConfig) -> None:
+        """Apply a reloaded [notify] in place: the sinks are replaced (the new ones started,
+        the old ones stopped), so whoever holds the hub's one bus (camera pipelines, the
+        review, the watchdog) sends to the new ones."""
+        fresh = NotificationBus.from_config(config)
+        fresh.start()
+        old = (self._outbox, self.mqtt, self.speakers)
+        self.apprise, self.mqtt, self.speakers = fresh.apprise, fresh.mqtt, fresh.speakers
+        self._outbox = fresh._outbox
+        _stop(*old)
 
     # -- events -----------------------------------------------------------------------------
     def send(self, title: str, body: str, attachments: Sequence[Path | str] = ()) -> bool:
@@ -129,6 +135,15 @@ class NotificationBus:
         attachments = [p for p in (alert.image_path, alert.clip_path) if p]
         title = f"Camera {alert.camera}: {_TITLES.get(alert.kind, 'alert')}"
         self._outbox.put(Message(title, body, attachments))
+
+
+def _stop(outbox: Outbox | None, mqtt: MqttPublisher | None, speakers: SpeakerNotifier | None) -> None:
+    if outbox is not None:
+        outbox.close()
+    if mqtt is not None:
+        mqtt.stop()
+    if speakers is not None:
+        speakers.stop()
 
 
 def _read(path: str | None) -> bytes | None:

@@ -18,11 +18,14 @@ from paho.mqtt.enums import CallbackAPIVersion
 
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.settings import AlertsConfig, CameraConfig
-from homelab_hub.config import HubConfig
+from homelab_hub.config import HubConfig, load_config
+from homelab_hub.notify.bus import NotificationBus
 from homelab_hub.notify.config import MqttConfig
 from homelab_hub.notify.mqtt import MqttPublisher
 from homelab_hub.server.components import all_migrations
+from homelab_hub.server.lifecycle import build_services, close_services, reload_services
 from homelab_hub.store import Database, migrate
+from tests.cameras.review_data import cameras_config
 from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.support import free_port, port_open, require, wait_until
 
@@ -135,7 +138,9 @@ def test_pipeline_publishes_motion_changes_and_the_alert_image_and_event(
     listener = Listener(f"{prefixes.topic_prefix}/#")
     with FakeOllamaVision() as ollama:
         config = HubConfig(vision={"url": ollama.url}, notify={"mqtt": prefixes.model_dump()})
-        deps = PipelineDeps.from_config(config, db, None)
+        bus = NotificationBus.from_config(config.notify)  # the hub's notify component owns it
+        bus.start()
+        deps = PipelineDeps.from_config(config, db, bus)
         pipeline = CameraPipeline(
             "gate", CameraConfig(url="x.mp4", alerts=AlertsConfig(image_dir=tmp_path)), deps
         )
@@ -157,6 +162,7 @@ def test_pipeline_publishes_motion_changes_and_the_alert_image_and_event(
         assert "person" in event["description"]
         assert event["alert_id"]
         deps.close()
+        bus.stop()
     listener.wait_for(lambda t, p, r: t == f"{prefixes.topic_prefix}/status" and p == b"offline")
     listener.close()
     db.close()
@@ -201,3 +207,26 @@ def test_an_unreachable_broker_does_not_block_or_raise() -> None:
     publisher.alert("gate", jpeg=b"\xff\xd8\xff", description="x", ts=0.0, alert_id=1)
     assert not publisher.connected
     publisher.stop()
+
+
+def test_a_reload_that_turns_mqtt_on_gives_the_hubs_one_bus_a_publisher_every_pipeline_uses(
+    prefixes: MqttConfig, tmp_path: Path
+) -> None:
+    def config(**notify):
+        return load_config(
+            None, storage={"url": f"sqlite:///{tmp_path}/hub.db"}, logging={"file": None},
+            cameras=cameras_config(tmp_path), memory={"enabled": False}, notify=notify,
+        )  # fmt: skip
+
+    services = build_services(config(), start_workers=False)
+    try:
+        bus = services.notifier
+        assert bus is not None and bus.mqtt is None
+        assert services.cameras is not None
+        assert services.cameras.pipeline("gate").deps.bus is bus
+        reload_services(services, config(mqtt=prefixes.model_dump()))
+        assert services.notifier is bus  # the same bus, its sinks replaced in place
+        assert bus.mqtt is not None and bus.mqtt.wait_connected(10)
+        assert services.cameras.pipeline("gate").deps.bus is bus
+    finally:
+        close_services(services)

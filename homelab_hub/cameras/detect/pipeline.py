@@ -30,7 +30,6 @@ from homelab_hub.cameras.detect.vision import VisionClassifier, VisionHealth
 from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import HubError
 from homelab_hub.notify.bus import CameraAlert, NotificationBus
-from homelab_hub.notify.mqtt import MqttPublisher
 
 if TYPE_CHECKING:
     from homelab_hub.cameras.settings import CameraConfig, ZoneConfig
@@ -78,13 +77,11 @@ class PipelineDeps:
         zones: ZoneStore,
         classifier: VisionClassifier | None,
         bus: NotificationBus,
-        owns_bus: bool = False,
     ) -> None:
         self.alerts = alerts
         self.zones = zones
         self.classifier = classifier
-        self.bus = bus
-        self._owns_bus = owns_bus
+        self.bus = bus  # the hub's one bus: started, reconfigured and stopped by its owner
 
     @classmethod
     def from_config(
@@ -93,20 +90,12 @@ class PipelineDeps:
         """Build from the hub config and the hub's notification bus (and the hub's alert store,
         whose suppression cache the review's decisions update; a new one without it).
 
-        Without a bus (tests, a camera process of its own), one is built from [notify] here;
-        so is one when [notify.mqtt] was enabled by a reload that the hub's bus predates (it
-        keeps the hub's Apprise). A bus built here is started here and stopped by `close`.
-        """
-        owns = bus is None or (bus.mqtt is None and config.notify.mqtt.enabled)
-        if bus is None:
-            bus = NotificationBus.from_config(config.notify)
-        elif owns:
-            bus = NotificationBus(bus.apprise, MqttPublisher(config.notify.mqtt))
-        if owns:
-            bus.start()
+        The bus is used, never built, started or stopped here: the notify component owns it
+        (a reloaded [notify] replaces its sinks in place). Without one (tests, a replay),
+        notifications go nowhere."""
         classifier = VisionClassifier(config.vision) if config.vision.enabled else None
         store = alerts if alerts is not None else AlertStore(db)
-        return cls(alerts=store, zones=ZoneStore(db), classifier=classifier, bus=bus, owns_bus=owns)
+        return cls(alerts=store, zones=ZoneStore(db), classifier=classifier, bus=bus or NotificationBus())
 
     def vision_health(self) -> VisionHealth | None:
         """The shared model's numbers; None when [vision] is disabled."""
@@ -115,8 +104,6 @@ class PipelineDeps:
     def close(self) -> None:
         if self.classifier is not None:
             self.classifier.close()
-        if self._owns_bus:
-            self.bus.stop()
 
 
 class CameraPipeline:

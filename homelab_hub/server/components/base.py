@@ -1,8 +1,7 @@
 """What a component is: everything one engine contributes to the hub, in one typed entry.
 
-A component names its config section, owns its migrations, lists its tools and resources,
-registers its CLI commands, builds and closes its engine, optionally applies a reloaded
-config, and reports its health. `homelab_hub.server.components.COMPONENTS` lists them
+A component owns its migrations, lists its tools and resources, registers its CLI commands,
+builds and closes its engine, optionally applies a reloaded config, and reports its health. `homelab_hub.server.components.COMPONENTS` lists them
 once; services, migrations, the MCP and REST bindings, the CLI and the docs all read that
 list.
 """
@@ -32,7 +31,6 @@ class Component:
     tools, or only a worker."""
 
     name: str
-    config_section: str | None = None
     migrations: Sequence[Migration] = ()
     tools: Sequence[ToolSpec] = ()
     resources: Sequence[ResourceSpec] = ()

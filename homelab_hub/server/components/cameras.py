@@ -190,7 +190,6 @@ def close(services: Services) -> None:
 
 COMPONENT = Component(
     name="cameras",
-    config_section="cameras",
     migrations=schema.MIGRATIONS,
     tools=[*cameras_tools.TOOLS, *zones_tools.TOOLS, *alerts_tools.TOOLS, *review_tools.TOOLS],
     resources=(),

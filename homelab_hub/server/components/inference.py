@@ -72,7 +72,6 @@ def close(services: Services) -> None:
 
 COMPONENT = Component(
     name="inference",
-    config_section="inference",
     tools=inference_tools.TOOLS,
     register_cli=cli_inference.register,
     build=build,

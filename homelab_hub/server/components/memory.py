@@ -71,7 +71,6 @@ def close(services: Services) -> None:
 
 COMPONENT = Component(
     name="memory",
-    config_section="memory",
     migrations=schema.MIGRATIONS,
     tools=memory_tools.TOOLS,
     resources=memory_resources.RESOURCES,

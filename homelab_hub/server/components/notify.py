@@ -10,6 +10,7 @@ from homelab_hub.notify.bus import NotificationBus
 from homelab_hub.server.components.base import Component
 
 if TYPE_CHECKING:
+    from homelab_hub.config import HubConfig
     from homelab_hub.services import Services
 
 
@@ -36,9 +37,16 @@ def health(services: Services) -> ComponentHealth:
     return ComponentHealth(state="degraded", detail="MQTT broker not connected", data=data)
 
 
+def reload(services: Services, config: HubConfig) -> None:
+    """A changed [notify] replaces the sinks of the hub's one bus in place (components later
+    in the list, cameras among them, see the new sinks when they reload)."""
+    if services.notifier is not None and config.notify != services.config.notify:
+        services.notifier.reconfigure(config.notify)
+
+
 def close(services: Services) -> None:
     if services.notifier is not None:
         services.notifier.stop()
 
 
-COMPONENT = Component(name="notify", config_section="notify", build=build, close=close, health=health)
+COMPONENT = Component(name="notify", build=build, close=close, reload=reload, health=health)

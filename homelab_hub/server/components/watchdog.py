@@ -78,7 +78,6 @@ def close(services: Services) -> None:
 
 COMPONENT = Component(
     name="watchdog",
-    config_section="watchdog",
     migrations=schema.MIGRATIONS,
     tools=[*watchdog_tools.TOOLS, *restart_tools.TOOLS],
     resources=watchdog_resources.RESOURCES,
