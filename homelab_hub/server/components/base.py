@@ -1,9 +1,9 @@
 """What a component is: everything one engine contributes to the hub, in one typed entry.
 
 A component owns its migrations, lists its tools and resources, registers its CLI commands,
-builds and closes its engine, optionally applies a reloaded config, and reports its health. `homelab_hub.server.components.COMPONENTS` lists them
-once; services, migrations, the MCP and REST bindings, the CLI and the docs all read that
-list.
+builds and closes its engine, optionally applies a reloaded config, and reports its health.
+`homelab_hub.server.components.COMPONENTS` lists them once; services, migrations, the MCP and
+REST bindings, the CLI and the docs all read that list.
 """
 
 from __future__ import annotations
