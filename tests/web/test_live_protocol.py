@@ -216,7 +216,9 @@ def test_a_camera_that_stalls_and_comes_back_says_so(lab):
                 "type": "state", "camera": "cam1", "state": "stalled"
             }  # fmt: skip
             # The camera's own state may still be ok (its stale limit is longer) or say why.
-            assert stalled.get("reason", "stale: ").startswith(("stale: no frames for", "offline: "))
+            assert stalled.get("reason", "stale: no frames for").startswith(
+                ("stale: no frames for", "offline: ")
+            )
         finally:
             server.resume_sending()
         deadline = time.monotonic() + 40
