@@ -159,10 +159,10 @@ class LiveRoutes:
                 wake.clear()
                 states, frames = viewer.take()
                 for camera, state, reason in states:
-                    message = {"type": "state", "camera": camera, "state": state}
+                    said = {"type": "state", "camera": camera, "state": state}
                     if reason:
-                        message["reason"] = reason
-                    await websocket.send_json(message)
+                        said["reason"] = reason
+                    await websocket.send_json(said)
                 for _, message in frames:
                     await websocket.send_bytes(message)
         except (WebSocketDisconnect, RuntimeError):
