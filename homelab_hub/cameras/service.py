@@ -18,9 +18,8 @@ import numpy as np
 
 from homelab_hub.cameras.alerts.store import AlertRecord, AlertStore, Suppression
 from homelab_hub.cameras.review.classifier import ReviewClassifier
-from homelab_hub.cameras.review.groups import AlertReview
+from homelab_hub.cameras.review.groups import AlertReview, camera_frame_size
 from homelab_hub.cameras.review.worker import ClassifyReport, classify
-from homelab_hub.cameras.review.zone import camera_frame_size
 from homelab_hub.cameras.settings import CameraConfig, ReviewConfig
 from homelab_hub.cameras.zones.editor import ZoneEditor
 from homelab_hub.cameras.zones.store import ZoneStore

@@ -22,11 +22,16 @@ class Finding:
 
 
 def _tcp(host: str, port: int, timeout: float = 3.0) -> bool:
+    return not _tcp_error(host, port, timeout)
+
+
+def _tcp_error(host: str, port: int, timeout: float = 3.0) -> str:
+    """Why a TCP connection fails ("" when it opens): the OS's words, for `error_reason`."""
     try:
         with socket.create_connection((host, port), timeout=timeout):
-            return True
-    except OSError:
-        return False
+            return ""
+    except OSError as exc:
+        return str(exc) or type(exc).__name__
 
 
 def check_database(config: HubConfig) -> Finding:
@@ -106,15 +111,16 @@ def check_endpoints(config: HubConfig) -> list[Finding]:
             continue
         host = parsed.hostname or "127.0.0.1"
         port = parsed.port or {"rtsp": 554, "http": 80, "https": 443, "mqtt": 1883}.get(parsed.scheme, 80)
-        ok = _tcp(host, port)
-        found.append(
-            Finding(
-                label,
-                ok,
-                f"{host}:{port} {'reachable' if ok else 'not reachable'}",
-                "" if ok else "is it running? check the URL",
-            )
-        )
+        error = _tcp_error(host, port)
+        ok = not error
+        detail = f"{host}:{port} {'reachable' if ok else 'not reachable'}"
+        if not ok and label.startswith("camera "):
+            # Worded as camera_list, /api/health and the pages word it.
+            from homelab_hub.cameras.stream.reasons import error_reason
+            from homelab_hub.redact import redact_url
+
+            detail = f"offline: {error_reason(error, redact_url(url))}"
+        found.append(Finding(label, ok, detail, "" if ok else "is it running? check the URL"))
     return found
 
 

@@ -82,6 +82,8 @@ class _WebApi:
         window = await anyio.to_thread.run_sync(lambda: self._review().window(hours, camera, state))
         body = _plain(window)
         body["groups"] = [_group(g) for g in window.groups]
+        for group in body["unverified"]:
+            group["sample_images"] = [f"/api/alerts/{i}/image.jpg" for i in group["sample_alert_ids"]]
         return JSONResponse(body)
 
     async def group(self, request: Request) -> Response:

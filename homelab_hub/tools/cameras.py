@@ -21,8 +21,9 @@ class CameraInfo(ToolOutput):
     enabled: bool = Field(..., description="False: configured but not read.")
     state: str = Field(
         ...,
-        description="ok | connecting | no_signal | stale | starting | backoff | failed | stopped | disabled.",
+        description="ok | connecting | offline | stale | starting | backoff | crash-looping | stopped | disabled.",
     )
+    reason: str = Field("", description="Why, e.g. 'connection refused (rtsp://host:554)'; empty when ok.")
     url: str = Field(..., description="Main stream URL, password hidden.")
     detect_url: str | None = Field(None, description="Low-resolution stream decoded for detection, if any.")
     interval_s: float = Field(..., description="Seconds between analysed samples.")
@@ -82,6 +83,7 @@ def _info(status: CameraStatus) -> CameraInfo:
         name=status.name,
         enabled=status.enabled,
         state=status.state,
+        reason=status.reason,
         url=status.url,
         detect_url=status.detect_url,
         interval_s=status.interval_s,

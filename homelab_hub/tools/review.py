@@ -81,12 +81,23 @@ class ClassifiedOut(ToolOutput):
     errors: list[str] = Field(..., description="What went wrong (down, timeout, garbage).")
 
 
+class UnverifiedOut(ToolOutput):
+    camera: str = Field(..., description="Camera name.")
+    zone: str = Field(..., description="Include zone the motion was in, or 'whole frame'.")
+    hour: str = Field(..., description="ISO start of the hour.")
+    count: int = Field(..., description="Motion events kept unverified (no vision model).")
+    alert_ids: list[int] = Field(..., description="A few, newest first.")
+
+
 class AlertReviewOutput(ToolOutput):
     hours: int = Field(..., description="The window, in hours.")
     alerts: int = Field(..., description="Alerts in the window.")
     states: dict[str, int] = Field(..., description="Groups per state.")
     groups: list[GroupOut] = Field(..., description="Busiest first (list, classify), or the group acted on.")
     message: str = Field("", description="What the action did.")
+    unverified: list[UnverifiedOut] = Field(
+        default_factory=list, description="list: motion no model judged, by camera, zone and hour."
+    )
     classified: ClassifiedOut | None = Field(None, description="classify: the run's numbers.")
     preview: PreviewOut | None = Field(None, description="suppress: what it would have silenced.")
     suppressions: list[SuppressionOut] = Field(
@@ -143,8 +154,12 @@ def alert_review(ctx: ToolContext, args: AlertReviewInput) -> AlertReviewOutput:
 def _window(review: AlertReview, hours: int, camera: str | None) -> AlertReviewOutput:
     window = review.window(hours, camera)
     return AlertReviewOutput(
-        hours=hours, alerts=window.alerts, states=window.states, groups=[_group(g) for g in window.groups]
-    )
+        hours=hours, alerts=window.alerts, states=window.states, groups=[_group(g) for g in window.groups],
+        unverified=[
+            UnverifiedOut(camera=u.camera, zone=u.zone, hour=_iso(u.hour) or "", count=u.count, alert_ids=u.alert_ids)
+            for u in window.unverified
+        ],
+    )  # fmt: skip
 
 
 def _single(review: AlertReview, hours: int, group: ReviewGroup | None, message: str) -> AlertReviewOutput:

@@ -70,7 +70,8 @@ def test_camera_list_shows_every_camera_with_its_state(services):
     assert by_name["yard"].last_frame_age_s is not None
     wait_until(lambda: services.cameras.status("ghost").stats.last_error, 10, "the ghost camera's error")
     ghost = {c.name: c for c in camera_list(ctx, CameraListInput()).cameras}["ghost"]
-    assert ghost.state == "no_signal"
+    assert ghost.state == "offline"
+    assert ghost.reason.startswith("connection refused (rtsp://127.0.0.1:")
     assert "cannot open" in ghost.last_error
     health = services.health()
     assert health.components["cameras"].state == "degraded"

@@ -106,6 +106,32 @@ class PipelineDeps:
             self.classifier.close()
 
 
+_UNVERIFIED_LOG_EVERY_S = 3600.0
+
+
+class UnverifiedLog:
+    """One WARNING per camera per hour for motion kept unverified (no model, or the model
+    away), counting the events since the previous line, instead of one line per sample."""
+
+    def __init__(self, camera: str, every_s: float = _UNVERIFIED_LOG_EVERY_S) -> None:
+        self.camera = camera
+        self.every_s = every_s
+        self.count = 0  # events since the last line
+        self.last_line: float | None = None
+
+    def note(self, ts: float, why: str) -> None:
+        """One more unverified event at ``ts`` (the frame's time); logs when an hour has
+        passed since the last line (or at the first event)."""
+        self.count += 1
+        if self.last_line is not None and 0 <= ts - self.last_line < self.every_s:
+            return
+        log.warning(
+            "camera %s: no vision model: %d motion events kept unverified (%s); next count in an hour",
+            self.camera, self.count, why,
+        )  # fmt: skip
+        self.last_line, self.count = ts, 0
+
+
 class CameraPipeline:
     def __init__(self, name: str, camera: CameraConfig, deps: PipelineDeps | None) -> None:
         self.name = name
@@ -116,6 +142,7 @@ class CameraPipeline:
         self.stats = PipelineStats()
         self.activity = MotionActivity()  # the zone editor's underlay
         self._last_full: float | None = None
+        self.unverified_log = UnverifiedLog(name)
         if deps is not None:
             deps.bus.add_camera(name)
 
@@ -177,7 +204,7 @@ class CameraPipeline:
             )
         except HubError as exc:
             self.stats.model_failures += 1
-            log.warning(
+            log.debug(
                 "camera %s: vision model failed (%s); motion recorded unverified", self.name, exc.message
             )
             result = self._unverified(frame, ts, motion.boxes, full_due, exc.message)
@@ -231,6 +258,7 @@ class CameraPipeline:
         if not boxes:  # a full-frame check that could not run: nothing moved, nothing to record
             return SampleResult("unverified", full_frame=full, description=why)
         self.stats.unverified += 1
+        self.unverified_log.note(ts, why)
         result = SampleResult("unverified", boxes=boxes, full_frame=full, description=why)
         if self.deps is None or self.deps.alerts.in_cooldown(
             self.name, ts, self.camera.alerts.cooldown_s, "UNVERIFIED"

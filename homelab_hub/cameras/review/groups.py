@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from homelab_hub.cameras.alerts.store import AlertStore, Suppression, compile_pattern
@@ -75,6 +75,18 @@ class ReviewGroup:
 
 
 @dataclass(frozen=True)
+class UnverifiedGroup:
+    """Motion no model judged (none configured, or it was away), by camera, zone and hour."""
+
+    camera: str
+    zone: str  # the include zone the motion was in; "whole frame" without one
+    hour: float  # start of the hour (epoch seconds)
+    count: int
+    alert_ids: list[int]  # newest first, a few
+    sample_alert_ids: list[int]  # newest first, with a stored image
+
+
+@dataclass(frozen=True)
 class ReviewWindow:
     hours: int
     since: float
@@ -85,6 +97,8 @@ class ReviewWindow:
     groups: list[ReviewGroup]
     states: dict[str, int]  # groups per state, before any state filter
     last_run: ReviewRun | None
+    unverified: list[UnverifiedGroup] = field(default_factory=list)  # newest hour first
+    unverified_alerts: int = 0
 
 
 def model_actor(model: str) -> str:
@@ -141,10 +155,48 @@ class AlertReview:
         counts: dict[str, int] = {s: sum(1 for g in groups if g.state == s) for s in GROUP_STATES}
         if state is not None:
             groups = [g for g in groups if g.state == state]
+        motion, _ = self.store.window_alerts(since, camera=camera or None, unverified=True)
         return ReviewWindow(
             hours=hours, since=since, until=now, camera=camera or None, alerts=len(alerts), truncated=truncated,
             groups=groups, states=counts, last_run=self.store.last_run(),
+            unverified=self.unverified_groups(motion), unverified_alerts=len(motion),
         )  # fmt: skip
+
+    def unverified_groups(self, alerts: list[WindowAlert]) -> list[UnverifiedGroup]:
+        """Unverified motion (newest first) grouped by camera, the include zone it was in, and
+        hour; newest hour first, then busiest."""
+        buckets: dict[tuple[str, str, float], list[WindowAlert]] = {}
+        for alert in alerts:
+            hour = alert.ts - alert.ts % 3600
+            buckets.setdefault((alert.camera, self._zone_of(alert), hour), []).append(alert)
+        groups = [
+            UnverifiedGroup(
+                camera=camera,
+                zone=zone,
+                hour=hour,
+                count=len(items),
+                alert_ids=[a.id for a in items[:_ALERT_IDS]],
+                sample_alert_ids=[a.id for a in items if a.image_path][:_SAMPLES],
+            )  # fmt: skip
+            for (camera, zone, hour), items in buckets.items()
+        ]
+        groups.sort(key=lambda g: (-g.hour, -g.count, g.camera, g.zone))
+        return groups
+
+    def _zone_of(self, alert: WindowAlert) -> str:
+        """The include zone holding the centre of the alert's largest box (frame size from the
+        camera's last sample); "whole frame" when the camera has none or it is not known."""
+        camera = self.cameras.get(alert.camera)
+        zones = [z for z in camera.zones if z.kind == "include"] if camera is not None else []
+        size = camera_frame_size(self.manager, alert.camera) if zones and alert.boxes else None
+        if size is None:
+            return "whole frame"
+        x, y, w, h = max(alert.boxes, key=lambda b: b[2] * b[3])
+        cx, cy = (x + w / 2) / size[0], (y + h / 2) / size[1]
+        for zone in zones:
+            if _inside(cx, cy, [(float(p[0]), float(p[1])) for p in zone.points]):
+                return zone.name
+        return "whole frame"
 
     def group(self, group_id: int, hours: int = 24) -> ReviewGroup:
         """One group with its alerts of the last ``hours``. Raises NotFound, InvalidInput."""
@@ -311,3 +363,29 @@ def _release_note(own: Suppression | None, now: float) -> str:
         return f"suppression {own.id} was undone by {own.removed_by or 'someone'}"
     when = time.strftime("%Y-%m-%d %H:%M", time.localtime(own.expires_at or now))
     return f"suppression {own.id} expired at {when}"
+
+
+def _inside(x: float, y: float, polygon: list[tuple[float, float]]) -> bool:
+    """Ray casting: (x, y) inside the polygon (0..1 image coordinates)."""
+    inside = False
+    j = len(polygon) - 1
+    for i, (xi, yi) in enumerate(polygon):
+        xj, yj = polygon[j]
+        if (yi > y) != (yj > y) and x < (xj - xi) * (y - yi) / (yj - yi) + xi:
+            inside = not inside
+        j = i
+    return inside
+
+
+def camera_frame_size(manager: CameraManager | None, camera: str) -> tuple[int, int] | None:
+    """The running camera's frame size (its last sample, else its motion history), or None."""
+    if manager is None:
+        return None
+    try:
+        runtime = manager.runtime(camera)
+    except NotFound:
+        return None
+    last = runtime.last_sample
+    if last is not None and len(last.frame_shape) >= 2:
+        return int(last.frame_shape[1]), int(last.frame_shape[0])
+    return runtime.pipeline.activity.frame_size

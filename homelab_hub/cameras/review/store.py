@@ -105,13 +105,14 @@ class ReviewStore:
 
     # -- alerts -------------------------------------------------------------------------------
     def window_alerts(
-        self, since: float, *, camera: str | None = None, limit: int = 20000
+        self, since: float, *, camera: str | None = None, limit: int = 20000, unverified: bool = False
     ) -> tuple[list[WindowAlert], bool]:
-        """Reviewable alerts since ``since`` (everything but UNVERIFIED motion), newest first,
-        and whether ``limit`` cut the list. Raises StorageUnavailable."""
+        """Reviewable alerts since ``since`` (everything but UNVERIFIED motion; with
+        ``unverified``, that motion alone), newest first, and whether ``limit`` cut the list.
+        Raises StorageUnavailable."""
         sql = (
             "SELECT id, camera, ts, description, normalized, boxes, image_path, review_status FROM alerts "
-            "WHERE ts >= ? AND verdict <> 'UNVERIFIED'"
+            f"WHERE ts >= ? AND verdict {'=' if unverified else '<>'} 'UNVERIFIED'"
         )
         params: list[Any] = [since]
         if camera:

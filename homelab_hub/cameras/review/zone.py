@@ -13,24 +13,20 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 
 from homelab_hub.cameras.detect.activity import jpeg_size
-from homelab_hub.cameras.review.groups import AlertReview
+from homelab_hub.cameras.review.groups import AlertReview, camera_frame_size
 from homelab_hub.cameras.settings import ZoneConfig
 from homelab_hub.cameras.zones.editor import ZoneEditor, ZoneSet
 from homelab_hub.cameras.zones.mask import ZoneMask, detection_size
 from homelab_hub.cameras.zones.polygon import MAX_ZONE_POINTS
 from homelab_hub.cameras.zones.store import ZoneStore
-from homelab_hub.errors import InvalidInput, NotFound, Unavailable
+from homelab_hub.errors import InvalidInput, Unavailable
 from homelab_hub.lazy import lazy_module
 
 cv2 = lazy_module("cv2")
-
-if TYPE_CHECKING:
-    from homelab_hub.cameras.stream.manager import CameraManager
 
 _GRID = 256  # cells per side of the union mask: 0.4 % of the frame, finer than any box
 _MARGIN = 0.02  # share of the frame added around each box: the motion's own jitter
@@ -47,20 +43,6 @@ class ZoneDraft:
     frame_width: int
     frame_height: int
     coverage: float  # share of the detection frame the drafted zones would ignore
-
-
-def camera_frame_size(manager: CameraManager | None, camera: str) -> tuple[int, int] | None:
-    """The running camera's frame size (its last sample, else its motion history), or None."""
-    if manager is None:
-        return None
-    try:
-        runtime = manager.runtime(camera)
-    except NotFound:
-        return None
-    last = runtime.last_sample
-    if last is not None and len(last.frame_shape) >= 2:
-        return int(last.frame_shape[1]), int(last.frame_shape[0])
-    return runtime.pipeline.activity.frame_size
 
 
 def exclusion_zone(review: AlertReview, group_id: int, *, name: str | None = None) -> ZoneDraft:

@@ -99,7 +99,7 @@ class Viewer:
         self._wake = wake
         self._lock = threading.Lock()
         self._frames: dict[str, bytes] = {}
-        self._states: list[tuple[str, LiveState]] = []
+        self._states: list[tuple[str, LiveState, str]] = []
         self.offered = 0
         self.skipped = 0  # frames overwritten before the client took them
 
@@ -111,13 +111,14 @@ class Viewer:
             self._frames[camera] = message
         self._wake()
 
-    def offer_state(self, camera: str, state: LiveState) -> None:
+    def offer_state(self, camera: str, state: LiveState, reason: str = "") -> None:
         with self._lock:
-            self._states.append((camera, state))
+            self._states.append((camera, state, reason))
         self._wake()
 
-    def take(self) -> tuple[list[tuple[str, LiveState]], list[tuple[str, bytes]]]:
-        """States (in order) and the latest frame of each camera, since the last take."""
+    def take(self) -> tuple[list[tuple[str, LiveState, str]], list[tuple[str, bytes]]]:
+        """States with their reasons (in order) and the latest frame of each camera, since
+        the last take."""
         with self._lock:
             states, self._states = self._states, []
             frames, self._frames = list(self._frames.items()), {}
@@ -129,7 +130,7 @@ class _Subscription:
     viewer: Viewer
     fps: float
     next_due: float = 0.0
-    told: LiveState | None = None
+    told: tuple[LiveState, str] | None = None
 
 
 @dataclass
@@ -230,13 +231,22 @@ class _Encoder:
             s.viewer.offer(self.camera, message)
 
     def _set_state(self, state: LiveState) -> None:
+        """Tell the viewers a new state, or a new reason for it (the camera's own state and
+        reason, as camera_list words them: ``offline: connection refused (rtsp://…)``)."""
         self.state = state
+        reason = ""
+        if state != "streaming" and self.hub.describe is not None:
+            try:
+                reason = self.hub.describe(self.camera)
+            except Exception:  # the camera left the config: the state alone says it
+                reason = ""
+        told = (state, reason)
         with self.hub.lock:
-            tell = [s for s in self.subs.values() if s.told != state]
+            tell = [s for s in self.subs.values() if s.told != told]
             for s in tell:
-                s.told = state
+                s.told = told
         for s in tell:
-            s.viewer.offer_state(self.camera, state)
+            s.viewer.offer_state(self.camera, state, reason)
 
 
 @dataclass
@@ -244,6 +254,9 @@ class LiveHub:
     """Every live encoder of one camera manager (``reader`` is its `CameraManager.reader`)."""
 
     reader: ReaderLookup
+    # The camera's state and reason for a person (`CameraStatus.summary`), sent with every
+    # state but streaming; None: states alone.
+    describe: Callable[[str], str] | None = None
     grace_s: float = 10.0
     stall_s: float = 5.0
     lock: threading.Lock = field(default_factory=threading.Lock)

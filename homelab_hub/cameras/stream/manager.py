@@ -24,6 +24,7 @@ from homelab_hub.cameras.detect.motion import Box
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
 from homelab_hub.cameras.settings import CameraConfig
 from homelab_hub.cameras.stream.live import LiveHub
+from homelab_hub.cameras.stream.reasons import error_reason
 from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, StreamStats
 from homelab_hub.errors import NotFound, Unavailable
 from homelab_hub.health import ComponentHealth
@@ -40,7 +41,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 CameraState = Literal[
-    "ok", "connecting", "no_signal", "stale", "starting", "backoff", "crash-looping", "stopped", "disabled"
+    "ok", "connecting", "offline", "stale", "starting", "backoff", "crash-looping", "stopped", "disabled"
 ]
 # Keyframe mode decodes only when asked: a snapshot asks for a fresh frame when the latest is
 # older than this (the next keyframe, typically within a second or two).
@@ -62,17 +63,25 @@ class CameraStatus:
 
     name: str
     state: CameraState
+    reason: str  # why, for a person ("connection refused (rtsp://driveway:554)"); "" when ok
     enabled: bool
     url: str  # the main stream
     detect_url: str | None
     interval_s: float
     stats: StreamStats
 
+    @property
+    def summary(self) -> str:
+        """The state with its reason, as every page and tool shows it: ``offline: auth failed (…)``."""
+        return f"{self.state}: {self.reason}" if self.reason else self.state
+
     def public(self) -> dict[str, Any]:
         """Flat, as /api/health has always shown a camera."""
         return {
             **self.stats.beat(),
             "state": self.state,
+            "reason": self.reason,
+            "summary": self.summary,
             "enabled": self.enabled,
             "url": self.url,
             "detect_url": self.detect_url,
@@ -106,7 +115,7 @@ class CameraManager:
         self._pipeline_factory = pipeline_factory
         self._lock = threading.RLock()
         self._runtimes: dict[str, CameraRuntime] = {}
-        self.live = LiveHub(self.reader)
+        self.live = LiveHub(self.reader, describe=self._live_reason)
         self.reload(cameras)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -176,6 +185,11 @@ class CameraManager:
             )
 
     # -- queries ------------------------------------------------------------------------------
+    def _live_reason(self, name: str) -> str:
+        """What the live grid shows over a camera without frames: its summary unless it is ok."""
+        status = self.status(name)
+        return "" if status.state == "ok" else status.summary
+
     def names(self) -> list[str]:
         with self._lock:
             return sorted(self._runtimes)
@@ -204,17 +218,19 @@ class CameraManager:
         camera = runtime.camera
         stats = runtime.stats()
         state: CameraState
+        reason = ""
         if not camera.enabled:
-            state = "disabled"
+            state, reason = "disabled", "enabled = false in the config"
         elif (
             self.supervisor is not None and (ws := self.supervisor.states().get(f"camera:{name}")) is not None
         ):
-            state = _camera_state(ws.state, stats, camera)
+            state, reason = camera_state(ws.state, stats, camera, ws.last_error)
         else:
             state = "stopped"
         return CameraStatus(
             name=name,
             state=state,
+            reason=reason,
             enabled=camera.enabled,
             url=redact_url(camera.url),
             detect_url=redact_url(camera.detect_url) if camera.detect_url else None,
@@ -267,21 +283,31 @@ class CameraManager:
             return ComponentHealth(state="disabled", detail="every camera is disabled", data=data)
         if not bad:
             return ComponentHealth(state="ok", detail=f"{len(enabled)} camera(s) streaming", data=data)
-        detail = "; ".join(f"{n}: {statuses[n].state}" for n in bad)
+        detail = "; ".join(f"{n}: {statuses[n].summary}" for n in bad)
         return ComponentHealth(
             state="down" if len(bad) == len(enabled) else "degraded", detail=detail, data=data
         )
 
 
-def _camera_state(worker_state: WorkerStateName, stats: StreamStats, camera: CameraConfig) -> CameraState:
-    if worker_state != "running":
-        return worker_state  # starting, backoff, crash-looping, stopped
+def camera_state(
+    worker_state: WorkerStateName, stats: StreamStats, camera: CameraConfig, worker_error: str = ""
+) -> tuple[CameraState, str]:
+    """The one place a camera's state and its reason for a person are decided, from its
+    worker's state and its stream's counters (URLs in them already redacted)."""
+    if worker_state != "running":  # starting, backoff, crash-looping, stopped
+        reason = "" if worker_state == "starting" else error_reason(worker_error, stats.url)
+        return worker_state, reason
     age = stats.last_frame_age_s
     if age is None:
-        return "connecting" if not stats.last_error else "no_signal"
+        if stats.last_error:
+            return "offline", error_reason(stats.last_error, stats.url)
+        return "connecting", stats.url
     if age > camera.reader.stall_timeout_s + camera.interval_s:
-        return "stale"
-    return "ok"
+        why = f"no frames for {age:.0f} s"
+        if stats.last_error:
+            why += f"; {error_reason(stats.last_error, stats.url)}"
+        return "stale", why
+    return "ok", ""
 
 
 def _draw_boxes(frame: np.ndarray, boxes: list[Box], *, label: str) -> np.ndarray:

@@ -6,7 +6,8 @@ The WebSocket speaks JSON text for commands and state, binary for frames:
 - client → server: ``{"cmd": "subscribe", "cameras": ["gate"], "fps": 2, "width": 640}`` and
   ``{"cmd": "unsubscribe", "cameras": ["gate"]}``;
 - server → client: binary frames (1 byte N, N bytes of the camera name, the JPEG), and text
-  ``{"type": "state", "camera": "gate", "state": "stalled"}``, ``{"type": "ack", ...}``,
+  ``{"type": "state", "camera": "gate", "state": "stalled", "reason": "offline: connection refused (rtsp://…)"}``
+  (``reason``: the camera's state as camera_list says it; absent while streaming), ``{"type": "ack", ...}``,
   ``{"type": "error", "message": ...}``. A bad command gets an error message, never a
   closed socket.
 
@@ -157,8 +158,11 @@ class LiveRoutes:
                 await wake.wait()
                 wake.clear()
                 states, frames = viewer.take()
-                for camera, state in states:
-                    await websocket.send_json({"type": "state", "camera": camera, "state": state})
+                for camera, state, reason in states:
+                    said = {"type": "state", "camera": camera, "state": state}
+                    if reason:
+                        said["reason"] = reason
+                    await websocket.send_json(said)
                 for _, message in frames:
                     await websocket.send_bytes(message)
         except (WebSocketDisconnect, RuntimeError):

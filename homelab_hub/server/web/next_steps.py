@@ -38,6 +38,15 @@ def next_steps(services: Services) -> list[NextStep]:
                 'url = "rtsp://…", then reload the hub with kill -HUP',
             )
         )
+    if services.config.cameras and not services.config.vision.enabled:
+        steps.append(
+            NextStep(
+                "Add a vision model",
+                f"ollama pull {services.config.vision.model}, then [vision] enabled = true",
+                "now every motion is kept unverified and nobody is notified; with a model, motion it "
+                "judges harmless (shadows, swaying trees) is dropped and the rest become alerts that notify you",
+            )
+        )
     try:
         has_tokens = TokenStore(services.db).any_live()
     except HubError:

@@ -22,6 +22,7 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from homelab_hub import __version__
+from homelab_hub.errors import NotFound
 from homelab_hub.server.access import PAGE, PUBLIC, SESSION_KEY, Access, declare, login_url
 from homelab_hub.server.auth import IDENTITY_KEY, TokenCache
 from homelab_hub.server.session_store import BrowserSession, SessionStore
@@ -31,6 +32,7 @@ from homelab_hub.server.web.signin import SignIn
 from homelab_hub.tools.registry import Identity
 
 if TYPE_CHECKING:
+    from homelab_hub.cameras.service import CameraService
     from homelab_hub.services import Services
 
 _TEMPLATES = jinja2.Environment(
@@ -126,8 +128,9 @@ class WebPages:
         wanted = request.query_params.get("camera", "")
 
         def context(services: Services) -> dict[str, Any]:
-            cameras = _cameras(services)["cameras"]
-            return {"cameras": cameras, "selected": wanted if wanted in cameras else (cameras or [""])[0]}
+            shown = _cameras(services)
+            cameras = shown["cameras"]
+            return {**shown, "selected": wanted if wanted in cameras else (cameras or [""])[0]}
 
         return await self.page(request, "zones.html", context)
 
@@ -140,11 +143,10 @@ class WebPages:
 
 def _home(services: Services) -> dict[str, Any]:
     health = services.cached_health() or services.health()
-    cameras = services.cameras.names() if services.cameras is not None else []
     return {
+        **_cameras(services),
         "components": health.components,
         "workers": health.workers,
-        "cameras": cameras,
         "overall": "degraded" if health.problems() else "ok",
         "uptime_s": round(time.time() - services.started_at),
         "next_steps": next_steps(services),
@@ -154,5 +156,22 @@ def _home(services: Services) -> dict[str, Any]:
 
 
 def _cameras(services: Services) -> dict[str, Any]:
-    cameras = services.cameras.names() if services.cameras is not None else []
-    return {"cameras": cameras}
+    """The cameras' names, and for each camera that is not ok its state and reason as
+    camera_list words them (``offline: connection refused (rtsp://…)``)."""
+    if services.cameras is None:
+        return {"cameras": [], "reasons": {}}
+    cameras = services.cameras.names()
+    return {"cameras": cameras, "reasons": camera_reasons(services.cameras, cameras)}
+
+
+def camera_reasons(cameras: CameraService, names: list[str]) -> dict[str, str]:
+    """``summary`` of each named camera whose state is not ok (one that left meanwhile: none)."""
+    reasons: dict[str, str] = {}
+    for name in names:
+        try:
+            status = cameras.status(name)
+        except NotFound:
+            continue
+        if status.state != "ok":
+            reasons[name] = status.summary
+    return reasons

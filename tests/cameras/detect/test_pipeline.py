@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -227,3 +228,24 @@ def test_an_unwritable_image_directory_is_logged_and_sampling_goes_on(
     assert all(r.alert_id is None for r in results)
     assert any("not stored" in r.getMessage() for r in caplog.records)
     deps.close()
+
+
+def test_without_a_model_motion_is_logged_once_per_camera_per_hour_with_a_count(tmp_path, caplog) -> None:
+    clip = write_clip(tmp_path / "clip.mp4", ClipSpec("moving_object", seconds=5))
+    pipeline = CameraPipeline("gate", camera(tmp_path), None)
+    with caplog.at_level(logging.WARNING, logger="homelab_hub.cameras.detect.pipeline"):
+        results = run_clip(pipeline, clip)
+        assert {r.decision for r in results[1:]} == {"unverified"}
+        lines = [r.getMessage() for r in caplog.records]
+        assert lines == [
+            "camera gate: no vision model: 1 motion events kept unverified (no vision model configured); "
+            "next count in an hour"
+        ]
+        first = pipeline.unverified_log.last_line
+        assert first is not None
+        pipeline.unverified_log.note(first + 3599, "no vision model configured")
+        assert len(caplog.records) == 1  # still within the hour
+        pipeline.unverified_log.note(first + 3600, "no vision model configured")
+        lines = [r.getMessage() for r in caplog.records]
+        # The clip's 8 later samples and the 2 of the hour: one line, counting them all.
+        assert lines[1].startswith("camera gate: no vision model: 10 motion events kept unverified")

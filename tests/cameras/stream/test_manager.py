@@ -122,7 +122,9 @@ def test_bad_cameras_report_clear_errors_and_the_good_camera_keeps_running(tmp_p
     wait_until(lambda: manager.status("notes").stats.last_error, 15, "the notes camera's error")
     assert "cannot open rtsp://127.0.0.1:" in manager.status("ghost").stats.last_error
     assert "Invalid data" in manager.status("notes").stats.last_error
-    assert manager.status("ghost").state == "no_signal"
+    assert manager.status("ghost").state == "offline"
+    assert manager.status("ghost").reason.startswith("connection refused (rtsp://127.0.0.1:")
+    assert manager.status("notes").summary.startswith("offline: not a video stream (")
     with pytest.raises(
         Unavailable, match="camera 'notes' has no frame: no frame has been decoded yet; last error"
     ):
@@ -131,8 +133,8 @@ def test_bad_cameras_report_clear_errors_and_the_good_camera_keeps_running(tmp_p
     assert manager.status("yard").state == "ok"
     health = manager.health()
     assert health.state == "degraded"
-    assert "ghost: no_signal" in health.detail
-    assert "notes: no_signal" in health.detail
+    assert "ghost: offline: connection refused (rtsp://127.0.0.1:" in health.detail
+    assert "notes: offline: not a video stream (" in health.detail
     assert "yard" not in health.detail
     assert set(health.data) == {"yard", "ghost", "notes"}
 

@@ -102,7 +102,7 @@ function connect() {
 
 function onText(message) {
   if (message.type === "state") {
-    for (const tile of tilesOf(message.camera)) setState(tile, message.state);
+    for (const tile of tilesOf(message.camera)) setState(tile, message.state, message.reason);
   } else if (message.type === "error") {
     console.warn("hub:", message.message);
     if (message.camera) for (const tile of tilesOf(message.camera)) setState(tile, "offline");
@@ -182,10 +182,14 @@ function show(tile, src, isBlob) {
   tile.dataset.frames = String(Number(tile.dataset.frames || 0) + (isBlob ? 1 : 0));
 }
 
-function setState(tile, state) {
+// reason: the camera's own state as the hub words it ("offline: connection refused (rtsp://…)"),
+// shown over the empty frame; a frame clears it.
+function setState(tile, state, reason) {
   if (fallback && state !== "fallback" && tile.dataset.via) state = "fallback";
   tile.dataset.state = state;
   tile.querySelector(".state").textContent = state;
+  if (state === "streaming") reason = "";
+  if (reason !== undefined) tile.querySelector(".reason").textContent = reason;
 }
 
 function setLink(state) {
@@ -258,7 +262,8 @@ function openLarge(camera) {
   largeTile.dataset.camera = camera;
   largeTile.querySelector(".name").textContent = camera;
   largeTile.querySelector("img").alt = camera;
-  setState(largeTile, tiles.get(camera)?.dataset.state || "connecting");
+  const small = tiles.get(camera);
+  setState(largeTile, small?.dataset.state || "connecting", small?.querySelector(".reason").textContent || "");
   large.showModal();
   sync();
 }

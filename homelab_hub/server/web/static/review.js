@@ -44,10 +44,42 @@ async function load() {
     const empty = document.createElement("p");
     empty.className = "muted";
     empty.textContent = `No groups here in the ${hoursInput.selectedOptions[0].textContent}.`;
+    if (window.unverified?.length) empty.textContent += " Motion no model judged is below.";
     groupsBox.append(empty);
   }
+  showUnverified(window.unverified || []);
   document.querySelector("#select-all").checked = false;
   if (window.last_run?.error) status.textContent = `last model run: ${window.last_run.error}`;
+}
+
+// Motion no model judged (a hub without a vision model): by camera, zone and hour, with thumbnails.
+function showUnverified(motion) {
+  const box = document.querySelector("#unverified");
+  box.hidden = !motion.length;
+  box.querySelector(".count").textContent = String(motion.reduce((n, g) => n + g.count, 0));
+  box.querySelector(".unverified-groups").replaceChildren(
+    ...motion.map((g) => {
+      const row = document.createElement("article");
+      row.className = "card unverified-group";
+      row.dataset.camera = g.camera;
+      const title = document.createElement("h3");
+      const hour = new Date(g.hour * 1000);
+      title.textContent = `${g.camera} · ${g.zone} · ${time(g.hour)}–${String((hour.getHours() + 1) % 24).padStart(2, "0")}:00 · ${g.count}×`;
+      const samples = document.createElement("div");
+      samples.className = "samples";
+      for (const url of g.sample_images) {
+        const img = document.createElement("img");
+        img.loading = "lazy";
+        img.src = url;
+        img.alt = `unverified motion on ${g.camera}`;
+        img.title = "click to enlarge";
+        img.addEventListener("click", () => enlarge(url, `${g.camera} · ${g.zone}: unverified motion`));
+        samples.append(img);
+      }
+      row.append(title, samples);
+      return row;
+    }),
+  );
 }
 
 // A sample image opens large in a dialog (110 px is too small to judge a shadow from a deer).

@@ -12,6 +12,7 @@ import { PolygonEditor } from "/static/polygon-editor.js";
 
 const select = document.querySelector("#camera");
 const frame = document.querySelector("#frame");
+const reasonText = document.querySelector("#frame-reason");
 const list = document.querySelector("#zone-list");
 const form = document.querySelector("#zone-form");
 const nameInput = document.querySelector("#zone-name");
@@ -54,7 +55,15 @@ function watch() {
     mine.send(JSON.stringify({ cmd: "subscribe", cameras: [camera], fps: 1, width: 960 }));
   };
   socket.onmessage = (event) => {
-    if (typeof event.data === "string") return;
+    if (typeof event.data === "string") {
+      // A camera without frames says why (offline: connection refused…) instead of a blank stage.
+      const message = JSON.parse(event.data);
+      if (message.type === "state" && message.camera === camera && message.state !== "streaming") {
+        reasonText.textContent = message.reason || message.state;
+      }
+      return;
+    }
+    reasonText.textContent = "";
     const { jpeg } = decodeFrame(new Uint8Array(event.data));
     const previous = frame.src;
     frame.src = URL.createObjectURL(new Blob([jpeg], { type: "image/jpeg" }));
@@ -305,7 +314,10 @@ document.querySelector("#save").addEventListener("click", save);
 document.querySelector("#remove").addEventListener("click", remove);
 document.querySelector("#undo").addEventListener("click", () => editor.undo());
 document.querySelector("#copy")?.addEventListener("click", copy);
-select.addEventListener("change", load);
+select.addEventListener("change", () => {
+  reasonText.textContent = ""; // the new camera's state comes with its first message
+  load();
+});
 showMask.addEventListener("change", refreshMask);
 showActivity.addEventListener("change", refreshActivity);
 frame.addEventListener("load", () => editor.draw());
