@@ -12,6 +12,7 @@ from mcp_types import DEFAULT_NEGOTIATED_VERSION
 from mcp_types.methods import serialize_server_result
 from mcp_types.version import HANDSHAKE_PROTOCOL_VERSIONS
 
+from homelab_hub.server.access import AccessCheck
 from homelab_hub.server.mcp.fast_path import SESSION_IDLE_S, DirectToolCalls
 from tests.hubclient import raw_session
 
@@ -42,7 +43,9 @@ def test_the_sdk_closes_idle_sessions_after_the_time_the_fast_path_keeps_in_step
 def test_a_call_on_an_open_session_is_answered_by_the_fast_path_not_the_sdk(hub) -> None:
     session = raw_session(hub.url, {})
     route = next(r for r in hub.app.routes if getattr(r, "path", "") == "/mcp")
-    fast_path = route.app
+    access = route.app  # the route's declared access check wraps the fast path
+    assert isinstance(access, AccessCheck)
+    fast_path = access.app
     assert isinstance(fast_path, DirectToolCalls)
     assert session["mcp-session-id"] in fast_path.sessions  # learned from the SDK's initialize answer
     sdk, seen = fast_path.app, []
