@@ -15,6 +15,7 @@ import pytest
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.memory.onnx_embedder import OnnxEmbedder
 from homelab_hub.memory.service import MemoryService
+from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.memory import support
 
@@ -50,7 +51,7 @@ def test_onnx_counts_word_pieces_like_the_pytorch_tokenizer(embedder, torch_embe
 def torch_tables(torch_embedder, tmp_path_factory):  # type: ignore[no-untyped-def]
     tmp = tmp_path_factory.mktemp("quality-torch")
     db = Database.from_url(f"sqlite:///{tmp / 'quality.db'}")
-    migrate(db)
+    migrate(db, all_migrations())
     service = MemoryService(db, MemoryConfig(embedder="torch"), tmp / "index", torch_embedder)
     service.start_now()
     sets = {

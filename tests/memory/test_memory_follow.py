@@ -18,7 +18,7 @@ def test_rows_from_a_writer_whose_clock_is_a_minute_behind_are_searchable_on_a_r
     text = "Zigbee2MQTT runs on pi-zb with the Sonoff dongle at /dev/ttyUSB0."
     writer = Database.from_url(hub.config.storage.url)  # another process's connection
     try:
-        MemoryStore(writer).insert(
+        MemoryStore(writer, embedder.id).insert(
             "alice", text, "", [], "", "", embedder.embed_one(text), now=time.time() - 60
         )
     finally:
