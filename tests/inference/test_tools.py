@@ -18,6 +18,7 @@ from homelab_hub.tools.inference import (
 )
 from homelab_hub.tools.registry import Identity, ToolContext
 from tests.inference.support import hub_overrides, inference_config
+from tests.support import wait_until
 
 
 @pytest.fixture
@@ -65,8 +66,13 @@ def test_bench_handler_answers_through_services(services):
 def test_health_reports_a_host_that_answers_garbage_as_degraded(hub_with_hosts):
     hub, token, _ = hub_with_hosts
     hub.services.inference.probe()
+    # Health answers from a report rebuilt four times a second: wait for the probe to reach it.
     # Details are for callers with a credential; without one, health says states only.
-    assert hub.get("/api/health").json()["components"]["inference"] == {"state": "degraded"}
+    wait_until(
+        lambda: hub.get("/api/health").json()["components"]["inference"] == {"state": "degraded"},
+        timeout=10,
+        what="the probe's outcome in /api/health",
+    )
     inference = hub.get("/api/health", token=token).json()["components"]["inference"]
     assert inference["state"] == "degraded"
     assert inference["data"] == {"hosts": 3, "down": ["closet"]}
