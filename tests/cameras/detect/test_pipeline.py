@@ -8,7 +8,6 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import numpy as np
-import pytest
 
 from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps, SampleResult
 from homelab_hub.cameras.settings import AlertsConfig, CameraConfig, MotionConfig, ZoneConfig
@@ -16,7 +15,6 @@ from homelab_hub.cameras.stream.replay import video_samples
 from homelab_hub.config import HubConfig
 from homelab_hub.store import Database
 from tests.cameras.clips import ClipSpec, write_clip
-from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.support import free_port
 
 REGION_ZONE = [(0.5, 0.5), (1.0, 0.5), (1.0, 1.0), (0.5, 1.0)]
@@ -27,18 +25,6 @@ def decoded_samples(path: Path, interval_s: float) -> Iterator[tuple[np.ndarray,
     start = time.time()
     for offset, frame in video_samples(path, interval_s):
         yield frame, start + offset
-
-
-@pytest.fixture(scope="module")
-def ollama_server() -> Iterator[FakeOllamaVision]:
-    with FakeOllamaVision() as server:
-        yield server
-
-
-@pytest.fixture
-def ollama(ollama_server: FakeOllamaVision) -> FakeOllamaVision:
-    ollama_server.reset()
-    return ollama_server
 
 
 def camera(tmp_path: Path, **motion) -> CameraConfig:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import base64
-from collections.abc import Iterator
 
 import cv2
 import numpy as np
@@ -12,7 +11,6 @@ import pytest
 from homelab_hub.cameras.detect.vision import VisionClassifier
 from homelab_hub.cameras.settings import VisionConfig
 from homelab_hub.errors import InvalidInput, Unavailable, UpstreamError
-from tests.fakes.ollama_vision import FakeOllamaVision
 from tests.support import free_port
 
 
@@ -21,18 +19,6 @@ def yard(with_object: bool) -> np.ndarray:
     if with_object:
         img[100:160, 130:170] = (30, 30, 40)
     return img
-
-
-@pytest.fixture(scope="module")
-def ollama_server() -> Iterator[FakeOllamaVision]:
-    with FakeOllamaVision() as server:
-        yield server
-
-
-@pytest.fixture
-def ollama(ollama_server: FakeOllamaVision) -> FakeOllamaVision:
-    ollama_server.reset()
-    return ollama_server
 
 
 def classifier_for(url: str, **overrides) -> VisionClassifier:
