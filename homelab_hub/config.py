@@ -23,6 +23,7 @@ from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.memory.config import MemoryConfig
 from homelab_hub.notify.config import NotifyConfig
 from homelab_hub.redact import MASK, is_secret_name, redact_text
+from homelab_hub.remote.config import BrokerConfig
 from homelab_hub.section import Section
 from homelab_hub.watchdog.config import WatchdogConfig
 
@@ -165,6 +166,10 @@ class HubConfig(BaseSettings):
     watchdog: WatchdogConfig = Field(default_factory=WatchdogConfig, description="Self-healing watchdog.")
     inference: InferenceConfig = Field(default_factory=InferenceConfig, description="Inference hosts.")
     notify: NotifyConfig = Field(default_factory=NotifyConfig, description="Notifications.")
+    broker: BrokerConfig = Field(
+        default_factory=BrokerConfig,
+        description="MQTT broker joining this hub to camera workers (cameras with host = …) and to other hubs.",
+    )
 
     @classmethod
     def settings_customise_sources(

@@ -474,6 +474,11 @@ class CameraConfig(Section):
     enabled: bool = Field(
         True, description="Run this camera's worker; false keeps the settings without reading."
     )
+    host: str | None = Field(
+        None,
+        description="The `homelab-hub worker` that runs this camera (its name, e.g. 'garage-pi'), over "
+        "[broker]; empty: the hub runs it.",
+    )
     interval_s: float = Field(
         5.0, gt=0, le=3600, description="Seconds between analysed samples (the seed's 5 s per camera)."
     )
@@ -511,6 +516,13 @@ class CameraConfig(Section):
             )
         if self.detect_url is not None and not self.detect_url.strip():
             self.detect_url = None
+        if self.host is not None and not self.host.strip():
+            self.host = None
+        if self.host is not None and not CAMERA_NAME.match(self.host):
+            raise ValueError(
+                f"host {self.host[:70]!r} must be a worker's name: 1-64 letters, digits, '_' or '-', "
+                "e.g. 'garage-pi'"
+            )
         if self.reader.backoff_max_s < self.reader.backoff_initial_s:
             raise ValueError(
                 f"reader.backoff_max_s ({self.reader.backoff_max_s}) must be at least "
