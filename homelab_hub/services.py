@@ -23,6 +23,7 @@ if TYPE_CHECKING:
     from homelab_hub.inference.engine import InferenceEngine
     from homelab_hub.memory.service import MemoryService
     from homelab_hub.notify.bus import NotificationBus
+    from homelab_hub.remote.link import BrokerLink
     from homelab_hub.store import Database
     from homelab_hub.supervisor import Supervisor
     from homelab_hub.watchdog.engine import Watchdog
@@ -55,6 +56,7 @@ class Services:
     components: Sequence[ComponentEntry] = ()
     started_at: float = field(default_factory=time.time)
     # Engines, set by their component's build (None when not running).
+    link: BrokerLink | None = None  # the lab's broker ([broker]), shared by the engines that use it
     notifier: NotificationBus | None = None
     memory: MemoryService | None = None
     inference: InferenceEngine | None = None

@@ -85,7 +85,9 @@ class BrokerConfig(Section):
 class WorkerConfig(Section):
     """A `homelab-hub worker`: which worker it is, its broker, its outbox and its Ollama."""
 
-    name: str = Field(..., description="This worker's name, as cameras name it in the hub's config (host = …).")
+    name: str = Field(
+        ..., description="This worker's name, as cameras name it in the hub's config (host = …)."
+    )
     broker: BrokerConfig = Field(default_factory=BrokerConfig, description="The broker shared with the hub.")
     data_dir: Path = Field(
         Path("homelab-hub-worker"),

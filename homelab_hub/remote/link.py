@@ -72,7 +72,7 @@ class BrokerLink:
         self._on_connect_cb = on_connect
         self._persistent = persistent
         self._manual_ack = manual_ack
-        self._handlers: list[tuple[str, int, Handler]] = []
+        self._handlers: list[tuple[str, int, Handler, bool]] = []
         self._lock = threading.Lock()
         self.connected = threading.Event()
         self.generation = 0
@@ -104,10 +104,12 @@ class BrokerLink:
         self._client.on_publish = self._on_publish
 
     # -- life cycle -------------------------------------------------------------------------
-    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1) -> None:
-        """Call ``handler`` for messages on ``topic_filter`` (now and after every reconnect)."""
+    def subscribe(self, topic_filter: str, handler: Handler, qos: int = 1, *, acks: bool = False) -> None:
+        """Call ``handler`` for messages on ``topic_filter`` (now and after every reconnect).
+        With ``acks`` (and a link made with manual_ack) the handler acknowledges each message
+        itself with `ack`, once it is safe (stored); otherwise it is acknowledged on return."""
         with self._lock:
-            self._handlers.append((topic_filter, qos, handler))
+            self._handlers.append((topic_filter, qos, handler, acks))
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
 
@@ -146,7 +148,9 @@ class BrokerLink:
             return False
         return info.rc == mqtt.MQTT_ERR_SUCCESS
 
-    def publish_acked(self, topic: str, payload: bytes, *, timeout: float = 10.0, retain: bool = False) -> bool:
+    def publish_acked(
+        self, topic: str, payload: bytes, *, timeout: float = 10.0, retain: bool = False
+    ) -> bool:
         """Publish with QoS 1 and wait for the broker's acknowledgement. True only when the
         broker took it (False: not connected, timed out, or refused, with last_error said)."""
         if not self.connected.is_set():
@@ -186,7 +190,7 @@ class BrokerLink:
         with self._lock:
             self.generation += 1
             handlers = list(self._handlers)
-        for topic_filter, qos, _ in handlers:
+        for topic_filter, qos, _, _ in handlers:
             client.subscribe(topic_filter, qos=qos)
         self.connected_since = time.time()
         self.disconnected_since = None
@@ -222,13 +226,13 @@ class BrokerLink:
     def _on_message(self, client: mqtt.Client, userdata: Any, msg: mqtt.MQTTMessage) -> None:
         message = Message(msg.topic, bytes(msg.payload), msg.qos, bool(msg.retain), msg.mid, self.generation)
         with self._lock:
-            handlers = [h for f, _, h in self._handlers if mqtt.topic_matches_sub(f, msg.topic)]
-        for handler in handlers:
+            handlers = [(h, a) for f, _, h, a in self._handlers if mqtt.topic_matches_sub(f, msg.topic)]
+        for handler, _ in handlers:
             try:
                 handler(message)
             except Exception:  # one bad message must not stop the loop
                 log.exception("%s: handling a message on %s failed", self.label, msg.topic)
-        if self._manual_ack and not handlers:
+        if not any(acks for _, acks in handlers):
             self.ack(message)
 
     def _set_error(self, error: str) -> None:

@@ -10,13 +10,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from homelab_hub.resources.registry import ResourceSpec
-from homelab_hub.server.components import cameras, hub, inference, memory, notify, watchdog
+from homelab_hub.server.components import broker, cameras, hub, inference, memory, notify, watchdog
 from homelab_hub.server.components.base import Component
 from homelab_hub.store.migrations import Migration
 from homelab_hub.tools.registry import ToolSpec
 
 COMPONENTS: tuple[Component, ...] = (
     hub.COMPONENT,
+    broker.COMPONENT,
     notify.COMPONENT,
     memory.COMPONENT,
     inference.COMPONENT,
