@@ -123,4 +123,17 @@ MIGRATIONS: list[Migration] = [
             *_mysql_add_columns("alert_suppressions", _SUPPRESSION_COLUMNS),
         ),
     ),
+    Migration(
+        component="cameras",
+        version=4,
+        description="alerts from camera workers: origin, the worker's id for the alert, stored once",
+        sqlite=(
+            "ALTER TABLE alerts ADD COLUMN origin TEXT NULL",
+            "CREATE UNIQUE INDEX IF NOT EXISTS ux_alerts_origin ON alerts (origin)",
+        ),
+        # One statement, so the unique key comes with the column (NULLs, local alerts, repeat).
+        mysql=_mysql_add_columns(
+            "alerts", (("origin", "", "VARCHAR(160) NULL, ADD UNIQUE KEY ux_alerts_origin (origin)"),)
+        ),
+    ),
 ]

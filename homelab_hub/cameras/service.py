@@ -31,6 +31,7 @@ if TYPE_CHECKING:
     from homelab_hub.cameras.stream.live import LiveHub
     from homelab_hub.cameras.stream.manager import CameraManager, CameraStatus, Snapshot
     from homelab_hub.cameras.stream.worker import CameraRuntime
+    from homelab_hub.remote.bridge import RemoteCameras
     from homelab_hub.store import Database
 
 
@@ -56,6 +57,7 @@ class CameraService:
         self._cameras: Mapping[str, CameraConfig] = cameras
         self._review_config = review
         self._vision_url = vision_url
+        self.remote: RemoteCameras | None = None  # cameras on workers, over the broker (set by its owner)
 
     def configure(
         self, *, cameras: Mapping[str, CameraConfig], review: ReviewConfig, vision_url: str

@@ -69,7 +69,7 @@ class BrokerLink:
         self.config = config
         self.client_id = client_id
         self.label = label  # who we are, for log lines: "worker garage-pi", "hub"
-        self._on_connect_cb = on_connect
+        self._on_connect_cbs: list[Callable[[], None]] = [on_connect] if on_connect else []
         self._persistent = persistent
         self._manual_ack = manual_ack
         self._handlers: list[tuple[str, int, Handler, bool]] = []
@@ -112,6 +112,12 @@ class BrokerLink:
             self._handlers.append((topic_filter, qos, handler, acks))
         if self.connected.is_set():
             self._client.subscribe(topic_filter, qos=qos)
+
+    def subscribe_connect(self, callback: Callable[[], None]) -> None:
+        """Call ``callback`` (on paho's thread) after every successful connection."""
+        self._on_connect_cbs.append(callback)
+        if self.connected.is_set():
+            callback()
 
     def start(self) -> None:
         """Connect in the background; never raises for a broker that is not there."""
@@ -200,9 +206,9 @@ class BrokerLink:
             log.info("%s: connected to broker %s", self.label, self.config.address)
         self.last_error = ""
         self.connected.set()
-        if self._on_connect_cb is not None:
+        for callback in list(self._on_connect_cbs):
             try:
-                self._on_connect_cb()
+                callback()
             except Exception:
                 log.exception("%s: on-connect step failed", self.label)
 

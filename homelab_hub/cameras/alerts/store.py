@@ -25,7 +25,7 @@ import numpy as np
 from homelab_hub.cameras.detect.motion import Box
 from homelab_hub.cameras.detect.verdict import normalize_description
 from homelab_hub.cameras.settings import AlertsConfig
-from homelab_hub.errors import HubError, InvalidInput, NotFound
+from homelab_hub.errors import Conflict, HubError, InvalidInput, NotFound
 from homelab_hub.lazy import lazy_module
 from homelab_hub.store import Database
 
@@ -107,6 +107,29 @@ def annotate(frame_bgr: np.ndarray, boxes: list[Box], verdict: str, label: str =
             out, label[:80], (10, round(30 * scale)), cv2.FONT_HERSHEY_SIMPLEX, scale, colour, thickness
         )
     return out
+
+
+@dataclass(frozen=True)
+class RemoteAlert:
+    """An alert as a camera worker sends it: ``origin`` is unique across workers and restarts."""
+
+    origin: str
+    camera: str
+    ts: float
+    verdict: AlertVerdict
+    kind: AlertKind
+    description: str
+    boxes: list[Box]
+    full_frame: bool
+    model: str
+    latency_s: float | None
+    transcript: str | None = None
+    image: bytes | None = None  # the annotated JPEG (visual)
+    clip: bytes | None = None  # the Ogg Opus clip (audio)
+
+
+def _safe_origin(origin: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", origin)[-48:]
 
 
 @dataclass(frozen=True)
@@ -449,6 +472,63 @@ class AlertStore:
         return AlertRecord(
             alert_id, camera, ts, "ALERT", transcript, [], False, model, latency_s, None, "new",
             kind=kind, transcript=transcript, clip_path=str(path),
+        )  # fmt: skip
+
+    def ingest(self, alert: RemoteAlert, config: AlertsConfig) -> AlertRecord | None:
+        """Store an alert a camera worker made (its annotated image or clip attached), once:
+        None when its ``origin`` is already stored (a redelivery after a lost acknowledgement,
+        or another hub on the same database took it first). The file is written first, then
+        the row; a duplicate's file is removed again.
+
+        Raises StorageUnavailable, InvalidInput (a camera name leaving the folder), OSError.
+        """
+        if self.db.query_one("SELECT id FROM alerts WHERE origin = ?", (alert.origin,)) is not None:
+            return None
+        suffix = ".ogg" if alert.kind != "visual" else ".jpg"
+        path = image_path(
+            Path(config.image_dir),
+            alert.camera,
+            alert.ts,
+            alert.kind if alert.kind != "visual" else alert.verdict,
+            suffix=suffix,
+        )
+        path = path.with_name(f"{path.stem}-{_safe_origin(alert.origin)}{path.suffix}")
+        path.parent.mkdir(parents=True, exist_ok=True)
+        data = alert.clip if alert.kind != "visual" else alert.image
+        if data:
+            path.write_bytes(data)
+        image = str(path) if data and alert.kind == "visual" else None
+        clip = str(path) if data and alert.kind != "visual" else None
+        try:
+            row = self.db.execute(
+                "INSERT INTO alerts (camera, ts, boxes, description, normalized, verdict, full_frame, model, latency_s, "
+                "image_path, image_bytes, review_status, kind, transcript, clip_path, origin) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (alert.camera, alert.ts, json.dumps([list(b) for b in alert.boxes]), alert.description,
+                 normalize_description(alert.description), alert.verdict, int(alert.full_frame), alert.model,
+                 alert.latency_s, image, len(data or b""), "new", alert.kind, alert.transcript, clip, alert.origin),
+            )  # fmt: skip
+        except Conflict:  # stored by another hub between the look and the insert
+            if data:
+                path.unlink(missing_ok=True)
+            return None
+        except BaseException:
+            if data:
+                path.unlink(missing_ok=True)
+            raise
+        with self._lock:
+            key = (alert.camera, alert.kind if alert.kind != "visual" else alert.verdict)
+            self._last_alert[key] = max(self._last_alert.get(key, alert.ts), alert.ts)
+        alert_id = int(row.lastrowid or 0)
+        if alert.verdict == "ALERT":
+            log.warning(
+                "CONFIRMED ALERT camera=%s id=%d from=%s boxes=%s: %s",
+                alert.camera, alert_id, alert.origin.split(":", 1)[0], alert.boxes, alert.description,
+            )  # fmt: skip
+        self.prune(alert.camera, config, now=time.time())
+        return AlertRecord(
+            alert_id, alert.camera, alert.ts, alert.verdict, alert.description, list(alert.boxes), alert.full_frame,
+            alert.model, alert.latency_s, image, "new", kind=alert.kind, transcript=alert.transcript, clip_path=clip,
         )  # fmt: skip
 
     def visual_alert_between(self, camera: str, earliest: float, latest: float) -> float | None:

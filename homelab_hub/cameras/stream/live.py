@@ -26,7 +26,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Literal, Protocol
 
 import numpy as np
 
@@ -41,6 +41,25 @@ if TYPE_CHECKING:
 # A camera's current reader by name: None between workers; raises NotFound for an unknown
 # camera. The manager hands in its own lookup, so this module needs no import of it.
 ReaderLookup = Callable[[str], "FrameReader | None"]
+
+
+class LiveFeed(Protocol):
+    """JPEGs encoded elsewhere (a camera worker on another machine), relayed as they come."""
+
+    @property
+    def reachable(self) -> bool: ...
+
+    def want(self, fps: float) -> None:
+        """Keep the frames coming at this rate (called every round while someone watches)."""
+
+    def wait_newer(self, seq: int, timeout: float) -> bool: ...
+
+    def latest(self) -> tuple[bytes, float, int] | None:
+        """The newest JPEG (with its capture-time comment), its time and sequence number."""
+
+
+# A remote camera's feed at a width; None for a camera this hub reads itself.
+FeedLookup = Callable[[str, int], "LiveFeed | None"]
 
 log = logging.getLogger(__name__)
 
@@ -180,6 +199,10 @@ class _Encoder:
             self.hub.forget(self)
 
     def _loop(self) -> None:
+        feed = self.hub.feed(self.camera, self.width) if self.hub.feed is not None else None
+        if feed is not None:
+            self._relay(feed)
+            return
         last_seq = -1
         last_frame_at = time.monotonic()
         reader = None
@@ -210,6 +233,31 @@ class _Encoder:
             if time.monotonic() - last_frame_at > self.hub.stall_s:
                 self._set_state("stalled")
 
+    def _relay(self, feed: LiveFeed) -> None:
+        """A remote camera: its worker encodes at this width; the same bytes go to every viewer."""
+        last_seq = -1
+        last_frame_at = time.monotonic()
+        while not self._stop.is_set():
+            if self.hub.expire(self):
+                return
+            fps = self.fps() or 1.0
+            if not feed.reachable:
+                self._set_state("offline")
+                self._stop.wait(0.5)
+                continue
+            feed.want(fps)
+            if feed.wait_newer(last_seq, timeout=min(1.0 / fps, 0.5)):
+                got = feed.latest()
+                if got is not None and got[2] != last_seq:
+                    jpeg, _, last_seq = got
+                    last_frame_at = time.monotonic()
+                    self._set_state("streaming")
+                    self.encoded += 1
+                    self._send(frame_message(self.camera, jpeg))
+                    continue
+            if time.monotonic() - last_frame_at > self.hub.stall_s:
+                self._set_state("stalled")
+
     def _emit(self, frame: np.ndarray, ts: float) -> None:
         h, w = frame.shape[:2]
         full = (w, h)
@@ -220,8 +268,11 @@ class _Encoder:
         ok, buf = cv2.imencode(".jpg", frame, [cv2.IMWRITE_JPEG_QUALITY, JPEG_QUALITY])
         if not ok:
             return
-        message = frame_message(self.camera, _with_comment(buf.tobytes(), ts, *full))
         self.encoded += 1
+        self._send(frame_message(self.camera, _with_comment(buf.tobytes(), ts, *full)))
+
+    def _send(self, message: bytes) -> None:
+        """To every viewer whose rate is due."""
         now = time.monotonic()
         with self.hub.lock:
             due = [s for s in self.subs.values() if now >= s.next_due - 0.02]
@@ -254,6 +305,8 @@ class LiveHub:
     """Every live encoder of one camera manager (``reader`` is its `CameraManager.reader`)."""
 
     reader: ReaderLookup
+    # Remote cameras' feeds (the manager's lookup); None: every camera is read here.
+    feed: FeedLookup | None = None
     # The camera's state and reason for a person (`CameraStatus.summary`), sent with every
     # state but streaming; None: states alone.
     describe: Callable[[str], str] | None = None

@@ -15,17 +15,17 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal
+from typing import TYPE_CHECKING, Any, Literal, Protocol
 
 import numpy as np
 
 from homelab_hub.cameras.audio.sink import AudioSink
 from homelab_hub.cameras.detect.motion import Box
-from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps
+from homelab_hub.cameras.detect.pipeline import CameraPipeline, PipelineDeps, SampleResult
 from homelab_hub.cameras.settings import CameraConfig
-from homelab_hub.cameras.stream.live import LiveHub
+from homelab_hub.cameras.stream.live import LiveFeed, LiveHub
 from homelab_hub.cameras.stream.reasons import error_reason
-from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, StreamStats
+from homelab_hub.cameras.stream.worker import CameraRuntime, CameraWorker, LastSample, StreamStats
 from homelab_hub.errors import NotFound, Unavailable
 from homelab_hub.health import ComponentHealth
 from homelab_hub.lazy import lazy_module
@@ -49,6 +49,50 @@ _SNAPSHOT_MAX_AGE_S = 2.0
 PipelineFactory = Callable[[str, CameraConfig, PipelineDeps | None], CameraPipeline]
 
 
+class RemoteLinkState(Protocol):
+    @property
+    def reachable(self) -> bool: ...
+
+    @property
+    def summary(self) -> str: ...
+
+    def reason(self, worker: str) -> str: ...
+
+
+class RemoteFrame(Protocol):
+    @property
+    def jpeg(self) -> bytes: ...
+
+    @property
+    def ts(self) -> float: ...
+
+    @property
+    def width(self) -> int: ...
+
+    @property
+    def height(self) -> int: ...
+
+    @property
+    def boxes(self) -> list[Box]: ...
+
+
+class RemoteRunner(Protocol):
+    """Cameras run by `homelab-hub worker`s (the hub's `RemoteCameras`, over its broker): what
+    the manager asks of it for a camera whose section says ``host = WORKER``."""
+
+    def link_state(self, worker: str) -> RemoteLinkState: ...
+
+    def camera_state(self, camera: str, worker: str) -> dict[str, Any] | None: ...
+
+    def snapshot(
+        self, camera: str, worker: str, *, annotated: bool = False, quality: int = 85
+    ) -> RemoteFrame: ...
+
+    def feed(self, camera: str, worker: str, width: int) -> LiveFeed: ...
+
+    def zones_changed(self, camera: str) -> None: ...
+
+
 @dataclass
 class ReloadResult:
     added: list[str] = field(default_factory=list)
@@ -69,6 +113,8 @@ class CameraStatus:
     detect_url: str | None
     interval_s: float
     stats: StreamStats
+    host: str | None = None  # the worker running it; None: this hub
+    link: str = "local"  # "local", or the worker's link: "connected", "unreachable since 14:02:11"
 
     @property
     def summary(self) -> str:
@@ -86,6 +132,8 @@ class CameraStatus:
             "url": self.url,
             "detect_url": self.detect_url,
             "interval_s": self.interval_s,
+            "host": self.host or "hub",
+            "link": self.link,
         }
 
 
@@ -107,15 +155,17 @@ class CameraManager:
         supervisor: Supervisor | None,
         pipeline_factory: PipelineFactory = CameraPipeline,
         transcriber: Transcriber | None = None,
+        remote: RemoteRunner | None = None,
     ) -> None:
         self.deps = deps
+        self.remote = remote
         self.supervisor = supervisor
         self.transcriber = transcriber
         self.audio_error = ""  # why cameras with audio.enabled read video only (no model)
         self._pipeline_factory = pipeline_factory
         self._lock = threading.RLock()
         self._runtimes: dict[str, CameraRuntime] = {}
-        self.live = LiveHub(self.reader, describe=self._live_reason)
+        self.live = LiveHub(self.reader, feed=self._feed, describe=self._live_reason)
         self.reload(cameras)
 
     # -- lifecycle --------------------------------------------------------------------------
@@ -166,6 +216,10 @@ class CameraManager:
                 self._drop(name)
 
     def _add(self, name: str, camera: CameraConfig) -> None:
+        if camera.host:
+            # Run by its worker; here only what pages and tools read of it (zones, size).
+            self._runtimes[name] = CameraRuntime(name, camera, self._pipeline_factory(name, camera, None))
+            return
         sink = None
         if camera.audio.enabled and camera.enabled and self.transcriber is not None:
             sink = AudioSink(name, camera.audio, self.transcriber.submit)
@@ -177,6 +231,8 @@ class CameraManager:
 
     def _drop(self, name: str) -> None:
         runtime = self._runtimes.pop(name, None)
+        if runtime is not None and runtime.camera.host:
+            return
         if runtime is not None and runtime.audio is not None and self.transcriber is not None:
             self.transcriber.detach(runtime.audio)
         if self.supervisor is not None and not self.supervisor.remove(f"camera:{name}"):
@@ -193,6 +249,21 @@ class CameraManager:
     def names(self) -> list[str]:
         with self._lock:
             return sorted(self._runtimes)
+
+    def host(self, name: str) -> str | None:
+        """The worker running the camera; None when this hub runs it. Raises NotFound."""
+        return self.runtime(name).camera.host
+
+    def _feed(self, name: str, width: int) -> LiveFeed | None:
+        host = self.host(name)
+        if host is None or self.remote is None:
+            return None
+        return self.remote.feed(name, host, width)
+
+    def zones_saved(self, name: str) -> None:
+        """Zones of the camera were saved: a worker running it gets them now."""
+        if self.remote is not None and self.host(name):
+            self.remote.zones_changed(name)
 
     def runtime(self, name: str) -> CameraRuntime:
         """Raises NotFound naming the known cameras."""
@@ -216,6 +287,8 @@ class CameraManager:
         """Stream and sampling state of one camera. Raises NotFound."""
         runtime = self.runtime(name)
         camera = runtime.camera
+        if camera.host:
+            return self._remote_status(runtime)
         stats = runtime.stats()
         state: CameraState
         reason = ""
@@ -238,10 +311,81 @@ class CameraManager:
             stats=stats,
         )
 
+    def _remote_status(self, runtime: CameraRuntime) -> CameraStatus:
+        camera, host = runtime.camera, runtime.camera.host
+        assert host is not None
+        stats = StreamStats(
+            runtime.name,
+            "stopped",
+            redact_url(camera.sample_url),
+            None,
+            0.0,
+            0,
+            None,
+            None,
+            0,
+            0,
+            0,
+            0,
+            None,
+            "",
+        )
+        state: CameraState
+        if not camera.enabled:
+            state, reason, link = "disabled", "enabled = false in the config", "-"
+        elif self.remote is None:
+            state, reason, link = (
+                "offline",
+                f"runs on worker {host}, but this hub has no [broker] host",
+                "none",
+            )
+        else:
+            link_state = self.remote.link_state(host)
+            link = link_state.summary
+            reported = self.remote.camera_state(runtime.name, host)
+            if reported is not None:
+                stats = _remote_stats(runtime.name, reported, stats)
+                frame, boxes = reported.get("frame"), reported.get("boxes")
+                if isinstance(frame, list) and len(frame) == 2:
+                    shape = (int(frame[1]), int(frame[0]), 3)
+                    box_list: list[Box] = [
+                        (int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in boxes or [] if len(b) == 4
+                    ]
+                    runtime.last_sample = LastSample(
+                        float(reported.get("sample_ts") or time.time()),
+                        SampleResult("clear", boxes=box_list),
+                        shape,
+                    )
+            if not link_state.reachable:
+                state, reason = "offline", link_state.reason(host)
+            elif reported is None:
+                state, reason = "starting", f"waiting for worker {host} to start it"
+            else:
+                state = reported.get("state", "offline")
+                if state not in CAMERA_STATES:
+                    state = "offline"
+                reason = str(reported.get("reason") or "")
+        return CameraStatus(
+            name=runtime.name, state=state, reason=reason, enabled=camera.enabled, url=redact_url(camera.url),
+            detect_url=redact_url(camera.detect_url) if camera.detect_url else None, interval_s=camera.interval_s,
+            stats=stats, host=host, link=link,
+        )  # fmt: skip
+
+    def _remote_frame(self, name: str, host: str, annotated: bool, quality: int) -> RemoteFrame:
+        if self.remote is None:
+            raise Unavailable(f"camera {name!r} runs on worker {host}, but this hub has no [broker] host")
+        return self.remote.snapshot(name, host, annotated=annotated, quality=quality)
+
     def latest_frame(self, name: str, max_age_s: float | None = None) -> tuple[np.ndarray, float]:
         """The newest decoded frame and its time; with ``max_age_s`` an older one is refreshed
         first (a few seconds at most). Raises NotFound, Unavailable (no frame yet)."""
         runtime = self.runtime(name)
+        if runtime.camera.host:
+            sent = self._remote_frame(name, runtime.camera.host, False, 95)
+            frame = cv2.imdecode(np.frombuffer(sent.jpeg, np.uint8), cv2.IMREAD_COLOR)
+            if frame is None:
+                raise Unavailable(f"camera {name!r}: its worker sent a frame that does not decode")
+            return frame, sent.ts
         got = runtime.latest(max_age_s)
         if got is None:
             status = runtime.reader_status()
@@ -258,6 +402,10 @@ class CameraManager:
     def snapshot_jpeg(self, name: str, annotated: bool = False, *, quality: int = 85) -> Snapshot:
         """The latest frame as JPEG, optionally with the last sample's motion boxes drawn.
         Raises NotFound, Unavailable."""
+        host = self.host(name)
+        if host:
+            got = self._remote_frame(name, host, annotated, quality)
+            return Snapshot(got.jpeg, got.ts, got.width, got.height, list(got.boxes))
         frame, ts = self.latest_frame(name, max_age_s=_SNAPSHOT_MAX_AGE_S)
         boxes: list[Box] = []
         if annotated:
@@ -287,6 +435,18 @@ class CameraManager:
         return ComponentHealth(
             state="down" if len(bad) == len(enabled) else "degraded", detail=detail, data=data
         )
+
+
+CAMERA_STATES = frozenset(CameraState.__args__)  # type: ignore[attr-defined]
+
+
+def _remote_stats(name: str, reported: dict[str, Any], fallback: StreamStats) -> StreamStats:
+    """A worker's report of its camera as this hub's `StreamStats` (unknown keys ignored)."""
+    known = {f: reported[f] for f in StreamStats.__dataclass_fields__ if f in reported}
+    try:
+        return StreamStats(**{**fallback.beat(), **known, "camera": name})
+    except TypeError:
+        return fallback
 
 
 def camera_state(

@@ -188,4 +188,6 @@ class ZoneEditor:
         self.store.save(camera, zones)  # checks the names are unique
         if pipeline is not None:
             pipeline.update_zones(zones)
+        if self.manager is not None:
+            self.manager.zones_saved(camera)  # a camera on a worker gets them over the broker
         return ZoneSet(camera, zones, "database", applied=pipeline is not None)

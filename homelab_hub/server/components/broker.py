@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
+from homelab_hub.remote import cli as worker_cli
 from homelab_hub.remote.link import BrokerLink
 from homelab_hub.server.components.base import Component
 
@@ -52,4 +53,6 @@ def close(services: Services) -> None:
         services.link = None
 
 
-COMPONENT = Component(name="broker", build=build, close=close, health=health)
+COMPONENT = Component(
+    name="broker", register_cli=worker_cli.register, build=build, close=close, health=health
+)

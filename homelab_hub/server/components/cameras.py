@@ -17,8 +17,10 @@ from homelab_hub.cameras.review.worker import WORKER_NAME as REVIEW_WORKER
 from homelab_hub.cameras.review.worker import ReviewWorker
 from homelab_hub.cameras.service import CameraService
 from homelab_hub.cameras.stream.manager import CameraManager
+from homelab_hub.cameras.zones.store import ZoneStore
 from homelab_hub.errors import ConfigError
 from homelab_hub.health import ComponentHealth
+from homelab_hub.remote.bridge import RemoteCameras
 from homelab_hub.server import cli_camera
 from homelab_hub.server.components.base import Component
 from homelab_hub.tools import alerts as alerts_tools
@@ -42,12 +44,16 @@ def build(services: Services) -> None:
     config = services.config
     deps = PipelineDeps.from_config(config, services.db, services.notifier)
     transcriber, audio_error = _transcriber(services.config, deps, None)
+    remote = _remote(services, deps)
     try:
         manager = CameraManager(
-            services.config.cameras, deps=deps, supervisor=services.supervisor, transcriber=transcriber
-        )
+            services.config.cameras, deps=deps, supervisor=services.supervisor, transcriber=transcriber,
+            remote=remote,
+        )  # fmt: skip
     except Exception:
         deps.close()
+        if remote is not None:
+            remote.close()
         raise
     manager.audio_error = audio_error
     if transcriber is not None:
@@ -56,9 +62,29 @@ def build(services: Services) -> None:
         services.db, manager, cameras=config.cameras, review=config.vision.review,
         vision_url=config.vision.url, alerts=deps.alerts,  # the hub's one: pipelines and review share it
     )  # fmt: skip
+    services.cameras.remote = remote
     if not services.config.cameras:
         services.off["cameras"] = "no cameras are configured; add a [cameras.NAME] section with url = '…'"
     _schedule_review(services, services.config)
+
+
+def _remote(services: Services, deps: PipelineDeps) -> RemoteCameras | None:
+    """Cameras on `homelab-hub worker`s, over the hub's broker link (None without [broker])."""
+    link = services.link
+    if link is None:
+        return None
+    zone_store = ZoneStore(services.db)
+    remote = RemoteCameras(
+        link,
+        alerts=deps.alerts,
+        bus=services.notifier,
+        zones=lambda n, c: list(zone_store.load(n, list(c.zones)).zones),
+    )
+    link.subscribe_connect(remote.on_connect)
+    remote.start()
+    config = services.config
+    remote.set_cameras(config.cameras, vision=config.vision, transcriber=config.transcriber)
+    return remote
 
 
 def _transcriber(
@@ -161,6 +187,8 @@ def reload(services: Services, config: HubConfig) -> None:
         manager.set_transcriber(transcriber)
         if transcriber is not None:
             services.supervisor.add(TRANSCRIBER_WORKER, lambda: TranscriberWorker(transcriber))
+    if service.remote is not None:
+        service.remote.set_cameras(config.cameras, vision=config.vision, transcriber=config.transcriber)
     if new_deps is None:
         manager.reload(config.cameras)
         return
@@ -182,6 +210,8 @@ def close(services: Services) -> None:
     manager = service.manager
     services.supervisor.remove(TRANSCRIBER_WORKER)
     manager.close()
+    if service.remote is not None:
+        service.remote.close()
     service.close()
     if manager.deps is not None:
         manager.deps.close()
