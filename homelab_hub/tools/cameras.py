@@ -43,6 +43,10 @@ class CameraInfo(ToolOutput):
     )
     audio_level_dbfs: float | None = Field(None, description="Microphone level over the last second (dBFS).")
     last_transcript_at: float | None = Field(None, description="When speech was last transcribed (epoch s).")
+    host: str = Field("hub", description="Who runs it: 'hub', or the name of the `homelab-hub worker`.")
+    link: str = Field(
+        "local", description="'local', or the worker's link: 'connected', 'unreachable since 14:02:11'."
+    )
 
 
 class CameraList(ToolOutput):
@@ -99,6 +103,8 @@ def _info(status: CameraStatus) -> CameraInfo:
         audio_codec=stats.audio_codec,
         audio_level_dbfs=stats.audio_level_dbfs,
         last_transcript_at=stats.last_transcript_ts,
+        host=status.host or "hub",
+        link=status.link,
     )
 
 
