@@ -24,7 +24,7 @@ from homelab_hub.watchdog.managers import ServiceManager
 from homelab_hub.watchdog.records import Incident, ServiceState, ServiceStatus
 from homelab_hub.watchdog.report import CheckReport
 from homelab_hub.watchdog.store import IncidentStore, StateStore
-from homelab_hub.watchdog.workers import WorkerStates, WorkerWatch
+from homelab_hub.watchdog.workers import RemoteWorkers, RemoteWorkerWatch, WorkerStates, WorkerWatch
 from homelab_hub.workers import WorkerContext
 
 log = logging.getLogger(__name__)
@@ -63,6 +63,7 @@ class Watchdog:
         supervisor: WorkerStates | None = None,
         *,
         role: str = "a homelab-hub watchdog",
+        remote: RemoteWorkers | None = None,
     ) -> None:
         """Raises ConfigError when the Claude tier is on and its prompt template is unreadable."""
         self.config = config
@@ -73,6 +74,10 @@ class Watchdog:
         self.budget = Budget(config)
         self.escalation = Escalation(config, self.incidents, self.manager, ClaudeRunner(config.claude))
         self.workers = WorkerWatch(supervisor) if supervisor is not None and config.watch_workers else None
+        # Camera workers on other machines (the hub's broker): services of their own.
+        self.remote = (
+            RemoteWorkerWatch(remote, self.incidents) if remote is not None and config.watch_workers else None
+        )
         self.deadman = DeadManSwitch(config.deadman_url, config.deadman_timeout_s)
         self.lock = WatchdogLock(db, role, lease_s=config.interval_s + self.worst_check_s() + 60)
         self._locks = {name: threading.Lock() for name in config.services}
@@ -143,10 +148,12 @@ class Watchdog:
                 states[name].report = outcome.report
                 self.states.save(states[name])
                 self.last_observations[name] = obs
-            if self.workers is not None:
-                for name, outcome in self.workers.check().items():
+            for watch in (self.workers, self.remote):
+                if watch is None:
+                    continue
+                for name, outcome in watch.check().items():
                     report.outcomes[name] = outcome
-                    if self.workers.changed(name):
+                    if watch.changed(name):
                         report.changed.append(name)
             report.finished_at = time.time()
             self.last_report = report
@@ -303,6 +310,8 @@ class Watchdog:
             )
         if self.workers is not None:
             out.extend(self.workers.status())
+        if self.remote is not None:
+            out.extend(self.remote.status())
         return out
 
     def close(self) -> None:

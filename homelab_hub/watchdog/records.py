@@ -126,7 +126,7 @@ Report = Literal["nominal", "fixed", "code_fixed", "needs_human"]
 FindingKind = Literal[
     "not_running", "zombie_process", "start_limit_hit", "spinning", "hung", "log_stale", "log_missing",
     "log_unreadable", "serious_errors", "dependency_down", "worker_failed", "worker_crash_looping",
-    "worker_restarted", "manual_restart",
+    "worker_restarted", "manual_restart", "worker_unreachable",
 ]  # fmt: skip
 
 

@@ -8,12 +8,13 @@ details (last_frame_age_s, fps, reconnects, model_latency_ms) are passed through
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
 from homelab_hub.watchdog.checks import Finding
 from homelab_hub.watchdog.escalation import Outcome
 from homelab_hub.watchdog.records import ServiceStatus
+from homelab_hub.watchdog.store import IncidentStore
 
 
 class WorkerStateView(Protocol):
@@ -91,3 +92,88 @@ class WorkerWatch:
                 )
             )
         return rows
+
+
+# Each camera worker on another machine: (reachable, its link in words, its last state).
+RemoteWorkers = Callable[[], Mapping[str, tuple[bool, str, dict[str, Any]]]]
+
+
+class RemoteWorkerWatch:
+    """`homelab-hub worker`s on other machines, each watched as a service of its own.
+
+    A worker is silent when its link is gone (the broker's will, or no word for 3x its
+    keepalive): that is a finding, an incident (opened once per outage, with the worker's last
+    state as forensics) and the human tier at once, since the hub can restart no process on
+    another machine (the worker's own service manager does) and Claude cannot reach its code.
+    When it is back, the incident is resolved.
+    """
+
+    def __init__(self, source: RemoteWorkers, incidents: IncidentStore) -> None:
+        self.source = source
+        self.incidents = incidents
+        self._open: dict[str, int] = {}
+        self._reports: dict[str, str] = {}
+        self._changed: set[str] = set()
+        self._last: dict[str, tuple[Outcome, str, dict[str, Any]]] = {}
+
+    def check(self) -> dict[str, Outcome]:
+        out: dict[str, Outcome] = {}
+        self._changed.clear()
+        for name, (reachable, link, state) in self.source().items():
+            key = f"remote:{name}"
+            if reachable:
+                incident = self._open.pop(key, None)
+                if incident is not None:
+                    self.incidents.add_action(
+                        incident, "check", "healthy again", True, f"worker {name} {link}"
+                    )
+                    self.incidents.set_status(incident, "resolved")
+                outcome = Outcome("nominal")
+            else:
+                finding = Finding("worker_unreachable", f"camera worker {name} {link}")
+                fresh = key not in self._open
+                if fresh:
+                    forensics = {"worker": name, "link": link, "last_state": _brief(state)}
+                    self._open[key] = self.incidents.open(key, [finding.to_dict()], forensics)
+                outcome = Outcome(
+                    "needs_human",
+                    f"camera worker {name} {link}: check the machine, its network and its service "
+                    "(systemctl status homelab-hub-worker)",
+                    self._open[key],
+                    findings=[finding],
+                    escalated=fresh,
+                )
+            if self._reports.get(key, "nominal") != outcome.report:
+                self._changed.add(key)
+            self._reports[key] = outcome.report
+            self._last[key] = (outcome, link, state)
+            out[key] = outcome
+        return out
+
+    def changed(self, key: str) -> bool:
+        return key in self._changed
+
+    def status(self) -> list[ServiceStatus]:
+        rows: list[ServiceStatus] = []
+        for key, (outcome, link, state) in sorted(self._last.items()):
+            rows.append(
+                ServiceStatus(
+                    name=key,
+                    kind="remote-worker",
+                    state="running" if outcome.report == "nominal" else "unreachable",
+                    report=outcome.report,
+                    findings=[f.message for f in outcome.findings],
+                    last_incident_id=outcome.incident_id,
+                    details={"link": link, **_brief(state)},
+                )
+            )
+        return rows
+
+
+def _brief(state: dict[str, Any]) -> dict[str, Any]:
+    """A worker's state without its per-camera detail (the cameras' own rows hold that)."""
+    cameras = state.get("cameras")
+    brief = {k: v for k, v in state.items() if k != "cameras"}
+    if isinstance(cameras, dict):
+        brief["cameras"] = sorted(cameras)
+    return brief

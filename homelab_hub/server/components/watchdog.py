@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from homelab_hub.health import ComponentHealth
 from homelab_hub.resources import watchdog as watchdog_resources
@@ -13,9 +13,24 @@ from homelab_hub.tools import restart as restart_tools
 from homelab_hub.tools import watchdog as watchdog_tools
 from homelab_hub.watchdog import schema
 from homelab_hub.watchdog.engine import Watchdog, WatchdogWorker
+from homelab_hub.watchdog.workers import RemoteWorkers
 
 if TYPE_CHECKING:
     from homelab_hub.services import Services
+
+
+def _remote_workers(services: Services) -> RemoteWorkers:
+    """The camera workers the hub knows (configured or seen on the broker), by their link."""
+
+    def workers() -> dict[str, tuple[bool, str, dict[str, Any]]]:
+        remote = services.cameras.remote if services.cameras is not None else None
+        if remote is None:
+            return {}
+        return {
+            name: (link.reachable, link.summary, state) for name, (link, state) in remote.workers().items()
+        }
+
+    return workers
 
 
 def build(services: Services) -> None:
@@ -25,8 +40,9 @@ def build(services: Services) -> None:
     """
     config = services.config.watchdog
     watchdog = Watchdog(
-        config, services.db, notifier=services.notifier, supervisor=services.supervisor, role="the hub"
-    )
+        config, services.db, notifier=services.notifier, supervisor=services.supervisor, role="the hub",
+        remote=_remote_workers(services) if services.link is not None else None,
+    )  # fmt: skip
     services.watchdog = watchdog
     if config.enabled:
         probe = WatchdogWorker(watchdog)
