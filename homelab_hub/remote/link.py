@@ -5,14 +5,15 @@ also when the first connection fails; connecting gives up after 5 s, so a cut li
 every few seconds rather than every two minutes of TCP timeouts. Subscriptions are made again
 on every connection. Handlers run on paho's thread: they must be quick (queue the work).
 
-A refused connection (wrong credentials, an ACL) is said in words, once per change, in the log
-and in `last_error`; with MQTT 5, so is a publish the broker refused (3.1.1 drops those
-silently).
+A broker that cannot be reached and a refused connection (wrong credentials, an ACL) are said
+in words, once per change, in the log and in `last_error`; with MQTT 5, so is a publish the
+broker refused (3.1.1 drops those silently).
 """
 
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 import time
 from collections.abc import Callable
@@ -100,6 +101,7 @@ class BrokerLink:
             self._client.will_set(will[0], will[1], qos=1, retain=True)
         self._client.on_connect = self._on_connect
         self._client.on_disconnect = self._on_disconnect
+        self._client.on_connect_fail = self._on_connect_fail
         self._client.on_message = self._on_message
         self._client.on_publish = self._on_publish
 
@@ -211,6 +213,12 @@ class BrokerLink:
                 callback()
             except Exception:
                 log.exception("%s: on-connect step failed", self.label)
+
+    def _on_connect_fail(self, client: mqtt.Client, userdata: Any) -> None:
+        # paho calls this while handling the connect's OSError (it passes no exception)
+        exc = sys.exc_info()[1]
+        why = f" ({exc})" if exc is not None else ""
+        self._set_error(f"cannot reach the broker {self.config.address}{why}; retrying")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
         was = self.connected.is_set()
