@@ -6,7 +6,8 @@ One `RemoteCameras` per hub, on the hub's broker link. It
   the shared [vision] and [transcriber] settings), retained, whenever it changes: at start,
   on a reload, after a zone edit;
 - follows each worker's retained state: a worker is *reachable* while it says online and was
-  heard within 3x its keepalive; its last will, or silence, makes its cameras
+  heard within 2x its keepalive (it speaks at least once per keepalive); its last will, or
+  silence, makes its cameras
   ``offline: worker W unreachable since …``;
 - stores every alert a worker sends once (by its origin id), acknowledging it to the broker
   only once stored (so a database outage delays alerts, never drops them), in the order sent,
@@ -301,7 +302,8 @@ class RemoteCameras:
                     False,
                     f"has not connected to the broker {self.link.config.address} (waiting since {since})",
                 )
-            deadline = 3 * view.keepalive_s(self.link.config.keepalive_s)
+            # A live worker says something at least every keepalive: two missed are enough.
+            deadline = 2 * view.keepalive_s(self.link.config.keepalive_s)
             if view.online and now - view.heard_at <= deadline:
                 return Link(True, "connected")
             lost = view.lost_at if view.lost_at is not None else view.heard_at

@@ -45,7 +45,9 @@ Route = Callable[[Request], Reply]
 
 
 class FakeHTTPServer:
-    def __init__(self, routes: dict[tuple[str, str], Route] | None = None, host: str = "127.0.0.1") -> None:
+    def __init__(
+        self, routes: dict[tuple[str, str], Route] | None = None, host: str = "127.0.0.1", port: int = 0
+    ) -> None:
         self.routes: dict[tuple[str, str], Route] = dict(routes or {})
         self.requests: list[Request] = []
         self.fallback: Route | None = None
@@ -93,7 +95,7 @@ class FakeHTTPServer:
 
             do_GET = do_POST = do_PUT = do_DELETE = do_HEAD = _serve
 
-        self._server = ThreadingHTTPServer((host, 0), _Handler)
+        self._server = ThreadingHTTPServer((host, port), _Handler)
         self._server.daemon_threads = True
         self.port = self._server.server_address[1]
         self.url = f"http://{host}:{self.port}"

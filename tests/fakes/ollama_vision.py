@@ -77,8 +77,8 @@ def chat_body(req: Request, model: str, chats: list[dict[str, Any]]) -> dict[str
 
 
 class FakeOllamaVision(FakeHTTPServer):
-    def __init__(self, model: str = "qwen2.5vl:7b") -> None:
-        super().__init__()
+    def __init__(self, model: str = "qwen2.5vl:7b", host: str = "127.0.0.1", port: int = 0) -> None:
+        super().__init__(host=host, port=port)
         self._lock = threading.Lock()
         self.reset(model)
         self.routes.update(

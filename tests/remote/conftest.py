@@ -98,3 +98,7 @@ def broker_tap():
     yield make
     for tap in taps:
         tap.close()
+
+
+# The page tests' browser, for the remote camera in the live grid.
+from tests.web.conftest import chromium, page  # noqa: E402, F401
