@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+from homelab_hub.clients.http import HostBadResponse
 from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.inference import bench as _bench
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.inference.context import reload_finding
 from homelab_hub.inference.findings import GB, derived_model_name
-from homelab_hub.inference.http import HostBadResponse
 from homelab_hub.inference.kv_cache import kv_cache_bytes
 from homelab_hub.inference.llama_log import LlamaLoad
 from homelab_hub.inference.llama_server import LlamaServerHost
@@ -210,8 +210,10 @@ class InferenceEngine:
             raise InvalidInput(
                 f"name {new_name[:40]!r} must differ from {model!r}, contain no spaces and be at most {MAX_NAME} characters"
             )
-        version = OllamaVersion.parse(target.version())
-        status = target.create(new_name, model, num_ctx, timeout=self.config.bench_timeout_s, version=version)
+        version = OllamaVersion.parse(target.client.version())
+        status = target.client.create(
+            new_name, model, num_ctx, timeout_s=self.config.bench_timeout_s, modelfile=not version.create_from
+        )
         kv_type, parallel = target.config.kv_cache_type, target.config.num_parallel
         kv = kv_cache_bytes(arch, num_ctx, kv_cache_type=kv_type, parallel=parallel)
         kv_trained = kv_cache_bytes(arch, arch.trained_context, kv_cache_type=kv_type, parallel=parallel)
@@ -347,7 +349,7 @@ def _rpc_probe_result(report: RpcServerReport) -> tuple[bool, str]:
 
 def _has_model(host: OllamaHost, model: str) -> bool:
     try:
-        return any(same_model(str(m["name"]), model) for m in host.installed())
+        return any(same_model(m.name, model) for m in host.client.tags())
     except HubError:
         return False
 
