@@ -13,7 +13,7 @@ from homelab_hub.clients.http import HostClient, expect_dict
 from homelab_hub.clients.ollama import OllamaClient, RunningModel
 from homelab_hub.errors import HubError
 from homelab_hub.inference.ollama import same_model
-from homelab_hub.inference.rpc import probe
+from homelab_hub.inference.rpc import RpcProber
 from homelab_hub.inference.split import rpc_down_detail
 from homelab_hub.redact import redact_text
 
@@ -88,11 +88,14 @@ def _checked(url: str, check: Callable[[], tuple[bool, str]]) -> tuple[bool, str
         return False, f"{url}: {redact_text(f'{type(exc).__name__}: {exc}')}"
 
 
-def rpc_server_check(address: str, *, timeout: float = 3.0) -> tuple[bool, str]:
+def rpc_server_check(
+    address: str, *, timeout: float = 3.0, prober: RpcProber | None = None
+) -> tuple[bool, str]:
     """The rpc-server at ``address`` answers HELLO within ``timeout``. One that accepts the
     connection but keeps HELLO waiting is serving its one client (a llama-server) and counts as
-    up: rpc-server serves one connection at a time."""
-    result = probe(address, timeout)
+    up: rpc-server serves one connection at a time. A caller that checks again and again passes
+    its own ``prober`` (it remembers the HELLO layout that worked)."""
+    result = (prober or RpcProber()).probe(address, timeout)
     if result.state == "ok":
         devices = ", ".join(
             f"#{d.index} {d.free / 1e9:.1f}/{d.total / 1e9:.1f} GB free" for d in result.devices

@@ -28,8 +28,7 @@ from homelab_hub.inference.ollama import OllamaHost, ReportSettings, same_model
 from homelab_hub.inference.report import BenchResult, DerivedModel, OllamaHostReport
 from homelab_hub.inference.report_llama import InferenceSnapshot, LlamaServerReport
 from homelab_hub.inference.report_rpc import RpcServerReport, rpc_report
-from homelab_hub.inference.rpc import RpcProbe
-from homelab_hub.inference.rpc import probe as rpc_probe
+from homelab_hub.inference.rpc import RpcProbe, RpcProber
 from homelab_hub.inference.split import RpcHost, analyse
 from homelab_hub.inference.versions import OllamaVersion
 from homelab_hub.redact import redact_text
@@ -66,6 +65,7 @@ class InferenceEngine:
             for name, cfg in config.llama_cpp.items()
         }
         self.rpc = dict(config.rpc)
+        self._rpc_prober = RpcProber()
         self._lock = threading.Lock()
         self._last_probe: dict[str, tuple[bool, str]] = {}
         self._last_snapshot: tuple[float, InferenceSnapshot] | None = None
@@ -105,7 +105,9 @@ class InferenceEngine:
             elif host not in self.llama_cpp:
                 rpc_names = []
         jobs: list[Callable[[], Any]] = [partial(self._report, h) for h in hosts]
-        jobs += [partial(rpc_probe, self.rpc[n].address, self.config.timeout_s) for n in rpc_names]
+        jobs += [
+            partial(self._rpc_prober.probe, self.rpc[n].address, self.config.timeout_s) for n in rpc_names
+        ]
         results = _concurrently(lambda job: job(), jobs)
         reports: list[Report] = [r for r, _ in results[: len(hosts)]]
         loads = {r.host: load for r, load in results[: len(hosts)] if load is not None}
