@@ -17,7 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from memory_common import read_rows, vectors_100k
 
 from homelab_hub.memory.index import VectorIndex
-from homelab_hub.memory.quantizer import _scan_numpy, scan_backend, scan_codes
+from homelab_hub.memory.quantizer import _scan_numpy
 
 N = 100_000
 QUERIES = 60
@@ -60,7 +60,7 @@ def main() -> None:
     codes = index._codes[:N]
 
     def scan_only(q):  # type: ignore[no-untyped-def]
-        return scan_codes(codes, index.quantizer.lookup_table(q))
+        return index.quantizer.scan(codes, index.quantizer.lookup_table(q))
 
     def numpy_scan(q):  # type: ignore[no-untyped-def]
         out = np.empty(N, dtype=np.float32)
@@ -71,7 +71,9 @@ def main() -> None:
     idx = statistics.median(timed(lambda q: index.search(q, "claude", K), queries))
     raw = statistics.median(timed(scan_only, queries))
     npy = statistics.median(timed(numpy_scan, queries[:10]))
-    print(f"Scan of {N:,} x 384 vectors, top-{K}, median of {QUERIES} queries ({scan_backend()} kernel)")
+    print(
+        f"Scan of {N:,} x 384 vectors, top-{K}, median of {QUERIES} queries ({index.quantizer.scan_backend()} kernel)"
+    )
     print(
         f"  baseline: float32 numpy brute force      {f32 * 1000:7.2f} ms   ({vecs.nbytes / 2**20:6.1f} MiB scanned)"
     )

@@ -102,16 +102,16 @@ class _RedactRequestLines(logging.Filter):
 
 
 _redacting = threading.Lock()
-_redacted_loggers: set[str] = set()
 
 
 def redact_http_logs() -> None:
-    """Filter httpx's and httpcore's log lines through `redact_text` (once per process)."""
+    """Filter httpx's and httpcore's log lines through `redact_text` (once per process: the
+    logger itself says whether it has the filter)."""
     with _redacting:
         for name in ("httpx", "httpcore"):
-            if name not in _redacted_loggers:
-                logging.getLogger(name).addFilter(_RedactRequestLines())
-                _redacted_loggers.add(name)
+            logger = logging.getLogger(name)
+            if not any(isinstance(f, _RedactRequestLines) for f in logger.filters):
+                logger.addFilter(_RedactRequestLines())
 
 
 def _mask_param(m: re.Match[str]) -> str:

@@ -17,8 +17,9 @@ import time
 import uuid
 from typing import Any
 
+from homelab_hub.clients.http import HostBadResponse
+from homelab_hub.clients.ollama import Generation
 from homelab_hub.errors import HubError, InvalidInput
-from homelab_hub.inference.http import HostBadResponse
 from homelab_hub.inference.llama_server import LlamaServerHost
 from homelab_hub.inference.ollama import OllamaHost, same_model
 from homelab_hub.inference.report import BenchResult
@@ -59,15 +60,15 @@ def check_fits(prompt_tokens: int, max_tokens: int, context: int | None, what: s
 def ollama_context(host: OllamaHost, model: str) -> tuple[int | None, str]:
     """The context ``model`` runs (or would load) with on ``host``, and where that comes from.
     Raises NotFound for a model that is not installed."""
-    for raw in host.running():
-        if same_model(str(raw.get("name")), model) and isinstance(raw.get("context_length"), int):
-            return int(raw["context_length"]), f"{model} as loaded on {host.name}"
+    for loaded in host.client.ps():
+        if same_model(loaded.name, model) and loaded.context_length is not None:
+            return loaded.context_length, f"{model} as loaded on {host.name}"
     facts = host.facts(model)  # NotFound for an unknown model, before anything is generated
     if facts.modelfile_ctx:
         ctx = min(facts.modelfile_ctx, facts.architecture.trained_context or facts.modelfile_ctx)
         return ctx, f"{model} (its Modelfile's num_ctx) on {host.name}"
     try:
-        version = OllamaVersion.parse(host.version())
+        version = OllamaVersion.parse(host.client.version())
     except HubError:
         return None, ""
     default = version.fixed_default_context
@@ -83,8 +84,8 @@ def run_ollama(
     context, what = ollama_context(host, model)
     check_fits(prompt_tokens, max_tokens, context, what)
     started = time.monotonic()
-    pp = host.generate(model, bench_prompt(prompt_tokens), 1, timeout=timeout)
-    tg = host.generate(model, bench_prompt(1), max_tokens, timeout=timeout)
+    pp = host.client.generate(model, bench_prompt(prompt_tokens), 1, timeout_s=timeout)
+    tg = host.client.generate(model, bench_prompt(1), max_tokens, timeout_s=timeout)
     return _ollama_result(host.name, model, pp, tg, time.monotonic() - started, context)
 
 
@@ -109,11 +110,11 @@ def _rate(count: Any, seconds: float) -> float | None:
 
 
 def _ollama_result(
-    host: str, model: str, pp: dict[str, Any], tg: dict[str, Any], wall: float, context: int | None
+    host: str, model: str, pp: Generation, tg: Generation, wall: float, context: int | None
 ) -> BenchResult:
     ns = 1e9  # Ollama reports durations in nanoseconds
-    prompt_n, gen_n = int(pp.get("prompt_eval_count") or 0), int(tg.get("eval_count") or 0)
-    load_s = float(pp.get("load_duration") or 0) / ns
+    prompt_n, gen_n = pp.prompt_eval_count, tg.eval_count
+    load_s = pp.load_duration_ns / ns
     note = f"the call loaded the model first ({load_s:.1f} s, not in the speeds)" if load_s > 1 else ""
     return BenchResult(
         host=host,
@@ -121,9 +122,9 @@ def _ollama_result(
         model=model,
         context=context,
         prompt_tokens=prompt_n,
-        prompt_tokens_per_s=_rate(prompt_n, float(pp.get("prompt_eval_duration") or 0) / ns),
+        prompt_tokens_per_s=_rate(prompt_n, pp.prompt_eval_duration_ns / ns),
         generated_tokens=gen_n,
-        generation_tokens_per_s=_rate(gen_n, float(tg.get("eval_duration") or 0) / ns),
+        generation_tokens_per_s=_rate(gen_n, tg.eval_duration_ns / ns),
         load_s=round(load_s, 3),
         total_s=round(wall, 3),
         note=note,

@@ -15,12 +15,12 @@ from concurrent.futures import ThreadPoolExecutor
 from functools import partial
 from typing import Any, TypeVar
 
+from homelab_hub.clients.http import HostBadResponse
 from homelab_hub.errors import HubError, InvalidInput, NotFound
 from homelab_hub.inference import bench as _bench
 from homelab_hub.inference.config import InferenceConfig
 from homelab_hub.inference.context import reload_finding
 from homelab_hub.inference.findings import GB, derived_model_name
-from homelab_hub.inference.http import HostBadResponse
 from homelab_hub.inference.kv_cache import kv_cache_bytes
 from homelab_hub.inference.llama_log import LlamaLoad
 from homelab_hub.inference.llama_server import LlamaServerHost
@@ -28,8 +28,7 @@ from homelab_hub.inference.ollama import OllamaHost, ReportSettings, same_model
 from homelab_hub.inference.report import BenchResult, DerivedModel, OllamaHostReport
 from homelab_hub.inference.report_llama import InferenceSnapshot, LlamaServerReport
 from homelab_hub.inference.report_rpc import RpcServerReport, rpc_report
-from homelab_hub.inference.rpc import RpcProbe
-from homelab_hub.inference.rpc import probe as rpc_probe
+from homelab_hub.inference.rpc import RpcProbe, RpcProber
 from homelab_hub.inference.split import RpcHost, analyse
 from homelab_hub.inference.versions import OllamaVersion
 from homelab_hub.redact import redact_text
@@ -66,6 +65,7 @@ class InferenceEngine:
             for name, cfg in config.llama_cpp.items()
         }
         self.rpc = dict(config.rpc)
+        self._rpc_prober = RpcProber()
         self._lock = threading.Lock()
         self._last_probe: dict[str, tuple[bool, str]] = {}
         self._last_snapshot: tuple[float, InferenceSnapshot] | None = None
@@ -105,7 +105,9 @@ class InferenceEngine:
             elif host not in self.llama_cpp:
                 rpc_names = []
         jobs: list[Callable[[], Any]] = [partial(self._report, h) for h in hosts]
-        jobs += [partial(rpc_probe, self.rpc[n].address, self.config.timeout_s) for n in rpc_names]
+        jobs += [
+            partial(self._rpc_prober.probe, self.rpc[n].address, self.config.timeout_s) for n in rpc_names
+        ]
         results = _concurrently(lambda job: job(), jobs)
         reports: list[Report] = [r for r, _ in results[: len(hosts)]]
         loads = {r.host: load for r, load in results[: len(hosts)] if load is not None}
@@ -210,8 +212,10 @@ class InferenceEngine:
             raise InvalidInput(
                 f"name {new_name[:40]!r} must differ from {model!r}, contain no spaces and be at most {MAX_NAME} characters"
             )
-        version = OllamaVersion.parse(target.version())
-        status = target.create(new_name, model, num_ctx, timeout=self.config.bench_timeout_s, version=version)
+        version = OllamaVersion.parse(target.client.version())
+        status = target.client.create(
+            new_name, model, num_ctx, timeout_s=self.config.bench_timeout_s, modelfile=not version.create_from
+        )
         kv_type, parallel = target.config.kv_cache_type, target.config.num_parallel
         kv = kv_cache_bytes(arch, num_ctx, kv_cache_type=kv_type, parallel=parallel)
         kv_trained = kv_cache_bytes(arch, arch.trained_context, kv_cache_type=kv_type, parallel=parallel)
@@ -347,7 +351,7 @@ def _rpc_probe_result(report: RpcServerReport) -> tuple[bool, str]:
 
 def _has_model(host: OllamaHost, model: str) -> bool:
     try:
-        return any(same_model(str(m["name"]), model) for m in host.installed())
+        return any(same_model(m.name, model) for m in host.client.tags())
     except HubError:
         return False
 

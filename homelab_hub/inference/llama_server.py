@@ -22,9 +22,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from homelab_hub.clients.http import HostBadResponse, HostClient, expect_dict
 from homelab_hub.errors import HubError
 from homelab_hub.inference.config import LlamaServerHostConfig
-from homelab_hub.inference.http import HostBadResponse, HostClient, expect_dict
 from homelab_hub.inference.llama_log import LlamaLoad, parse_llama_log
 from homelab_hub.inference.log_source import LogSpec, LogUnavailable, read_log
 from homelab_hub.inference.report import Finding

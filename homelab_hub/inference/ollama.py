@@ -1,18 +1,18 @@
-"""An Ollama host: its API (/api/version, /api/ps, /api/tags, /api/show, /api/create,
-/api/generate), its server log when the hub can read it, and the report ``ollama_ps`` shows."""
+"""An Ollama host: its API (through `homelab_hub.clients.ollama.OllamaClient`), its server log
+when the hub can read it, and the report ``ollama_ps`` shows."""
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
 
-from homelab_hub.errors import HubError, NotFound
+from homelab_hub.clients.http import HostBadResponse
+from homelab_hub.clients.ollama import OllamaClient, RunningModel
+from homelab_hub.errors import HubError
 from homelab_hub.inference.config import OllamaHostConfig
 from homelab_hub.inference.context import ContextInputs, context_cause, reload_finding
 from homelab_hub.inference.findings import GB, ModelFacts, duration_text, model_findings
-from homelab_hub.inference.http import HostBadResponse, HostClient, expect_dict
 from homelab_hub.inference.kv_cache import (
     KV_BYTES_PER_ELEMENT,
     ModelArchitecture,
@@ -86,44 +86,24 @@ class OllamaHost:
     ) -> None:
         self.name = name
         self.config = config
-        self.client = HostClient(name, config.url, timeout)
+        self.client = OllamaClient(config.url, name=name, timeout_s=timeout, api_timeout_s=timeout)
         self.workload_ctx = config.workload_ctx or workload_ctx
         self.log_spec = LogSpec(config.log_file, config.log_journald_unit, config.log_docker_container)
         self.log_lines = log_lines
 
     @property
     def url(self) -> str:
-        return self.client.url
-
-    # --- API calls; each raises HostTimeout, HostDown, HostBadResponse or NotFound ---
-
-    def version(self) -> str:
-        data = expect_dict(self.client.request("GET", "/api/version"), f"{self.name} /api/version", "version")
-        return redact_text(str(data["version"]))
-
-    def running(self) -> list[dict[str, Any]]:
-        return self._model_list("/api/ps")
-
-    def installed(self) -> list[dict[str, Any]]:
-        return self._model_list("/api/tags")
-
-    def show(self, model: str) -> dict[str, Any]:
-        try:
-            data = self.client.request("POST", "/api/show", body={"model": model, "name": model})
-        except NotFound as exc:
-            raise NotFound(f"model {model!r} is not installed on Ollama host {self.name!r}") from exc
-        return expect_dict(data, f"{self.name} /api/show {model}")
+        return self.client.where
 
     def facts(self, model: str) -> ShowFacts:
         """Architecture, Modelfile num_ctx and model blob. Raises NotFound, HostBadResponse, UpstreamError."""
-        shown = self.show(model)
-        info = shown.get("model_info")
-        if not isinstance(info, dict):
+        shown = self.client.show(model)
+        if shown.model_info is None:
             raise HostBadResponse(f"{self.name} /api/show {model} has no model_info")
-        num_ctx = _NUM_CTX.search(str(shown.get("parameters") or ""))
-        blob = _FROM_BLOB.search(str(shown.get("modelfile") or ""))
+        num_ctx = _NUM_CTX.search(shown.parameters)
+        blob = _FROM_BLOB.search(shown.modelfile)
         return ShowFacts(
-            architecture=architecture_from_model_info(info),
+            architecture=architecture_from_model_info(shown.model_info),
             modelfile_ctx=int(num_ctx[1]) if num_ctx else None,
             blob=blob[1] if blob else None,
         )
@@ -131,48 +111,13 @@ class OllamaHost:
     def architecture(self, model: str) -> ModelArchitecture:
         return self.facts(model).architecture
 
-    def create(self, name: str, from_model: str, num_ctx: int, timeout: float, version: OllamaVersion) -> str:
-        if version.create_from:
-            body: dict[str, Any] = {"model": name, "from": from_model, "parameters": {"num_ctx": num_ctx}}
-        else:  # before 0.5.5 /api/create took a Modelfile text
-            body = {"name": name, "modelfile": f"FROM {from_model}\nPARAMETER num_ctx {num_ctx}\n"}
-        body["stream"] = False
-        data = expect_dict(
-            self.client.request("POST", "/api/create", body=body, timeout=timeout),
-            f"{self.name} /api/create",
-            "status",
-        )
-        return redact_text(str(data["status"]))
-
-    def generate(self, model: str, prompt: str, max_tokens: int, timeout: float) -> dict[str, Any]:
-        # No num_ctx here: a different num_ctx would make Ollama reload the model to measure it.
-        body = {
-            "model": model,
-            "prompt": prompt,
-            "stream": False,
-            "raw": True,
-            "options": {"num_predict": max_tokens, "temperature": 0},
-        }
-        try:
-            data = self.client.request("POST", "/api/generate", body=body, timeout=timeout)
-        except NotFound as exc:
-            raise NotFound(f"model {model!r} is not installed on Ollama host {self.name!r}") from exc
-        return expect_dict(data, f"{self.name} /api/generate", "eval_count", "eval_duration")
-
-    def _model_list(self, path: str) -> list[dict[str, Any]]:
-        where = f"{self.name} {path}"
-        models = expect_dict(self.client.request("GET", path), where, "models")["models"]
-        if not isinstance(models, list) or not all(isinstance(m, dict) and "name" in m for m in models):
-            raise HostBadResponse(f"{where}: 'models' is not a list of models with names")
-        return models
-
     def read_server_log(self) -> tuple[OllamaLog | None, str]:
         """The parsed server log, or None and why not ('' when none is configured)."""
         if not self.log_spec.configured:
             return None, ""
         source = self.log_spec.describe()
         try:
-            lines = read_log(self.log_spec, self.log_lines, self.client.timeout)
+            lines = read_log(self.log_spec, self.log_lines, self.client.api_timeout_s)
         except LogUnavailable as exc:
             return None, redact_text(f"{source}: {exc}")
         return parse_log(lines, source), source
@@ -206,8 +151,8 @@ class OllamaHost:
     def report(self, settings: ReportSettings) -> OllamaHostReport:
         """The host's loaded models with memory, context causes and findings. Raises HostTimeout,
         HostDown or HostBadResponse when the host itself cannot be read."""
-        version_text = self.version()
-        running = self.running()
+        version_text = self.client.version()
+        running = self.client.ps()
         weights = self._weights_by_name() if running else {}
         log, log_note = self.read_server_log()
         version = OllamaVersion.parse(version_text)
@@ -227,22 +172,21 @@ class OllamaHost:
 
     def _weights_by_name(self) -> dict[str, int]:
         try:
-            return {_full(str(m["name"])): int(m.get("size") or 0) for m in self.installed()}
-        except (HubError, TypeError, ValueError):
+            return {_full(m.name): m.size or 0 for m in self.client.tags()}
+        except HubError:
             return {}  # weights only sharpen the estimate; the report stands without them
 
     def _loaded_model(
         self,
-        raw: dict[str, Any],
+        raw: RunningModel,
         weights: dict[str, int],
         log: OllamaLog | None,
         log_note: str,
         version: OllamaVersion,
         settings: ReportSettings,
     ) -> LoadedModel:
-        name = redact_text(str(raw["name"]))
-        size, size_vram = _int(raw.get("size")), _int(raw.get("size_vram"))
-        details: dict[str, Any] = raw["details"] if isinstance(raw.get("details"), dict) else {}
+        name = redact_text(raw.name)
+        size, size_vram = raw.size or 0, raw.size_vram or 0
         facts: ShowFacts | None = None
         findings: list[Finding] = []
         try:
@@ -258,7 +202,7 @@ class OllamaHost:
         arch = facts.architecture if facts else None
         loads = log.loads_of(facts.blob) if log and facts else []
         load = loads[-1] if loads else None
-        context, context_from = _int(raw.get("context_length")) or None, "api/ps"
+        context, context_from = raw.context_length, "api/ps"
         stale = load is not None and context is not None and load.context not in (None, context)
         if stale:
             load = None  # the log's newest load of this model is not the one in memory
@@ -268,7 +212,7 @@ class OllamaHost:
         kv = self.kv_estimate(arch, context, _kv_type(load, log), parallel) if arch and context else None
         weight = weights.get(_full(name)) or None
         memory = self._memory(size, weight, kv, load, log, log_note, stale)
-        expires_at, expires_in = _expiry(raw.get("expires_at"))
+        expires_at, expires_in = _expiry(raw.expires_at)
         findings += model_findings(
             ModelFacts(name, version, size, size_vram, weight, kv, memory, expires_in),
             oversized_factor=settings.oversized_factor,
@@ -292,8 +236,8 @@ class OllamaHost:
             )
         return LoadedModel(
             name=name,
-            parameter_size=redact_text(str(details.get("parameter_size") or "")),
-            quantization=redact_text(str(details.get("quantization_level") or "")),
+            parameter_size=redact_text(raw.parameter_size),
+            quantization=redact_text(raw.quantization),
             size_gb=_gb(size),
             vram_gb=_gb(size_vram),
             cpu_percent=round(100 * (size - size_vram) / size, 1) if size and size_vram <= size else 0.0,
@@ -382,12 +326,8 @@ def _gb(n: int) -> float:
     return round(n / GB, 2)
 
 
-def _int(value: Any) -> int:
-    return int(value) if isinstance(value, (int, float)) and not isinstance(value, bool) and value > 0 else 0
-
-
-def _expiry(value: Any) -> tuple[str | None, float | None]:
-    if not isinstance(value, str) or not value:
+def _expiry(value: str | None) -> tuple[str | None, float | None]:
+    if not value:
         return None, None
     try:
         when = datetime.fromisoformat(value)

@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import socket
 import struct
+import threading
 import time
 from dataclasses import dataclass, field
 from typing import Literal
@@ -42,10 +43,13 @@ DEFAULT_PORT = 50052
 RTT_SAMPLES = 5
 
 RpcState = Literal["ok", "busy", "down", "timeout", "bad_response"]
-# HELLO's two layouts: (input, reply size). The one that worked last per address goes first, so an
-# rpc-server of today does not log "HELLO request size mismatch" at every probe.
-_HELLO = {"v1-v3": (b"", 3), "conn_caps": (bytes(CONN_CAPS_SIZE), 4 + CONN_CAPS_SIZE)}
-_last_layout: dict[str, str] = {}
+# HELLO's two layouts: (input, reply size). An `RpcProber` tries the one that worked last at an
+# address first, so an rpc-server of today does not log "HELLO request size mismatch" at every probe.
+HelloLayout = Literal["v1-v3", "conn_caps"]
+_HELLO: dict[HelloLayout, tuple[bytes, int]] = {
+    "v1-v3": (b"", 3),
+    "conn_caps": (bytes(CONN_CAPS_SIZE), 4 + CONN_CAPS_SIZE),
+}
 Version = tuple[int, int, int]
 
 
@@ -72,7 +76,7 @@ class RpcProbe:
     address: str
     state: RpcState
     version: Version | None = None
-    hello_format: Literal["v1-v3", "conn_caps"] | None = None
+    hello_format: HelloLayout | None = None
     devices: list[RpcDevice] = field(default_factory=list)
     connect_ms: float | None = None  # TCP handshake: one network round trip, served by the kernel
     command_ms: float | None = None  # a small command (GET_DEVICE_MEMORY) answered by rpc-server
@@ -147,25 +151,45 @@ class _Connection:
         return data
 
 
-def probe(address: str, timeout: float = 3.0) -> RpcProbe:
-    """Handshake, device count and memory of the rpc-server at ``address``. Never raises."""
+class RpcProber:
+    """Looks at rpc-servers, remembering per address the HELLO layout that worked last (its
+    owner, the inference engine or the watchdog, keeps one for its life). Thread-safe."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._layouts: dict[str, HelloLayout] = {}
+
+    def probe(self, address: str, timeout: float = 3.0) -> RpcProbe:
+        """Handshake, device count and memory of the rpc-server at ``address``. Never raises."""
+        with self._lock:
+            first = self._layouts.get(address, "v1-v3")
+        found = probe(address, timeout, first=first)
+        if found.hello_format is not None:
+            with self._lock:
+                self._layouts[address] = found.hello_format
+        return found
+
+
+def probe(address: str, timeout: float = 3.0, *, first: HelloLayout = "v1-v3") -> RpcProbe:
+    """Handshake, device count and memory of the rpc-server at ``address``, trying the ``first``
+    HELLO layout first. Never raises."""
     try:
         host, port = parse_address(address)
     except ValueError as exc:
         return RpcProbe(address, "bad_response", error=str(exc))
     out = RpcProbe(address, "down")
     try:
-        _handshake_and_query(out, host, port, timeout)
+        _handshake_and_query(out, host, port, timeout, first)
     except RpcError as exc:
         out.state = _state(exc, out)
         out.error = _explain(exc, out, timeout)
     return out
 
 
-def _handshake_and_query(out: RpcProbe, host: str, port: int, timeout: float) -> None:
+def _handshake_and_query(out: RpcProbe, host: str, port: int, timeout: float, first: HelloLayout) -> None:
     conn = _Connection(host, port, timeout)
     out.connect_ms = round(conn.connect_ms, 3)
-    layouts = sorted(_HELLO, key=lambda name: name != _last_layout.get(out.address, "v1-v3"))
+    layouts = sorted(_HELLO, key=lambda name: name != first)
     try:
         for attempt, layout in enumerate(layouts):
             payload, reply_size = _HELLO[layout]
@@ -177,8 +201,7 @@ def _handshake_and_query(out: RpcProbe, host: str, port: int, timeout: float) ->
                 conn.close()  # a server of the other layout drops the HELLO: reconnect and try it
                 conn = _Connection(host, port, timeout)
                 continue
-            out.hello_format = layout  # type: ignore[assignment]
-            _last_layout[out.address] = layout
+            out.hello_format = layout
             break
         major, minor, patch = raw[0], raw[1], raw[2]
         out.version = (major, minor, patch)

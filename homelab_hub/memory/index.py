@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from homelab_hub.memory.quantizer import TurboQuantizer, scan_codes
+from homelab_hub.memory.quantizer import TurboQuantizer
 
 log = logging.getLogger(__name__)
 
@@ -194,7 +194,7 @@ class VectorIndex:
             n = self._n
             if n == 0:
                 return []
-            scores = scan_codes(self._codes[:n], lut)
+            scores = self.quantizer.scan(self._codes[:n], lut)
             scores *= self._scales[:n]
             agents = self._agents[:n]
             if agent is None:
@@ -224,7 +224,7 @@ class VectorIndex:
             if not live:
                 return {}
             slots = np.array([s for _, s in live], dtype=np.int64)
-            scores = scan_codes(self._codes[slots], lut) * self._scales[slots]
+            scores = self.quantizer.scan(self._codes[slots], lut) * self._scales[slots]
         return {m: float(v) for (m, _), v in zip(live, scores, strict=True)}
 
     def version(self, memory_id: int) -> float | None:

@@ -13,6 +13,7 @@ compression at all.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 import numpy as np
@@ -41,6 +42,8 @@ class TurboQuantizer:
         byte = np.arange(256)
         self._lo = self.codebook[byte & 15]
         self._hi = self.codebook[byte >> 4]
+        self._kernel_lock = threading.Lock()
+        self._kernel: tuple[Any] | None = None  # (compiled scan or None), resolved on first large scan
 
     @property
     def code_bytes(self) -> int:
@@ -63,6 +66,27 @@ class TurboQuantizer:
         return np.ascontiguousarray(
             even[:, None] * self._lo[None, :] + odd[:, None] * self._hi[None, :], dtype=np.float32
         )
+
+    def scan(self, codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
+        """Approximate dot products of the query behind ``lut`` with every packed vector: the
+        numba kernel from `NUMBA_ABOVE` vectors on when numba is installed, numpy otherwise."""
+        return scan_codes(codes, lut, self._numba() if codes.shape[0] >= NUMBA_ABOVE else None)
+
+    def scan_backend(self, vectors: int | None = None) -> str:
+        """The kernel a scan of this many vectors uses (None: of a large index)."""
+        if vectors is not None and vectors < NUMBA_ABOVE:
+            return "numpy"
+        return "numba" if self._numba() is not None else "numpy"
+
+    def _numba(self) -> Any:
+        # Resolved lazily: importing numba costs a second, which `homelab-hub --help` should not pay.
+        with self._kernel_lock:
+            if self._kernel is None:
+                try:
+                    self._kernel = (_make_numba_scan(),)
+                except ImportError:  # numba is optional: the numpy path gives the same scores, slower
+                    self._kernel = (None,)
+            return self._kernel[0]
 
 
 def _scan_numpy(codes: np.ndarray, lut: np.ndarray, out: np.ndarray, chunk: int = 4096) -> None:
@@ -90,38 +114,20 @@ def _make_numba_scan() -> Any:
     return scan
 
 
-_KERNEL: list[Any] = []  # [compiled scan or None], filled on first use
 # Importing numba and compiling the kernel costs about 55 MB of RSS for the life of the process
 # (llvmlite) and a second; below this many vectors the numpy path, about 2.5x slower, still
 # scans in a few milliseconds, so a small hub (a Raspberry Pi's) never loads numba.
 NUMBA_ABOVE = 30_000
 
 
-def _kernel() -> Any:
-    # Resolved lazily: importing numba costs a second, which `homelab-hub --help` should not pay.
-    if not _KERNEL:
-        try:
-            _KERNEL.append(_make_numba_scan())
-        except ImportError:  # numba is optional: the numpy path gives the same scores, slower
-            _KERNEL.append(None)
-    return _KERNEL[0]
-
-
-def scan_codes(codes: np.ndarray, lut: np.ndarray) -> np.ndarray:
-    """Approximate dot products of the query behind ``lut`` with every packed vector."""
+def scan_codes(codes: np.ndarray, lut: np.ndarray, kernel: Any = None) -> np.ndarray:
+    """Approximate dot products of the query behind ``lut`` with every packed vector, with the
+    compiled numba ``kernel`` when given (`TurboQuantizer.scan` picks it), numpy otherwise."""
     out = np.empty(codes.shape[0], dtype=np.float32)
     if codes.shape[0] == 0:
         return out
-    kernel = _kernel() if codes.shape[0] >= NUMBA_ABOVE else None
     if kernel is not None:
         kernel(codes, lut, out)
     else:
         _scan_numpy(codes, lut, out)
     return out
-
-
-def scan_backend(vectors: int | None = None) -> str:
-    """The kernel a scan of this many vectors uses (None: of a large index)."""
-    if vectors is not None and vectors < NUMBA_ABOVE:
-        return "numpy"
-    return "numba" if _kernel() is not None else "numpy"

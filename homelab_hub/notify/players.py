@@ -18,9 +18,10 @@ from urllib.parse import quote
 
 import httpx
 
+from homelab_hub.clients.http import http_client
 from homelab_hub.errors import Unavailable
 from homelab_hub.notify.config import SpeakerConfig
-from homelab_hub.redact import redact_http_logs, redact_url
+from homelab_hub.redact import redact_url
 
 
 class SpeakerFailed(Unavailable):
@@ -38,12 +39,12 @@ class _HttpPlayer:
         self.name = name
         self.config = config
         self.base = config.url.rstrip("/")
-        redact_http_logs()  # the commands carry the one-time audio link; httpx logs each request line
 
     def _request(self, method: str, path: str, **kw: object) -> httpx.Response:
         where = f"speaker {self.name} ({redact_url(self.base)})"
         try:
-            with httpx.Client(timeout=self.config.timeout_s, verify=bool(self.config.verify_tls)) as client:
+            # http_client logs request lines redacted: the commands carry the one-time audio link.
+            with http_client(timeout=self.config.timeout_s, verify=bool(self.config.verify_tls)) as client:
                 return client.request(method, self.base + path, **kw)  # type: ignore[arg-type]
         except httpx.TimeoutException as exc:
             raise SpeakerFailed(f"{where} did not answer within {self.config.timeout_s:g}s") from exc

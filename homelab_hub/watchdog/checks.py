@@ -19,6 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from homelab_hub.inference.rpc import RpcProber
 from homelab_hub.watchdog import dependencies
 from homelab_hub.watchdog.config import WatchdogConfig, WatchedServiceConfig
 from homelab_hub.watchdog.logs import LogCursor, LogProblem, read_new
@@ -251,8 +252,10 @@ def check_services(
     wait: Callable[[float], bool],
     names: list[str] | None = None,
     cpu_samples: int | None = None,
+    rpc: RpcProber | None = None,
 ) -> dict[str, Observation]:
-    """Observe every (or the named) watched service once. Never raises for a service's sake."""
+    """Observe every (or the named) watched service once. Never raises for a service's sake.
+    ``rpc``: the watchdog's prober of rpc-server dependencies."""
     now = time.time()
     table = ProcessTable()
     wanted = list(config.services) if names is None else names
@@ -279,13 +282,13 @@ def check_services(
 
     def service_health(other: str) -> tuple[bool, str]:
         if other not in own_health:
-            (extra,) = check_services(config, cursors, wait, names=[other], cpu_samples=0).values()
+            (extra,) = check_services(config, cursors, wait, names=[other], cpu_samples=0, rpc=rpc).values()
             own_health[other] = (not extra.own_findings(), extra.summary())
         return own_health[other]
 
     for name, obs in observations.items():
         for dep in config.services[name].dependencies:
-            ok, detail = dependencies.check_dependency(dep, service_health)
+            ok, detail = dependencies.check_dependency(dep, service_health, rpc)
             if not ok:
                 obs.findings.append(
                     Finding(

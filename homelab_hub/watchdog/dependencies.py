@@ -10,6 +10,7 @@ from collections.abc import Callable
 import httpx
 
 from homelab_hub.inference.checks import ollama_model_check, rpc_server_check
+from homelab_hub.inference.rpc import RpcProber
 from homelab_hub.watchdog.config import (
     Dependency,
     HttpDependency,
@@ -55,17 +56,20 @@ def check_ollama(dep: OllamaDependency) -> tuple[bool, str]:
     return bool(ok), str(detail)
 
 
-def check_rpc(dep: RpcDependency) -> tuple[bool, str]:
+def check_rpc(dep: RpcDependency, prober: RpcProber | None = None) -> tuple[bool, str]:
     # The inference engine owns the RPC client, imported plainly like the Ollama checker.
     try:
-        ok, detail = rpc_server_check(dep.address, timeout=dep.timeout_s)
+        ok, detail = rpc_server_check(dep.address, timeout=dep.timeout_s, prober=prober)
     except Exception as exc:  # a broken checker is a failed check, not a dead watchdog
         return False, f"rpc check of {dep.address} raised {type(exc).__name__}: {exc}"
     return bool(ok), str(detail)
 
 
-def check_dependency(dep: Dependency, service_health: ServiceHealth) -> tuple[bool, str]:
-    """Run one dependency check; never raises."""
+def check_dependency(
+    dep: Dependency, service_health: ServiceHealth, rpc: RpcProber | None = None
+) -> tuple[bool, str]:
+    """Run one dependency check; never raises. ``rpc``: the caller's prober of rpc-servers (it
+    remembers what each one speaks)."""
     if isinstance(dep, HttpDependency):
         return check_http(dep)
     if isinstance(dep, TcpDependency):
@@ -73,7 +77,7 @@ def check_dependency(dep: Dependency, service_health: ServiceHealth) -> tuple[bo
     if isinstance(dep, OllamaDependency):
         return check_ollama(dep)
     if isinstance(dep, RpcDependency):
-        return check_rpc(dep)
+        return check_rpc(dep, rpc)
     assert isinstance(dep, ServiceDependency)
     ok, detail = service_health(dep.service)
     return ok, f"service {dep.service}: {detail}"

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Protocol
 
 from homelab_hub.errors import NotFound
+from homelab_hub.inference.rpc import RpcProber
 from homelab_hub.store import Database
 from homelab_hub.watchdog.budget import Budget
 from homelab_hub.watchdog.checks import Finding, Observation, check_services
@@ -72,7 +73,10 @@ class Watchdog:
         self.notifier = notifier
         self.manager = ServiceManager()
         self.budget = Budget(config)
-        self.escalation = Escalation(config, self.incidents, self.manager, ClaudeRunner(config.claude))
+        self.rpc = RpcProber()  # rpc-server dependencies: remembers what each one speaks
+        self.escalation = Escalation(
+            config, self.incidents, self.manager, ClaudeRunner(config.claude), rpc=self.rpc
+        )
         self.workers = WorkerWatch(supervisor) if supervisor is not None and config.watch_workers else None
         # Camera workers on other machines (the hub's broker): services of their own.
         self.remote = (
@@ -123,7 +127,7 @@ class Watchdog:
             self.manager.reap()
             states = {name: self.states.load(name) for name in self.config.services}
             cursors = {name: st.log_cursors for name, st in states.items()}
-            observations = check_services(self.config, cursors, wait)
+            observations = check_services(self.config, cursors, wait, rpc=self.rpc)
             done: set[str] = set()
             for name, obs in observations.items():
                 if beat is not None:
@@ -139,7 +143,7 @@ class Watchdog:
                         # An earlier service's tiers took long (Claude may take minutes): look
                         # again before acting on an old observation.
                         obs = check_services(
-                            self.config, {name: states[name].log_cursors}, wait, names=[name]
+                            self.config, {name: states[name].log_cursors}, wait, names=[name], rpc=self.rpc
                         )[name]
                     outcome = self._handle(name, obs, states[name], done, wait)
                 report.outcomes[name] = outcome

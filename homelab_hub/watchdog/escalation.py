@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from homelab_hub.clock import steady_time
+from homelab_hub.inference.rpc import RpcProber
 from homelab_hub.watchdog.budget import Budget
 from homelab_hub.watchdog.checks import Finding, Observation, check_services, find_pids
 from homelab_hub.watchdog.claude import ClaudeOutcome, ClaudeRunner
@@ -74,9 +75,13 @@ class Escalation:
         incidents: IncidentStore,
         manager: ServiceManager,
         claude: ClaudeRunner,
+        *,
+        rpc: RpcProber | None = None,
     ) -> None:
-        """Raises ConfigError when the Claude tier is on and its prompt template is unreadable."""
+        """Raises ConfigError when the Claude tier is on and its prompt template is unreadable.
+        ``rpc``: the watchdog's prober of rpc-server dependencies, for the checks after a restart."""
         self.config = config
+        self.rpc = rpc
         self.incidents = incidents
         self.manager = manager
         self.budget = Budget(config)
@@ -155,7 +160,9 @@ class Escalation:
                 continue
         cursors = start_cursors
         while True:
-            obs = check_services(self.config, {name: start_cursors}, wait, names=[name], cpu_samples=0)[name]
+            obs = check_services(
+                self.config, {name: start_cursors}, wait, names=[name], cpu_samples=0, rpc=self.rpc
+            )[name]
             cursors = {**start_cursors, **obs.cursors}
             blocking = [f for f in obs.findings if f.kind in _BLOCKING]
             logging_again = not cfg.logs or (

@@ -9,6 +9,7 @@ from homelab_hub.inference.rpc import (
     CMD_DEVICE_COUNT,
     CMD_GET_DEVICE_MEMORY,
     CMD_HELLO,
+    RpcProber,
     compatible,
     parse_address,
     probe,
@@ -103,8 +104,9 @@ def test_an_address_needs_a_host_and_a_port(bad):
 
 def test_the_hello_layout_that_worked_goes_first_next_time():
     # Today's rpc-server logs "HELLO request size mismatch" for every HELLO of the old layout.
+    prober = RpcProber()
     with FakeRpcServer(version=(7, 0, 0)) as server:
-        assert probe(server.address, TIMEOUT_S).hello_format == "conn_caps"
+        assert prober.probe(server.address, TIMEOUT_S).hello_format == "conn_caps"
         server.commands.clear()
-        assert probe(server.address, TIMEOUT_S).state == "ok"
+        assert prober.probe(server.address, TIMEOUT_S).state == "ok"
         assert server.commands.count(CMD_HELLO) == 1

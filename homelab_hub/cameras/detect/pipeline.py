@@ -51,10 +51,19 @@ class SampleResult:
     model_latency_s: float | None = None
     alert_id: int | None = None
 
+    @property
+    def motion(self) -> bool:
+        """A motion sample: the motion detector found motion in this frame, and only then does
+        a result carry boxes. A full-frame check of a still scene is not one, whatever the
+        model said; neither is a recalibration. `PipelineStats` and the camera's runtime
+        (health, watchdog) both count ``motion_samples`` by this."""
+        return bool(self.boxes)
+
 
 @dataclass
 class PipelineStats:
-    """Counters for health, the watchdog and the replay summary."""
+    """Counters for health, the watchdog and the replay summary (``motion_samples``: see
+    `SampleResult.motion`)."""
 
     samples: int = 0
     motion_samples: int = 0
@@ -163,6 +172,7 @@ class CameraPipeline:
         """
         result = self._decide(frame, ts)
         self.stats.samples += 1
+        self.stats.motion_samples += result.motion
         self.stats.last_decision = result.decision
         return result
 
@@ -176,7 +186,6 @@ class CameraPipeline:
             return SampleResult("recalibrated")
         moving = motion.kind == "motion"
         if moving:
-            self.stats.motion_samples += 1
             self.activity.add(motion.boxes, frame.shape[1], frame.shape[0], ts)
         if self.deps is not None:
             self.deps.bus.camera_motion(self.name, moving)

@@ -162,8 +162,9 @@ class VisionClassifier:
     def _wants_structured(self) -> bool:
         if self._structured is not None:
             return self._structured
-        version = self._client.version()
-        if version is None:
+        try:
+            version = self._client.version()
+        except HubError:
             return False  # ask again next time; the server may be starting
         self._structured = _version_at_least(version, (0, 5, 0))
         log.info("vision: %s speaks structured output: %s", self._where, self._structured)

@@ -102,7 +102,7 @@ class CameraRuntime:
         with self._lock:
             self.samples += 1
             self._sample_times.append(time.monotonic())
-            if result.boxes or result.decision not in ("clear", "recalibrated"):
+            if result.motion:  # the pipeline's own meaning (SampleResult.motion)
                 self.motion_samples += 1
             if result.model_called:
                 self.model_calls += 1

@@ -6,7 +6,6 @@ from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
 from homelab_hub.memory import schema
-from homelab_hub.memory.quantizer import scan_backend
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.worker import IndexPersistWorker
 from homelab_hub.resources import memory as memory_resources
@@ -53,7 +52,7 @@ def health(services: Services) -> ComponentHealth:
             "vectors": len(index) if index else 0,
             "index_bytes": index.nbytes if index else 0,
             "bits_per_dim": round(index.bits_per_dim, 2) if index else 0,
-            "scan": scan_backend(len(index) if index else 0),
+            "scan": index.quantizer.scan_backend(len(index)) if index else "numpy",
             "model": service.embedder.model_name,
             "reconcile": report.__dict__,
         },
