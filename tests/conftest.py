@@ -12,6 +12,26 @@ from homelab_hub.store import Database, migrate
 from tests.support import free_port, port_open, require
 
 
+# Tests that mostly hold something open or wait out an outage (the issues ask for minutes):
+# `scripts/test` runs them (-m long) beside the rest (-m "not long") to keep the suite short.
+LONG = (
+    "tests/web/test_live_streams.py::test_the_grid_websocket_an_mjpeg_stream_and_an_sse_session_stay_up_for_two_minutes",
+    "tests/server/test_outages.py",
+    "tests/remote/",
+    "tests/test_lean_install.py",
+)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line("markers", "long: holds or waits for minutes; run beside the rest by scripts/test")
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    for item in items:
+        if item.nodeid.startswith(LONG):
+            item.add_marker(pytest.mark.long)
+
+
 @pytest.fixture
 def sqlite_url(tmp_path) -> str:
     return f"sqlite:///{tmp_path}/hub.db"

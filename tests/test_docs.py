@@ -42,3 +42,9 @@ def test_every_command_is_in_the_readme_command_table():
     sub = next(a for a in build_parser()._actions if a.__class__.__name__ == "_SubParsersAction")
     missing = [name for name in sub.choices if f"`homelab-hub {name}" not in table]
     assert not missing, f"commands missing from the README's command table: {missing}"
+
+
+def test_the_readme_shows_the_broker_acl_the_tests_run():
+    from homelab_hub.remote.acl import mosquitto_acl
+
+    assert mosquitto_acl() in README.read_text()
