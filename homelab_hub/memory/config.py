@@ -63,7 +63,15 @@ class MemoryConfig(BaseModel):
         0.5,
         gt=0,
         description="How often the hub reads the table's change number to pick up rows other processes "
-        "wrote (a CLI import, another hub).",
+        "wrote (a CLI import, another hub); with a [broker], only while its link is down.",
+    )
+    sync_poll_connected_s: float = Field(
+        10.0,
+        gt=0,
+        le=60,
+        description="The same while the [broker] link is up: other hubs on this database announce each "
+        "change there and wake this one at once, so this poll only catches a lost notice or a writer "
+        "without a broker (a CLI import).",
     )
     rrf_k: int = Field(
         60, ge=1, description="Reciprocal-rank-fusion constant joining semantic and keyword rankings."

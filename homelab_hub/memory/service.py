@@ -14,6 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 
@@ -38,6 +39,9 @@ from homelab_hub.memory.validation import (
     clean_time,
 )
 from homelab_hub.store.db import Database
+
+if TYPE_CHECKING:
+    from homelab_hub.memory.notices import ChangeNotices
 
 log = logging.getLogger(__name__)
 
@@ -99,6 +103,10 @@ class MemoryService:
         # (done, total) of the re-embedding a switch of embedder started, for progress bars.
         self.reembed_progress = (0, 0)
         self._seen_seq = 0  # the newest change number (memory_clock) the caches hold
+        # Set when another hub says it committed a change (ChangeNotices): the follower
+        # (IndexPersistWorker) wakes at once instead of at its next poll.
+        self.nudged = threading.Event()
+        self.notices: ChangeNotices | None = None  # set when this hub has a broker link
         self._loader: threading.Thread | None = None
         self._closing = False
 
@@ -285,6 +293,11 @@ class MemoryService:
                 self._forget(memory_id)
         self._seen_seq = max(self._seen_seq, seen)
         return len(changed) + removed
+
+    @property
+    def seen_seq(self) -> int:
+        """The newest change number the caches hold."""
+        return self._seen_seq
 
     def behind(self) -> bool:
         """True when the table has changes the caches have not followed (one cheap read)."""

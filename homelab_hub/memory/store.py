@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import json
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -134,6 +134,9 @@ class MemoryStore:
     def __init__(self, db: Database, embedder: str) -> None:
         self.db = db
         self.embedder = embedder
+        # Called with a change's number once it has committed (the hub's change notices to
+        # other hubs on the broker); None: nobody is told, followers find it by polling.
+        self.on_change: Callable[[int], None] | None = None
 
     # -- writes -------------------------------------------------------------------------
     def insert(
@@ -197,6 +200,10 @@ class MemoryStore:
                 "UPDATE memories SET change_seq = (SELECT seq FROM memory_clock WHERE id = 1) WHERE id = ?",
                 (memory_id,),
             )
+        on_change = self.on_change
+        if on_change is not None:  # every committed change passes here: save, update, delete, import
+            seq = self.change_seq()
+            self.db.after_commit(lambda: on_change(seq))
 
     def _write_tags(self, memory_id: int, agent: str, tags: list[str], *, replace: bool = True) -> None:
         if replace:

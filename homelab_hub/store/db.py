@@ -13,7 +13,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -51,6 +51,7 @@ class _Conn:
         self.raw = raw
         self.dialect = dialect
         self.in_tx = False
+        self.after_commit: list[Callable[[], None]] = []  # what runs once the open transaction commits
 
     def cursor(self) -> Any:
         if self.dialect == "mysql":
@@ -259,18 +260,33 @@ class Database:
             else:
                 conn.raw.begin()
             conn.in_tx = True
+            conn.after_commit = []
         try:
             yield self
         except BaseException:
             conn.in_tx = False
+            conn.after_commit = []
             try:
                 conn.raw.rollback() if self.dialect == "mysql" else conn.raw.execute("ROLLBACK")
             except Exception:
                 self._drop()
             raise
         conn.in_tx = False
+        after, conn.after_commit = conn.after_commit, []
         with self._guard():
             conn.raw.commit() if self.dialect == "mysql" else conn.raw.execute("COMMIT")
+        for step in after:
+            _run_after_commit(step)
+
+    def after_commit(self, step: Callable[[], None]) -> None:
+        """Run ``step`` once this thread's open transaction has committed (at once outside
+        one; never after a rollback). For telling others about a change only when it is there
+        to be read. A step that raises is logged, never passed on to the writer."""
+        conn: _Conn | None = getattr(self._local, "conn", None)
+        if conn is not None and conn.in_tx:
+            conn.after_commit.append(step)
+        else:
+            _run_after_commit(step)
 
     def ping(self) -> float:
         """Round-trip a trivial query; returns seconds. Raises StorageUnavailable."""
@@ -302,6 +318,13 @@ def _private_file(file: Path) -> None:
             os.chmod(file, 0o600)
         except OSError:  # someone else's file: leave it, the operator chose its mode
             pass
+
+
+def _run_after_commit(step: Callable[[], None]) -> None:
+    try:
+        step()
+    except Exception:
+        log.exception("a step after a commit failed (the commit stands)")
 
 
 def _short(exc: BaseException) -> str:

@@ -129,7 +129,7 @@ def test_a_zone_drawn_on_the_hub_silences_motion_on_the_worker_within_two_second
     assert after.motion_samples == before.motion_samples, "motion still counted behind an exclude zone"
 
 
-def test_a_cut_link_loses_no_alert_and_a_killed_worker_none_either(remote_lab):
+def test_a_cut_link_loses_no_alert_and_a_killed_worker_none_either(remote_lab, page):
     lab = remote_lab("gate-pi")
     worker = lab.workers["gate-pi"]
     vision_url = lab.start_vision(worker, "ALERT: A person is standing at the gate.")
@@ -166,6 +166,10 @@ def test_a_cut_link_loses_no_alert_and_a_killed_worker_none_either(remote_lab):
     )  # fmt: skip
     assert incident.report == "needs_human"
     print(f"offline at the hub {offline_s} s after the cut (deadline {3 * KEEPALIVE_S} s)")
+    page.goto(hub.url + "/cameras")
+    tile = page.locator('#grid .tile[data-camera="gate"]')
+    wait_until(lambda: tile.get_attribute("data-state") == "offline", 10, "the tile offline")
+    assert tile.locator(".reason").inner_text().startswith("offline: worker gate-pi unreachable since ")
 
     # The worker keeps detecting: its outbox fills while the link is down.
     remaining = CUT_S - (time.monotonic() - cut_at)
@@ -201,6 +205,8 @@ def test_a_cut_link_loses_no_alert_and_a_killed_worker_none_either(remote_lab):
         timeout=15, what="the incident resolved",
     )  # fmt: skip
     print(f"{len(made)} alerts made during the {CUT_S:.0f} s cut; all stored once, in order")
+    review = lab.rest("alert_review", {"camera": "gate", "hours": 1})
+    assert "A person is standing at the gate" in str(review)
 
 
 def test_a_worker_with_the_wrong_password_is_refused_and_says_so(remote_lab):

@@ -46,3 +46,27 @@ def test_a_failed_transaction_leaves_nothing_behind(db):
     except RuntimeError:
         pass
     assert db.query_one("SELECT COUNT(*) AS n FROM worker_events")["n"] == 0
+
+
+def test_steps_after_a_commit_run_once_it_is_readable_and_never_after_a_rollback(db):
+    count = "SELECT COUNT(*) AS n FROM worker_events"
+    insert = "INSERT INTO worker_events (worker, ts, event, reason) VALUES ('w', 1, 'e', 'r')"
+    seen: list[int] = []
+    with db.transaction():
+        db.execute(insert)
+        with db.transaction():  # a nested one joins: its steps wait for the outer commit
+            db.after_commit(lambda: seen.append(db.query_one(count)["n"]))
+        assert seen == []
+    assert seen == [1]
+    try:
+        with db.transaction():
+            db.execute(insert)
+            db.after_commit(lambda: seen.append(-1))
+            raise RuntimeError("boom")
+    except RuntimeError:
+        pass
+    db.after_commit(lambda: seen.append(0))  # outside a transaction: at once
+    with db.transaction():
+        db.execute(insert)
+        db.after_commit(lambda: 1 / 0)  # a failing step is logged; the writer is not told
+    assert seen == [1, 0] and db.query_one(count)["n"] == 2

@@ -6,6 +6,7 @@ from typing import TYPE_CHECKING
 
 from homelab_hub.health import ComponentHealth
 from homelab_hub.memory import schema
+from homelab_hub.memory.notices import ChangeNotices
 from homelab_hub.memory.service import MemoryService
 from homelab_hub.memory.worker import IndexPersistWorker
 from homelab_hub.resources import memory as memory_resources
@@ -27,11 +28,22 @@ def build(services: Services) -> None:
     service = MemoryService(services.db, config, index_dir)
     service.start()
     services.memory = service
-    worker = IndexPersistWorker(service, config.persist_interval_s, config.sync_poll_s)
+    link = services.link
+    if link is not None:  # other hubs on this database hear of our changes, and we of theirs
+        ChangeNotices(link, service).start()
+    connected = link.connected.is_set if link is not None else None
+
+    def make_worker() -> IndexPersistWorker:
+        return IndexPersistWorker(
+            service,
+            config.persist_interval_s,
+            config.sync_poll_s,
+            connected=connected,
+            connected_poll_s=config.sync_poll_connected_s,
+        )
+
     services.supervisor.add(
-        worker.name,
-        lambda: IndexPersistWorker(service, config.persist_interval_s, config.sync_poll_s),
-        heartbeat_timeout=worker.heartbeat_timeout,
+        IndexPersistWorker.name, make_worker, heartbeat_timeout=make_worker().heartbeat_timeout
     )
 
 
@@ -55,8 +67,19 @@ def health(services: Services) -> ComponentHealth:
             "scan": index.quantizer.scan_backend(len(index)) if index else "numpy",
             "model": service.embedder.model_name,
             "reconcile": report.__dict__,
+            "follow": _follow(services),
+            "notices_sent": service.notices.sent if service.notices else 0,
+            "notices_heard": service.notices.heard if service.notices else 0,
         },
     )
+
+
+def _follow(services: Services) -> str:
+    """How this hub learns of other writers' changes."""
+    config, link = services.config.memory, services.link
+    if link is not None and link.connected.is_set():
+        return f"change notices on the broker, polling every {config.sync_poll_connected_s:g} s"
+    return f"polling every {config.sync_poll_s:g} s"
 
 
 def close(services: Services) -> None:
