@@ -55,6 +55,9 @@ class Services:
     supervisor: Supervisor
     components: Sequence[ComponentEntry] = ()
     started_at: float = field(default_factory=time.time)
+    # False for a CLI command's services: no workers run, and nothing takes the hub's place on
+    # the broker (its client id belongs to the serving hub).
+    serving: bool = True
     # Engines, set by their component's build (None when not running).
     link: BrokerLink | None = None  # the lab's broker ([broker]), shared by the engines that use it
     notifier: NotificationBus | None = None

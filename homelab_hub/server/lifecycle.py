@@ -24,7 +24,9 @@ def build_services(
     db = Database.from_url(config.storage.url)
     migrate(db, all_migrations(components))
     supervisor = Supervisor(config.supervisor, db=db)
-    services = Services(config=config, db=db, supervisor=supervisor, components=components)
+    services = Services(
+        config=config, db=db, supervisor=supervisor, components=components, serving=start_workers
+    )
     for component in components:
         component.build(services)
     if start_workers:

@@ -20,6 +20,9 @@ def build(services: Services) -> None:
     if not config.enabled:
         services.off["broker"] = "no [broker] host is configured"
         return
+    if not services.serving:  # a CLI command: the serving hub holds this client id
+        services.off["broker"] = "only `homelab-hub serve` connects to the broker"
+        return
     # A persistent session: alerts workers send while this hub is down wait at the broker.
     link = BrokerLink(
         config, client_id=f"homelab-hub-{config.name}", label=f"hub {config.name}", persistent=True,
