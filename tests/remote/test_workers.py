@@ -134,7 +134,7 @@ def test_a_cut_link_loses_no_alert_and_a_killed_worker_none_either(remote_lab, p
     worker = lab.workers["gate-pi"]
     vision_url = lab.start_vision(worker, "ALERT: A person is standing at the gate.")
     lab.start_hub(
-        {"gate": lab.camera(lab.clip("gate", seed=4), host="gate-pi", interval_s=0.2,
+        {"gate": lab.camera(lab.clip("gate", seed=4), host="gate-pi", interval_s=0.125,
                             alerts={"image_dir": str(lab.tmp / "hub-alerts"), "cooldown_s": 0})},
         vision={"enabled": True, "model": "qwen2.5vl:7b"},
         watchdog={"enabled": True, "interval_s": 1.0, "services": {}},
