@@ -11,7 +11,6 @@ from homelab_hub.server.components import all_migrations
 from homelab_hub.store import Database, migrate
 from tests.support import free_port, port_open, require
 
-
 # Tests that mostly hold something open or wait out an outage (the issues ask for minutes):
 # `scripts/test` runs them (-m long) beside the rest (-m "not long") to keep the suite short.
 LONG = (
@@ -23,7 +22,9 @@ LONG = (
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "long: holds or waits for minutes; run beside the rest by scripts/test")
+    config.addinivalue_line(
+        "markers", "long: holds or waits for minutes; run beside the rest by scripts/test"
+    )
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:

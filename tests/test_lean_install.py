@@ -62,6 +62,23 @@ def test_the_default_install_has_no_torch(lean_venv):
     assert "No module named 'torch'" in probe.stderr
 
 
+def test_the_camera_worker_runs_from_the_default_install_without_an_embedding_model(lean_venv):
+    """`homelab-hub worker` (pip install homelab-hub[worker]: the same packages) loads no
+    embedding runtime: neither ONNX Runtime nor the tokenizer, let alone PyTorch."""
+    help_text = subprocess.run(
+        [str(lean_venv / "bin" / "homelab-hub"), "worker", "--help"], capture_output=True, text=True
+    )
+    assert help_text.returncode == 0 and "--broker" in help_text.stdout
+    probe = subprocess.run(
+        [str(lean_venv / "bin" / "python"), "-c",
+         "import sys, homelab_hub.remote.node, homelab_hub.server.cli; "
+         "print(sorted(m for m in ('torch', 'onnxruntime', 'tokenizers', 'sentence_transformers') if m in sys.modules))"],
+        capture_output=True, text=True,
+    )  # fmt: skip
+    assert probe.returncode == 0, probe.stderr
+    assert probe.stdout.strip() == "[]"
+
+
 def test_the_hub_serves_and_searches_from_the_default_install(lean_venv, tmp_path):
     port = free_port()
     env = {
