@@ -73,6 +73,12 @@ def test_a_remote_camera_streams_in_the_grid_next_to_a_local_one_over_one_websoc
         assert page.locator(f'#grid .tile[data-camera="{name}"]').get_attribute("data-state") == "streaming"
     assert sockets == [f"ws://127.0.0.1:{hub.config.server.port}/ws/cameras"]
     assert page.errors == []
+    # The zone editor shows its live frame (960 wide: the worker encodes that width too).
+    page.goto(f"{hub.url}/zones?camera=garage")
+    wait_until(
+        lambda: int(page.locator("#frame").get_attribute("data-frames") or 0) >= 2, 30, "a frame in /zones"
+    )
+    assert page.errors == []
     # The MJPEG fallback and a snapshot show it too.
     snap = lab.rest("camera_snapshot", {"camera": "garage", "annotated": True})
     assert snap["width"] == 320 and snap["height"] == 180
