@@ -10,6 +10,7 @@ missing file fails loudly instead of reaching for the network.
 from __future__ import annotations
 
 import copy
+import functools
 import logging
 import os
 import sys
@@ -25,8 +26,9 @@ from homelab_hub.errors import ConfigError, InvalidInput
 
 log = logging.getLogger(__name__)
 
-_LOADED: dict[tuple[str, str], Any] = {}
-_LOADED_LOCK = threading.Lock()
+# One load at a time; each model (path and device) is loaded once per process and shared by
+# every MemoryService in it (tests and benchmarks make several): immutable weights, memoized.
+_LOAD_LOCK = threading.Lock()
 
 
 def default_model_path() -> Path:
@@ -43,26 +45,26 @@ def default_model_path() -> Path:
 
 def load_model(path: Path, device: str) -> Any:
     """Load (or reuse) a SentenceTransformer from a local directory. Raises ConfigError."""
-    key = (str(path), device)
-    with _LOADED_LOCK:
-        if key in _LOADED:
-            return _LOADED[key]
-        if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
-            raise ConfigError(
-                f"memory.model_path: {str(path)!r} is not a sentence-transformers model directory"
-            )
-        os.environ["HF_HUB_OFFLINE"] = "1"
-        os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
-        from sentence_transformers import SentenceTransformer
-        from transformers.utils import logging as transformers_logging
+    with _LOAD_LOCK:
+        return _load_model(str(path), device)
 
-        # transformers 5 draws a tqdm "Loading weights" bar on stderr at every load: a line of
-        # noise in the hub log and in `memory import`, where nothing is wrong.
-        transformers_logging.disable_progress_bar()
 
-        model = SentenceTransformer(str(path), device=device, local_files_only=True)
-        _LOADED[key] = model
-        return model
+@functools.cache
+def _load_model(where: str, device: str) -> Any:
+    """Raises ConfigError (not memoized: a fixed directory loads on the next call)."""
+    path = Path(where)
+    if not (path / "modules.json").is_file() and not (path / "config.json").is_file():
+        raise ConfigError(f"memory.model_path: {str(path)!r} is not a sentence-transformers model directory")
+    os.environ["HF_HUB_OFFLINE"] = "1"
+    os.environ.setdefault("TRANSFORMERS_OFFLINE", "1")
+    from sentence_transformers import SentenceTransformer
+    from transformers.utils import logging as transformers_logging
+
+    # transformers 5 draws a tqdm "Loading weights" bar on stderr at every load: a line of
+    # noise in the hub log and in `memory import`, where nothing is wrong.
+    transformers_logging.disable_progress_bar()
+
+    return SentenceTransformer(str(path), device=device, local_files_only=True)
 
 
 class _Pending:

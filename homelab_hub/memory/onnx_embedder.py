@@ -14,6 +14,7 @@ several threads at once.
 
 from __future__ import annotations
 
+import functools
 import logging
 import os
 import threading
@@ -119,36 +120,38 @@ class OnnxEmbedder(Embedder):
         return (pooled / np.clip(norms, 1e-12, None)).astype(np.float32)
 
 
-_LOADED: dict[str, tuple[Any, Any, Any, set[str], int]] = {}
-_LOADED_LOCK = threading.Lock()
+_LOAD_LOCK = threading.Lock()
 
 
 def _load(path: Path) -> tuple[Any, Any, Any, set[str], int]:
     """(session, tokenizer, counter, input names, dim), loaded once per process and file (a
-    second MemoryService in one process, as tests and benchmarks make, shares them). Raises
-    ConfigError."""
-    with _LOADED_LOCK:
-        if str(path) in _LOADED:
-            return _LOADED[str(path)]
-        if not path.is_file():
-            raise ConfigError(f"memory.model_path: {str(path)!r} is not an ONNX file")
-        try:
-            import onnxruntime as ort
-            from tokenizers import Tokenizer
+    second MemoryService in one process, as tests and benchmarks make, shares them: immutable
+    weights, memoized). Raises ConfigError."""
+    with _LOAD_LOCK:
+        return _load_file(str(path))
 
-            options = ort.SessionOptions()
-            options.intra_op_num_threads = min(_MAX_THREADS, os.cpu_count() or 1)
-            options.inter_op_num_threads = 1
-            # Without the arena, the memory of one big batch goes back after it instead of
-            # staying reserved for the life of the process.
-            options.enable_cpu_mem_arena = False
-            session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
-            counter = Tokenizer.from_file(str(TOKENIZER_FILE))
-            tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
-            tokenizer.enable_truncation(MAX_TOKENS)
-            dim = int(session.get_outputs()[0].shape[-1])
-        except Exception as exc:
-            raise ConfigError(f"embedding model {str(path)!r} failed to load: {exc}") from exc
-        loaded = (session, tokenizer, counter, {i.name for i in session.get_inputs()}, dim)
-        _LOADED[str(path)] = loaded
-        return loaded
+
+@functools.cache
+def _load_file(where: str) -> tuple[Any, Any, Any, set[str], int]:
+    """Raises ConfigError (not memoized)."""
+    path = Path(where)
+    if not path.is_file():
+        raise ConfigError(f"memory.model_path: {str(path)!r} is not an ONNX file")
+    try:
+        import onnxruntime as ort
+        from tokenizers import Tokenizer
+
+        options = ort.SessionOptions()
+        options.intra_op_num_threads = min(_MAX_THREADS, os.cpu_count() or 1)
+        options.inter_op_num_threads = 1
+        # Without the arena, the memory of one big batch goes back after it instead of
+        # staying reserved for the life of the process.
+        options.enable_cpu_mem_arena = False
+        session = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
+        counter = Tokenizer.from_file(str(TOKENIZER_FILE))
+        tokenizer = Tokenizer.from_file(str(TOKENIZER_FILE))
+        tokenizer.enable_truncation(MAX_TOKENS)
+        dim = int(session.get_outputs()[0].shape[-1])
+    except Exception as exc:
+        raise ConfigError(f"embedding model {str(path)!r} failed to load: {exc}") from exc
+    return (session, tokenizer, counter, {i.name for i in session.get_inputs()}, dim)
