@@ -87,7 +87,7 @@ def main() -> None:
     print(f"  {'import':<26}{'seconds':>9}{'+RSS':>11}{'+thr':>6}   used by")
     print(
         f"  {'(nothing: the baseline)':<26}{base['seconds']:>9.3f}{base['rss'] / MIB:>7.0f} MiB"
-        f"{base['threads']:>6}   RSS of the bare interpreter: {base['rss_total'] / MIB:.0f} MiB"
+        f"{base['threads']:>6}   RSS of the interpreter with numpy: {base['rss_total'] / MIB:.0f} MiB"
     )
     for name, what in [*HEAVY.items(), ("homelab_hub.server.app", "homelab-hub serve's own import")]:
         row = measure(name, args.repeat)
