@@ -1,6 +1,6 @@
 """What `homelab-hub serve` costs a small machine: RSS and threads, idle, beside the PyTorch embedder.
 
-    python benchmarks/footprint.py [--memories 10000] [--camera-seconds 30] [--no-install]
+    python benchmarks/footprint.py [--memories 10000] [--camera-seconds 30] [--no-install | --install-only]
 
 Each case runs `homelab-hub serve` in its own process on a fresh SQLite database, once with
 the default ONNX embedder and once with ``memory.embedder = "torch"`` (the baseline: what the
@@ -13,8 +13,10 @@ are read from /proc once the hub is healthy and has idled for a few seconds:
 - with 2 file cameras (640x360, 10 fps) and one WebSocket viewer of both, after a while.
 
 Then the default install: `git archive HEAD` into a fresh directory, `scripts/serve` there with
-a fresh virtualenv, wall time until /api/health answers 200, and the venv's size, beside the
-size of this (test) venv. pip's cache and the package index are whatever this machine has.
+a fresh virtualenv, wall time until /api/health answers 200 (and until memory is ok), and the
+venv's size; beside it the same clean clone with the [torch] extra and memory.embedder = torch.
+pip's cache and the package index are whatever this machine has (the archive is HEAD: commit
+first).
 The last table is issue 24's: its "today" figures as filed, this run's figures and the goals.
 """
 
@@ -180,42 +182,68 @@ def viewer(port: int, stop: threading.Event) -> None:
                 return
 
 
-def install(tmp: Path) -> dict[str, float]:
-    """A clean clone's first `scripts/serve` (install included) to /api/health 200."""
-    import httpx
+def install(tmp: Path, embedder: str) -> dict[str, float]:
+    """A clean clone's first start, install included, to /api/health 200 (and to memory ok).
 
+    onnx: `scripts/serve` as a new user runs it. torch (the baseline): the same clean clone,
+    a fresh venv with the [torch] extra installed as scripts/_env.sh installs it (torch pinned
+    first, so that pip takes its CPU build), then `homelab-hub serve` with memory.embedder = torch.
+    """
     from tests.support import free_port
 
-    clone = tmp / "clone"
+    clone = tmp / f"clone-{embedder}"
     clone.mkdir()
     archive = subprocess.run(["git", "archive", "HEAD"], cwd=ROOT, capture_output=True, check=True).stdout
     subprocess.run(["tar", "-x", "-C", str(clone)], input=archive, check=True)
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "HOMELAB_HUB_VENV")}
+    env = {k: v for k, v in os.environ.items() if k not in ("VIRTUAL_ENV", "HOMELAB_HUB_VENV", "PYTHONPATH")}
+    if embedder == "onnx":
+        command = [str(clone / "scripts" / "serve"), "--port", str(port)]
+    else:
+        env |= {"HOMELAB_HUB_MEMORY__EMBEDDER": "torch", "HF_HUB_OFFLINE": "1", "TRANSFORMERS_OFFLINE": "1"}
+        command = [
+            "bash",
+            "-c",
+            'set -e; "${PYTHON:-python3}" -m venv .venv; .venv/bin/python -m pip install -q torch==2.13.0; '
+            '.venv/bin/python -m pip install -q -e ".[torch]"; '
+            f"exec .venv/bin/homelab-hub serve --port {port}",
+        ]
     started = time.monotonic()
     proc = subprocess.Popen(
-        [str(clone / "scripts" / "serve"), "--port", str(port)],
+        command,
         cwd=clone,
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
     )
+    out: dict[str, float] = {}
     try:
-        while True:
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
+        while "seconds" not in out or "memory_s" not in out:
+            status, memory = _health(port)
+            if status == 200 and "seconds" not in out:
+                out["seconds"] = time.monotonic() - started
+            if memory == "ok" and "memory_s" not in out:
+                out["memory_s"] = time.monotonic() - started
             if proc.poll() is not None or time.monotonic() - started > 900:
-                raise SystemExit("scripts/serve on a clean clone did not answer /api/health")
+                raise SystemExit(f"the clean clone ({embedder}) did not answer /api/health; see {clone}")
             time.sleep(0.2)
-        wall = time.monotonic() - started
     finally:
         os.killpg(proc.pid, signal.SIGTERM)
         proc.wait(30)
-    return {"seconds": wall, "venv": _du(clone / ".venv")}
+    out["venv"] = _du(clone / ".venv")
+    return out
+
+
+def _health(port: int) -> tuple[int, str]:
+    """/api/health's status code and the memory component's state (0, "" while nothing answers)."""
+    import httpx
+
+    try:
+        answer = httpx.get(f"http://127.0.0.1:{port}/api/health", timeout=2)
+        return answer.status_code, answer.json().get("components", {}).get("memory", {}).get("state", "")
+    except (httpx.HTTPError, ValueError):
+        return 0, ""
 
 
 def _du(path: Path) -> int:
@@ -239,14 +267,16 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--memories", type=int, default=10_000)
     parser.add_argument("--camera-seconds", type=float, default=30.0)
-    parser.add_argument("--no-install", action="store_true", help="skip the clean scripts/serve install")
+    only = parser.add_mutually_exclusive_group()
+    only.add_argument("--no-install", action="store_true", help="skip the clean scripts/serve install")
+    only.add_argument("--install-only", action="store_true", help="the clean install alone, no RSS cases")
     args = parser.parse_args()
 
-    rows: dict[str, dict[str, Any]] = {}
+    rows: dict[str, dict[str, Any]] = {"load": {"start": os.getloadavg()[0]}}
     with tempfile.TemporaryDirectory(prefix="footprint-") as name:
         tmp = Path(name)
-        cams = cameras_extra(tmp)
-        for emb in ("onnx", "torch"):
+        cams = "" if args.install_only else cameras_extra(tmp)
+        for emb in ("onnx", "torch") if not args.install_only else ():
             config, port = _config(tmp, "empty", emb)
             rows[f"idle-{emb}"] = idle(config, port)
             config, port = _config(tmp, "memories", emb)
@@ -259,7 +289,10 @@ def main() -> None:
                 flush=True,
             )
         if not args.no_install:
-            rows["install"] = install(tmp)
+            for emb in ("onnx", "torch"):
+                rows[f"install-{emb}"] = install(tmp, emb)
+                print(f"  measured install {emb}: " + json.dumps(rows[f"install-{emb}"]), flush=True)
+    rows["load"]["end"] = os.getloadavg()[0]
     report(rows, args)
 
 
@@ -269,6 +302,65 @@ def report(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
 
     print("homelab-hub serve, RSS and threads (ONNX default vs baseline: memory.embedder = torch)")
     print(f"  {'case':<44}{'ONNX':>14}{'thr':>5}   {'PyTorch':>12}{'thr':>5}")
+    if "idle-onnx" in rows:
+        _rss_rows(rows, args, mib)
+    here = _du(Path(sys.prefix))
+    inst, base = rows.get("install-onnx"), rows.get("install-torch")
+    if inst and base:
+        print(
+            f"  {'clean clone to /api/health 200 (s)':<44}{inst['seconds']:>14.0f}{'':>5}   {base['seconds']:>12.0f}"
+        )
+        print(
+            f"  {'clean clone to memory ok (s)':<44}{inst['memory_s']:>14.0f}{'':>5}   {base['memory_s']:>12.0f}"
+        )
+        print(f"  {'clean clone: its venv':<44}{mib(inst['venv']):>14}{'':>5}   {mib(base['venv']):>12}")
+        print(f"  (this test venv, with PyTorch and the test tools: {here / MIB:.0f} MiB)")
+    print()
+    print("Issue 24's table: 'today' as filed; this run: ONNX default (PyTorch embedder)")
+    skipped = "skipped"
+    imports = rows.get("import-onnx"), rows.get("import-torch")
+    table = [
+        (
+            "first scripts/serve, install included",
+            "247 s",
+            f"{inst['seconds']:.0f} s ({base['seconds']:.0f} s)" if inst and base else skipped,
+            "<= 120 s",
+        ),
+        ("hub RSS idle, defaults, empty database", "713 MB, 9 thr", _pair(rows, "idle"), "<= 300 MiB"),
+        (
+            f"hub RSS idle, restarted, {args.memories:,} memories",
+            "614 MB (368)",
+            _pair(rows, "memories"),
+            "<= 300 MiB",
+        ),
+        ("hub RSS with 2 cameras and a viewer", "880 MB (21 min)", _pair(rows, "cameras"), "<= 450 MiB"),
+        (
+            "memory import, peak RSS of its process",
+            "1.27 GB (6 notes)",
+            f"{imports[0]['peak'] / MIB:.0f} MiB ({imports[1]['peak'] / MIB:.0f})"
+            if imports[0] and imports[1]
+            else skipped,
+            "<= 500 MiB",
+        ),
+        (
+            "runtime venv",
+            "2.6 GB with tests",
+            f"{inst['venv'] / MIB:.0f} MiB ({base['venv'] / MIB:.0f})" if inst and base else skipped,
+            "<= 1 GB",
+        ),
+    ]
+    print(f"  | {'what':<42} | {'today':<18} | {'this run':<26} | {'goal':<10} |")
+    for what, today, now, goal in table:
+        print(f"  | {what:<42} | {today:<18} | {now:<26} | {goal:<10} |")
+    load = rows.get("load", {})
+    if load:
+        print(
+            f"1-minute load average at the start {load['start']:.2f}, at the end {load.get('end', 0):.2f} "
+            f"({os.cpu_count()} CPUs): timings stretch with what else runs"
+        )
+
+
+def _rss_rows(rows: dict[str, dict[str, Any]], args: argparse.Namespace, mib: Any) -> None:
     cases = [
         ("idle", "idle, defaults, empty database"),
         ("memories", f"idle after restart with {args.memories:,} memories"),
@@ -287,46 +379,11 @@ def report(rows: dict[str, dict[str, Any]], args: argparse.Namespace) -> None:
         f"  {f'memory import of {args.memories:,}: memories/s':<44}"
         f"{args.memories / a['seconds']:>14.0f}{'':>5}   {args.memories / b['seconds']:>12.0f}"
     )
-    here = _du(Path(sys.prefix))
-    install_row = rows.get("install")
-    if install_row:
-        print(
-            f"  clean clone, scripts/serve to /api/health 200: {install_row['seconds']:.0f} s; its venv "
-            f"{install_row['venv'] / MIB:.0f} MiB (baseline: this test venv, with PyTorch, {here / MIB:.0f} MiB)"
-        )
-    print()
-    print("Issue 24's table: 'today' as filed; this run: ONNX default (PyTorch embedder)")
-    table = [
-        (
-            "first scripts/serve, install included",
-            "247 s",
-            f"{install_row['seconds']:.0f} s" if install_row else "skipped",
-            "<= 120 s",
-        ),
-        ("hub RSS idle, defaults, empty database", "713 MB, 9 thr", _pair(rows, "idle"), "<= 300 MiB"),
-        ("hub RSS idle after restart with memories", "614 MB (368)", _pair(rows, "memories"), "<= 300 MiB"),
-        ("hub RSS with 2 cameras and a viewer", "880 MB (21 min)", _pair(rows, "cameras"), "<= 450 MiB"),
-        (
-            "memory import, peak RSS of its process",
-            "1.27 GB (6 notes)",
-            f"{rows['import-onnx']['peak'] / MIB:.0f} MiB ({rows['import-torch']['peak'] / MIB:.0f})",
-            "<= 500 MiB",
-        ),
-        (
-            "runtime venv",
-            "2.6 GB with tests",
-            f"{install_row['venv'] / MIB:.0f} MiB ({here / MIB:.0f} with tests)"
-            if install_row
-            else "skipped",
-            "<= 1 GB",
-        ),
-    ]
-    print(f"  | {'what':<42} | {'today':<18} | {'this run':<26} | {'goal':<10} |")
-    for what, today, now, goal in table:
-        print(f"  | {what:<42} | {today:<18} | {now:<26} | {goal:<10} |")
 
 
 def _pair(rows: dict[str, dict[str, Any]], key: str) -> str:
+    if f"{key}-onnx" not in rows:
+        return "skipped"
     a, b = rows[f"{key}-onnx"], rows[f"{key}-torch"]
     return f"{a['rss'] / MIB:.0f} MiB, {a['threads']} thr ({b['rss'] / MIB:.0f})"
 
