@@ -145,10 +145,13 @@ def scene_frames(spec: ClipSpec) -> Iterator[np.ndarray]:
         yield frame_at(spec, i, base)
 
 
-def write_clip(path: str | Path, spec: ClipSpec, *, crf: int = 23, bitrate_kbps: int | None = None) -> Path:
-    """Encode the scene as H.264 (yuv420p, fixed GOP, no B-frames); the container follows the
-    suffix: .mp4, .mkv, or .h264 for a raw Annex-B stream. ``bitrate_kbps`` encodes at a
-    constant bitrate like an IP camera does (instead of constant quality). Returns the path."""
+def write_clip(
+    path: str | Path, spec: ClipSpec, *, crf: int = 23, bitrate_kbps: int | None = None, bframes: int = 0
+) -> Path:
+    """Encode the scene as H.264 (yuv420p, fixed GOP, no B-frames unless ``bframes``: then the
+    decoder holds frames back); the container follows the suffix: .mp4, .mkv, or .h264 for a
+    raw Annex-B stream. ``bitrate_kbps`` encodes at a constant bitrate like an IP camera does
+    (instead of constant quality). Returns the path."""
     path = Path(path)
     fmt = "h264" if path.suffix == ".h264" else None
     with av.open(str(path), mode="w", format=fmt) as container:
@@ -157,7 +160,7 @@ def write_clip(path: str | Path, spec: ClipSpec, *, crf: int = 23, bitrate_kbps:
         gop = spec.keyframe_interval
         stream.codec_context.gop_size = gop
         stream.codec_context.time_base = Fraction(1, spec.fps)
-        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes=0:repeat-headers=1"
+        params = f"keyint={gop}:min-keyint={gop}:scenecut=0:bframes={bframes}:repeat-headers=1"
         if bitrate_kbps:
             rate = f"bitrate={bitrate_kbps}:vbv-maxrate={bitrate_kbps}:vbv-bufsize={bitrate_kbps}"
             stream.options = {"preset": "ultrafast", "x264-params": f"{params}:{rate}"}

@@ -44,6 +44,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The longest wait for a keyframe to resume decoding before the stream counts as stalled.
+_KEYFRAME_WAIT_MAX_S = 60.0
+
 ReaderState = Literal["starting", "connecting", "streaming", "reconnecting", "stopped"]
 _LIVE_SCHEMES = ("rtsp://", "rtsps://", "rtmp://", "http://", "https://", "udp://", "tcp://", "srt://")
 
@@ -87,6 +90,9 @@ class _Session:
     last_keyframe: float
     published: int = 0
     synced: bool = False  # the decoder has seen a keyframe since the last skipped packet
+    # A keyframe went in but no frame came out yet (a decoder with delay, B-frames): the packets
+    # after it are decoded too until one does, even in keyframe mode.
+    draining: bool = False
     keyframes: deque[float] = field(default_factory=lambda: deque(maxlen=8))
     pace_origin: tuple[float, float] | None = None  # (wall monotonic, media seconds) for files
     frame_period: float = 0.04  # files without timestamps (raw .h264) are paced by frame rate
@@ -322,7 +328,7 @@ class FrameReader:
 
     def _decode(self, packet: Any, session: _Session, now: float) -> bool:
         live = self._live_decode(now) if session.mode == "keyframes" else "none"
-        if session.mode == "keyframes" and live != "all":
+        if session.mode == "keyframes" and live != "all" and not (session.draining and session.synced):
             if not packet.is_keyframe:
                 session.synced = False  # a skipped P-frame breaks the reference chain
                 return False  # dropped without decoding: the whole point of keyframe mode
@@ -345,7 +351,9 @@ class FrameReader:
         if packet.is_keyframe:
             session.synced = True
         if not frames:
+            session.draining = session.synced  # the decoder holds it back: feed it the next ones
             return False
+        session.draining = False
         session.last_frame = now
         session.published += 1
         with self._published:
@@ -382,9 +390,17 @@ class FrameReader:
                 session.last_frame = now
                 return
         silent = now - session.last_frame
-        if silent > self.config.stall_timeout_s:
+        limit = self.config.stall_timeout_s
+        if session.mode == "all" and not session.synced:
+            # Packets arrive but the chain waits for the next keyframe (switched from keyframe
+            # mode, or after a corrupt one): a camera with keyframes 25 s apart is not stalled.
+            gap = self._keyframe_gap
+            limit = max(limit, min(_KEYFRAME_WAIT_MAX_S, 1.5 * gap if gap else _KEYFRAME_WAIT_MAX_S))
+        if silent > limit:
             raise StreamStalled(
-                f"no decodable frame for {silent:.1f}s (stall_timeout_s {self.config.stall_timeout_s:g})"
+                f"no decodable frame for {silent:.1f}s (stall_timeout_s {self.config.stall_timeout_s:g}, {limit:g} s while waiting for a keyframe)"
+                if limit > self.config.stall_timeout_s
+                else f"no decodable frame for {silent:.1f}s (stall_timeout_s {self.config.stall_timeout_s:g})"
             )
 
     def _switch_to_all(self, session: _Session, why: str) -> None:

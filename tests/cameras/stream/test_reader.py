@@ -81,6 +81,19 @@ def test_auto_mode_decodes_every_frame_when_keyframes_are_rarer_than_the_interva
     wait_until(lambda: reader.latest()[2] > seq, 5, "a fresh frame without a new keyframe")  # type: ignore[index]
 
 
+def test_b_frames_and_keyframes_10_s_apart_give_frames_without_a_reconnect(tmp_path, reader_factory):
+    """A decoder that holds the keyframe back (B-frames) still gives the first frame, and the
+    wait for the next keyframe after the switch to decoding every frame is no stall (such a
+    clip used to reconnect forever without a single frame)."""
+    spec = ClipSpec("moving_object", width=160, height=120, fps=10, seconds=14, gop=100)
+    clip = write_clip(tmp_path / "bframes.mp4", spec, bframes=2)
+    reader = reader_factory(str(clip), interval_s=1.0)  # stall_timeout_s 3
+    wait_until(lambda: reader.latest() is not None, 5, "the first frame")
+    first = reader.latest()[2]  # type: ignore[index]
+    wait_until(lambda: reader.latest()[2] > first, 15, "frames after the next keyframe")  # type: ignore[index]
+    assert reader.status().connects == 1
+
+
 def test_a_file_camera_loops_when_the_clip_ends(tmp_path, reader_factory):
     clip = write_clip(tmp_path / "short.mp4", ClipSpec("moving_object", width=160, height=120, seconds=1))
     reader = reader_factory(str(clip), interval_s=0.5)
