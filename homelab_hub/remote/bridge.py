@@ -64,6 +64,7 @@ class WorkerView:
     heard_at: float | None = None  # wall time of its last message
     lost_at: float | None = None  # when the hub saw it go (its will, or silence)
     published_rev: str = ""
+    republished_at: float = 0.0
 
     def keepalive_s(self, default: float) -> float:
         try:
@@ -278,7 +279,14 @@ class RemoteCameras:
                     view.lost_at = (
                         now if not message.retain else float(state.get("ts") or view.heard_at or now)
                     )
-            republish = online and state.get("config_rev") != view.published_rev and not message.retain
+            # It runs an older config (it was away when it changed, and the broker lost the
+            # retained one): say it again, at most every 30 s, and not to a worker that refused it.
+            republish = (
+                online and not message.retain and not state.get("config_error")
+                and state.get("config_rev") != view.published_rev and now - view.republished_at > 30
+            )  # fmt: skip
+            if republish:
+                view.republished_at = now
         if online and not was:
             log.info("remote: worker %s is online", worker)
         elif was and not online:

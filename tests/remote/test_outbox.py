@@ -113,3 +113,23 @@ def test_an_alert_waits_unacknowledged_while_the_hub_database_is_away(pair, tmp_
     hub_db.execute("ALTER TABLE alerts_away RENAME TO alerts")
     wait_until(lambda: remote.stored == 2, timeout=10, what="both stored once the database is back")
     assert remote.store_error == ""
+
+
+def test_garbage_on_the_workers_topics_is_dropped_and_the_next_alert_still_stored(pair, tmp_path):
+    outbox, remote, _, hub_db = pair
+    topics = Topics(outbox.link.config.prefix)
+    link = outbox.link
+    for payload in (b"", b"not framed", b"HH1\xff\xff\xff\xff", b"HH1\x00\x00\x00\x02{}", b"\x00" * 5000):
+        assert link.publish_acked(topics.alert("w1"), payload)
+    assert link.publish_acked(topics.state("w1"), b"{not json")
+    # An alert claiming another worker's origin, and one for a camera that is not this worker's.
+    from homelab_hub.remote.wire import pack
+
+    assert link.publish_acked(topics.alert("w1"), pack({"origin": "w2:x:1", "camera": "yard", "ts": 1.0,
+                                                       "verdict": "ALERT"}, b""))  # fmt: skip
+    assert link.publish_acked(topics.alert("w1"), pack({"origin": "w1:x:1", "camera": "porch", "ts": 1.0,
+                                                       "verdict": "ALERT"}, b""))  # fmt: skip
+    _record(outbox.store, tmp_path, 1)
+    assert outbox.send_pending() == 1
+    wait_until(lambda: remote.stored == 1, timeout=10, what="the good alert after the garbage")
+    assert hub_db.query_one("SELECT COUNT(*) AS n FROM alerts")["n"] == 1
