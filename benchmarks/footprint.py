@@ -139,6 +139,48 @@ def idle(
         hub.stop()
 
 
+def cameras_over_time(seconds: float) -> None:
+    """The camera case for as long as the issue's (21 min): the ONNX hub and the PyTorch hub
+    side by side (each with the 2 cameras and a viewer), RSS sampled every minute."""
+    load = os.getloadavg()[0]
+    with tempfile.TemporaryDirectory(prefix="footprint-") as name:
+        tmp = Path(name)
+        cams = cameras_extra(tmp)
+        hubs: dict[str, Hub] = {}
+        stop = threading.Event()
+        try:
+            for emb in ("onnx", "torch"):
+                config, port = _config(tmp, f"cameras-{emb}", emb, cams)
+                hubs[emb] = Hub(config, port, True)
+                threading.Thread(target=viewer, args=(port, stop), daemon=True).start()
+            started = time.monotonic()
+            print(f"  {'minute':>6}  {'ONNX RSS':>10} {'thr':>4}  {'PyTorch RSS':>12} {'thr':>4}", flush=True)
+            first: dict[str, dict[str, float]] = {}
+            while True:
+                elapsed = time.monotonic() - started
+                samples = {emb: hub.sample() for emb, hub in hubs.items()}
+                first = first or samples
+                a, b = samples["onnx"], samples["torch"]
+                print(
+                    f"  {elapsed / 60:>6.1f}  {a['rss'] / MIB:>6.0f} MiB {a['threads']:>4}  "
+                    f"{b['rss'] / MIB:>8.0f} MiB {b['threads']:>4}",
+                    flush=True,
+                )
+                if elapsed >= seconds:
+                    break
+                time.sleep(min(60.0, seconds - elapsed))
+        finally:
+            stop.set()
+            for hub in hubs.values():
+                hub.stop()
+    print(
+        f"hub RSS with 2 cameras and a viewer after {seconds / 60:.0f} min: ONNX {a['rss'] / MIB:.0f} MiB "
+        f"(first sample {first['onnx']['rss'] / MIB:.0f}), PyTorch {b['rss'] / MIB:.0f} MiB "
+        f"(first {first['torch']['rss'] / MIB:.0f}); goal <= 450 MiB; peak ONNX {a['peak'] / MIB:.0f} MiB"
+    )
+    print(f"1-minute load average at the start {load:.2f}, at the end {os.getloadavg()[0]:.2f}")
+
+
 def import_memories(config: Path, n: int, tmp: Path) -> dict[str, float]:
     """`homelab-hub memory import` of n one-line memories (JSONL): wall time and peak RSS."""
     from memory_common import sentences
@@ -270,7 +312,15 @@ def main() -> None:
     only = parser.add_mutually_exclusive_group()
     only.add_argument("--no-install", action="store_true", help="skip the clean scripts/serve install")
     only.add_argument("--install-only", action="store_true", help="the clean install alone, no RSS cases")
+    only.add_argument(
+        "--cameras-only",
+        action="store_true",
+        help="the camera case alone, both embedders' hubs side by side for --camera-seconds, RSS every minute",
+    )
     args = parser.parse_args()
+    if args.cameras_only:
+        cameras_over_time(args.camera_seconds)
+        return
 
     rows: dict[str, dict[str, Any]] = {"load": {"start": os.getloadavg()[0]}}
     with tempfile.TemporaryDirectory(prefix="footprint-") as name:

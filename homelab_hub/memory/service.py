@@ -14,7 +14,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import Protocol
 
 import numpy as np
 
@@ -39,9 +39,6 @@ from homelab_hub.memory.validation import (
     clean_time,
 )
 from homelab_hub.store.db import Database
-
-if TYPE_CHECKING:
-    from homelab_hub.memory.notices import ChangeNotices
 
 log = logging.getLogger(__name__)
 
@@ -80,6 +77,13 @@ class Embedded:
     chunks: list[Chunk]
 
 
+class NoticeCounts(Protocol):
+    """What health reads of the change notices (memory/notices.py) that follow other hubs."""
+
+    sent: int
+    heard: int
+
+
 class MemoryService:
     """Semantic memory over one database. Call `start()` (background) or `start_now()`."""
 
@@ -106,7 +110,7 @@ class MemoryService:
         # Set when another hub says it committed a change (ChangeNotices): the follower
         # (IndexPersistWorker) wakes at once instead of at its next poll.
         self.nudged = threading.Event()
-        self.notices: ChangeNotices | None = None  # set when this hub has a broker link
+        self.notices: NoticeCounts | None = None  # ChangeNotices, set when this hub has a broker link
         self._loader: threading.Thread | None = None
         self._closing = False
 

@@ -33,12 +33,14 @@ def register(sub: Any) -> None:
     worker.add_argument("--username", help="user name at the broker (default: the worker's name)")
     worker.add_argument("--password-file", help="a file holding the broker password")
     worker.add_argument("--prefix", help="topic prefix, as the hub's [broker] prefix (default homelab-hub)")
-    worker.add_argument("--keepalive", type=int, help="MQTT keepalive in seconds (default 10)")
+    worker.add_argument("--keepalive", type=int, help="the MQTT keepalive in seconds (default 10)")
     worker.add_argument(
         "--data-dir", help="the outbox and waiting alert images (default ./homelab-hub-worker)"
     )
     worker.add_argument("--vision-url", help="the Ollama this worker asks (default http://127.0.0.1:11434)")
-    worker.add_argument("--log-level", default="INFO", help="DEBUG, INFO, WARNING (default INFO)")
+    worker.add_argument(
+        "--log-level", default="INFO", help="how much to log: DEBUG, INFO, WARNING (default INFO)"
+    )
     worker.set_defaults(func=cmd_worker)
 
 
