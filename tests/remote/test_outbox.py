@@ -15,6 +15,8 @@ import pytest
 from homelab_hub.cameras import schema as camera_schema
 from homelab_hub.cameras.alerts.store import AlertStore
 from homelab_hub.cameras.settings import AlertsConfig, CameraConfig, TranscriberConfig, VisionConfig
+from homelab_hub.notify.bus import NotificationBus
+from homelab_hub.notify.config import NotifyConfig
 from homelab_hub.remote.bridge import RemoteCameras
 from homelab_hub.remote.config import BrokerConfig
 from homelab_hub.remote.link import BrokerLink
@@ -22,11 +24,20 @@ from homelab_hub.remote.outbox import Outbox, OutboxAlertStore
 from homelab_hub.remote.wire import Topics
 from homelab_hub.store import Database
 from homelab_hub.store.migrations import migrate
+from tests.fakes.receiver import NotificationReceiver
 from tests.support import port_open, require, wait_until
 
 
 @pytest.fixture
-def pair(tmp_path: Path) -> Iterator[tuple[Outbox, RemoteCameras, Database, Database]]:
+def receiver() -> Iterator[NotificationReceiver]:
+    with NotificationReceiver() as rx:
+        yield rx  # type: ignore[misc]
+
+
+@pytest.fixture
+def pair(
+    tmp_path: Path, receiver: NotificationReceiver
+) -> Iterator[tuple[Outbox, RemoteCameras, Database, Database]]:
     require(port_open("127.0.0.1", 1883), "Mosquitto is not listening on 127.0.0.1:1883")
     prefix = f"hh-test-{uuid.uuid4().hex[:8]}"
     config = BrokerConfig(host="127.0.0.1", prefix=prefix, keepalive_s=5)
@@ -38,7 +49,9 @@ def pair(tmp_path: Path) -> Iterator[tuple[Outbox, RemoteCameras, Database, Data
     hub_link = BrokerLink(config, client_id=f"{prefix}-hub", label="hub", persistent=True, manual_ack=True)
     store = OutboxAlertStore(worker_db)
     outbox = Outbox(worker_db, store, worker_link, Topics(prefix), "w1")
-    remote = RemoteCameras(hub_link, alerts=AlertStore(hub_db), bus=None, zones=lambda n, c: list(c.zones))
+    bus = NotificationBus.from_config(NotifyConfig(apprise_urls=[receiver.apprise_url("json")]))
+    bus.start()
+    remote = RemoteCameras(hub_link, alerts=AlertStore(hub_db), bus=bus, zones=lambda n, c: list(c.zones))
     alerts = {"image_dir": str(tmp_path / "hub-images"), "cooldown_s": 0}
     remote.set_cameras(
         {"yard": CameraConfig(url="rtsp://yard", host="w1", alerts=AlertsConfig(**alerts))},
@@ -53,6 +66,7 @@ def pair(tmp_path: Path) -> Iterator[tuple[Outbox, RemoteCameras, Database, Data
         yield outbox, remote, worker_db, hub_db
     finally:
         remote.close()
+        bus.stop()
         for link in (worker_link, hub_link):
             link.close()
         worker_db.close()
@@ -87,6 +101,18 @@ def test_alerts_arrive_with_their_image_in_order_and_a_repeat_is_stored_once(pai
     assert outbox.send_pending() == 5
     wait_until(lambda: remote.duplicates == 5, timeout=10, what="the repeats seen")
     assert hub_db.query_one("SELECT COUNT(*) AS n FROM alerts")["n"] == 5
+
+
+def test_an_alert_from_a_worker_reaches_the_phones_once(pair, tmp_path, receiver):
+    outbox, remote, worker_db, _ = pair
+    _record(outbox.store, tmp_path, 1)
+    assert outbox.send_pending() == 1
+    receiver.wait_for(lambda r: "a person at the gate #0" in r.body.decode(), timeout=15)
+    worker_db.execute("UPDATE worker_outbox SET v = '0' WHERE k = 'delivered'")
+    assert outbox.send_pending() == 1  # the same alert again: stored and sent on once
+    wait_until(lambda: remote.duplicates == 1, timeout=10, what="the repeat seen")
+    time.sleep(1.0)
+    assert sum("a person at the gate #0" in r.body.decode() for r in receiver.received) == 1
 
 
 def test_an_audio_alert_carries_its_clip(pair, tmp_path):
