@@ -18,6 +18,14 @@ LONG = (
     "tests/server/test_outages.py",
     "tests/remote/",
     "tests/test_lean_install.py",
+    # Mostly waiting too (reconnects, backoffs, slow readers, polls): they balance the halves.
+    "tests/web/test_live_protocol.py",
+    "tests/web/test_camera_grid.py",
+    "tests/cameras/stream/test_worker_rtsp.py",
+    "tests/memory/test_follow_over_broker.py",
+    "tests/watchdog/test_budget.py",
+    "tests/watchdog/test_tiers.py",
+    "tests/watchdog/test_state.py",
 )
 
 
