@@ -113,6 +113,9 @@ def test_a_zone_drawn_on_the_hub_silences_motion_on_the_worker_within_two_second
         timeout=20,
         what="motion on the worker before the zone",
     )
+    # The zone editor's heat map fills from the samples the worker reports.
+    activity = lab.hub.services.cameras.pipeline("shed").activity  # type: ignore[union-attr]
+    wait_until(lambda: activity.frame_size == (320, 180), timeout=20, what="the heat map at the hub")
     remote = lab.hub.services.cameras.remote  # type: ignore[union-attr]
     sent_at = time.monotonic()
     lab.rest(

@@ -351,11 +351,13 @@ class CameraManager:
                     box_list: list[Box] = [
                         (int(b[0]), int(b[1]), int(b[2]), int(b[3])) for b in boxes or [] if len(b) == 4
                     ]
-                    runtime.last_sample = LastSample(
-                        float(reported.get("sample_ts") or time.time()),
-                        SampleResult("clear", boxes=box_list),
-                        shape,
-                    )
+                    sample_ts = float(reported.get("sample_ts") or time.time())
+                    before = runtime.last_sample
+                    runtime.last_sample = LastSample(sample_ts, SampleResult("clear", boxes=box_list), shape)
+                    if box_list and (before is None or sample_ts > before.ts):
+                        # The zone editor's heat map, from the samples the worker reports (one
+                        # per state message: a sparser picture than a local camera's).
+                        runtime.pipeline.activity.add(box_list, shape[1], shape[0], sample_ts)
             if not link_state.reachable:
                 state, reason = "offline", link_state.reason(host)
             elif reported is None:
