@@ -125,6 +125,13 @@ def test_session_ids_never_reach_the_log(hub, caplog):
 
 def test_the_direct_and_the_sdk_path_give_the_same_tools_call_answer(hub):
     token = hub.create_token("agent-a")
+
+    def settled() -> bool:  # the same answer twice needs a hub done starting (memory loads)
+        status = hub.rest("hub_status", token=token).json()
+        states = [*status["components"].values(), *(w["state"] for w in status["workers"])]
+        return "starting" not in states
+
+    wait_until(settled, timeout=60, what="the hub done starting")
     session = open_session(hub, token)
     direct = httpx.post(hub.url + "/mcp", json=CALL, headers=session, timeout=30).json()
     # Forget the session on the direct path: the call then goes through the SDK's machinery.
