@@ -67,6 +67,12 @@ def ready_hub(hub):
         timeout=120,
         what="memory to load",
     )
+    # ...and its worker has beaten since (watchdog_status shows the beat's ready flag).
+    wait_until(
+        lambda: hub.services.supervisor.states()["memory-index"].details.get("ready") is True,
+        timeout=30,
+        what="the memory worker's beat after the load",
+    )
     return hub
 
 
