@@ -26,6 +26,9 @@ LONG = (
     "tests/watchdog/test_budget.py",
     "tests/watchdog/test_tiers.py",
     "tests/watchdog/test_state.py",
+    "tests/watchdog/test_claude.py",
+    # CPU-bound, but the waiting half leaves a core idle: the PyTorch side of the equivalence.
+    "tests/memory/test_memory_embedder.py",
 )
 
 
