@@ -25,7 +25,7 @@ import queue
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
@@ -57,9 +57,10 @@ _LIVE_TTL_MAX_S = 30.0
 
 @dataclass
 class _LiveWatch:
-    viewer: Viewer
+    topic: str
     expires: float
     fps: float
+    viewer: Viewer = field(init=False)
 
 
 class WorkerNode:
@@ -311,9 +312,8 @@ class WorkerNode:
                     return
                 watch.fps = fps
             else:
-                topic = self.topics.live(self.name, camera, width)
-                watch = _LiveWatch(Viewer(lambda: None), time.monotonic() + ttl, fps)
-                watch.viewer = Viewer(self._sender(watch, topic))
+                watch = _LiveWatch(self.topics.live(self.name, camera, width), time.monotonic() + ttl, fps)
+                watch.viewer = Viewer(lambda: self._send_live(watch))
                 self._live[key] = watch
         try:
             self.manager.live.subscribe(watch.viewer, camera, fps=fps, width=width)
@@ -322,13 +322,11 @@ class WorkerNode:
             with self._live_lock:
                 self._live.pop(key, None)
 
-    def _sender(self, watch: _LiveWatch, topic: str) -> Any:
-        def wake() -> None:
-            _, frames = watch.viewer.take()
-            for _, message in frames:
-                self.link.publish(topic, split_message(message)[1], qos=0)
-
-        return wake
+    def _send_live(self, watch: _LiveWatch) -> None:
+        """The viewer's wake (the encoder's thread): its new frame goes to the broker."""
+        _, frames = watch.viewer.take()
+        for _, message in frames:
+            self.link.publish(watch.topic, split_message(message)[1], qos=0)
 
     def _expire_live(self) -> None:
         now = time.monotonic()

@@ -38,17 +38,35 @@ class WorkerStates(Protocol):
     def states(self) -> Mapping[str, WorkerStateView]: ...
 
 
-class WorkerWatch:
-    def __init__(self, supervisor: WorkerStates) -> None:
-        self.supervisor = supervisor
-        self._restarts: dict[str, int] = {}
+class ReportChanges:
+    """Which keys' reports changed in the last check: what the watchdog's report tells."""
+
+    def __init__(self) -> None:
         self._reports: dict[str, str] = {}
         self._changed: set[str] = set()
+
+    def start(self) -> None:
+        self._changed.clear()
+
+    def note(self, key: str, report: str) -> None:
+        if self._reports.get(key, "nominal") != report:
+            self._changed.add(key)
+        self._reports[key] = report
+
+    def changed(self, key: str) -> bool:
+        return key in self._changed
+
+
+class WorkerWatch(ReportChanges):
+    def __init__(self, supervisor: WorkerStates) -> None:
+        super().__init__()
+        self.supervisor = supervisor
+        self._restarts: dict[str, int] = {}
         self._last: dict[str, Outcome] = {}
 
     def check(self) -> dict[str, Outcome]:
         out: dict[str, Outcome] = {}
-        self._changed.clear()
+        self.start()
         for name, state in self.supervisor.states().items():
             key = f"worker:{name}"
             findings: list[Finding] = []
@@ -64,15 +82,10 @@ class WorkerWatch:
             else:
                 outcome = Outcome("nominal", attempts=state.restarts)
             self._restarts[name] = state.restarts
-            if self._reports.get(key, "nominal") != outcome.report:
-                self._changed.add(key)
-            self._reports[key] = outcome.report
+            self.note(key, outcome.report)
             self._last[key] = outcome
             out[key] = outcome
         return out
-
-    def changed(self, key: str) -> bool:
-        return key in self._changed
 
     def status(self) -> list[ServiceStatus]:
         rows: list[ServiceStatus] = []
@@ -98,27 +111,26 @@ class WorkerWatch:
 RemoteWorkers = Callable[[], Mapping[str, tuple[bool, str, dict[str, Any]]]]
 
 
-class RemoteWorkerWatch:
+class RemoteWorkerWatch(ReportChanges):
     """`homelab-hub worker`s on other machines, each watched as a service of its own.
 
-    A worker is silent when its link is gone (the broker's will, or no word for 3x its
-    keepalive): that is a finding, an incident (opened once per outage, with the worker's last
+    A worker is silent when its link is gone (the broker's will, or no word for two
+    keepalives): that is a finding, an incident (opened once per outage, with the worker's last
     state as forensics) and the human tier at once, since the hub can restart no process on
     another machine (the worker's own service manager does) and Claude cannot reach its code.
     When it is back, the incident is resolved.
     """
 
     def __init__(self, source: RemoteWorkers, incidents: IncidentStore) -> None:
+        super().__init__()
         self.source = source
         self.incidents = incidents
         self._open: dict[str, int] = {}
-        self._reports: dict[str, str] = {}
-        self._changed: set[str] = set()
         self._last: dict[str, tuple[Outcome, str, dict[str, Any]]] = {}
 
     def check(self) -> dict[str, Outcome]:
         out: dict[str, Outcome] = {}
-        self._changed.clear()
+        self.start()
         for name, (reachable, link, state) in self.source().items():
             key = f"remote:{name}"
             if reachable:
@@ -143,15 +155,10 @@ class RemoteWorkerWatch:
                     findings=[finding],
                     escalated=fresh,
                 )
-            if self._reports.get(key, "nominal") != outcome.report:
-                self._changed.add(key)
-            self._reports[key] = outcome.report
+            self.note(key, outcome.report)
             self._last[key] = (outcome, link, state)
             out[key] = outcome
         return out
-
-    def changed(self, key: str) -> bool:
-        return key in self._changed
 
     def status(self) -> list[ServiceStatus]:
         rows: list[ServiceStatus] = []

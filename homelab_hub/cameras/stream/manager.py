@@ -15,7 +15,7 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Literal, Protocol
+from typing import TYPE_CHECKING, Any, Literal, Protocol, get_args
 
 import numpy as np
 
@@ -439,7 +439,7 @@ class CameraManager:
         )
 
 
-CAMERA_STATES = frozenset(CameraState.__args__)  # type: ignore[attr-defined]
+CAMERA_STATES = frozenset(get_args(CameraState))
 
 
 def _remote_stats(name: str, reported: dict[str, Any], fallback: StreamStats) -> StreamStats:
