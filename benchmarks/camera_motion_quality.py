@@ -23,7 +23,7 @@ Data, split into a dev half (the one the defaults were tuned on) and a held-out 
   swaying foliage, a lighting step, a small far object, a large near one, and a night version.
 
 Samples every 1 s and every 5 s, several start phases each, the detector reset at each half's
-start. Contenders: ``new`` (homelab_hub's MotionDetector, defaults), ``old`` (the detector before
+start. Contenders: ``new`` (homelab_hub's MotionDetector, defaults, given each frame's time), ``old`` (the detector before
 issue 25, copied below: previous sample as reference, 3 dilations, px limits, 50 px chained
 merges), ``frigate`` (Frigate's ImprovedMotionDetector with its defaults re-implemented below, fed
 every frame at 5 fps as Frigate runs, scored on the same sampled frames).
@@ -280,7 +280,7 @@ class OldDetector:
         self.previous: np.ndarray | None = None
         self.kernel = np.ones((3, 3), np.uint8)
 
-    def detect(self, frame: np.ndarray) -> list[Box]:
+    def detect(self, frame: np.ndarray, ts: float) -> list[Box]:
         src_h, src_w = frame.shape[:2]
         width = min(self.detect_width, src_w)
         height = max(2, round(src_h * width / src_w))
@@ -376,8 +376,8 @@ class NewDetector:
     def __init__(self, config: MotionConfig) -> None:
         self.detector = MotionDetector(config)
 
-    def detect(self, frame: np.ndarray) -> list[Box]:
-        return self.detector.detect(frame).boxes
+    def detect(self, frame: np.ndarray, ts: float) -> list[Box]:
+        return self.detector.detect(frame, ts).boxes
 
 
 # ---------------------------------------------------------------- scoring
@@ -483,7 +483,7 @@ def score_scene(
                 frame = frames[i]
                 for name, det in detectors.items():
                     t = time.perf_counter()
-                    boxes_at[name] = det.detect(frame)  # type: ignore[attr-defined]
+                    boxes_at[name] = det.detect(frame, i / FPS)  # type: ignore[attr-defined]
                     scores[name].seconds += time.perf_counter() - t
                     scores[name].calls += 1
             if i in wanted:

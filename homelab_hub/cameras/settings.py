@@ -46,6 +46,12 @@ class MotionConfig(Section):
         default=True,
         description="On a dark or hazy background (narrow grey range) lower the threshold as if its contrast were stretched, at most 4x.",
     )
+    spread_factor: float = Field(
+        default=3.0,
+        ge=0,
+        le=20,
+        description="A pixel counts as changed only past this many times its own usual spread, learned over about half a minute (how far samples 4.5 s or more apart stray from their median there), so swaying leaves and rippling water need more than a road; at most 5x the threshold (0 = one threshold everywhere).",
+    )
     min_area_ratio: float = Field(
         default=0.0006,
         ge=0,

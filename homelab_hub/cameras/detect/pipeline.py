@@ -177,7 +177,7 @@ class CameraPipeline:
         return result
 
     def _decide(self, frame: np.ndarray, ts: float) -> SampleResult:
-        motion = self.detector.detect(frame)
+        motion = self.detector.detect(frame, ts)
         if motion.kind == "recalibrated":
             self.stats.recalibrations += 1
             log.info(

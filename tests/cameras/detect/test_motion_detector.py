@@ -3,10 +3,17 @@ fast and exact)."""
 
 from __future__ import annotations
 
+import cv2
 import numpy as np
 import pytest
 
-from homelab_hub.cameras.detect.motion import MotionDetector, median_of, merge_boxes
+from homelab_hub.cameras.detect.motion import (
+    MotionDetector,
+    MotionResult,
+    median_of,
+    merge_boxes,
+    spread_of,
+)
 from homelab_hub.cameras.settings import MotionConfig, ZoneConfig
 from tests.cameras.clips import ClipSpec, background, frame_at, object_box, scene_frames
 
@@ -86,14 +93,16 @@ def test_moving_object_gives_a_box_around_it() -> None:
 
 
 def test_a_box_fits_where_the_object_is_now_not_where_it_was() -> None:
-    # Samples seconds apart: once three are in, the background is their median, so the box
-    # hugs the walker's current place instead of spanning its path from the previous sample.
+    # Samples seconds apart: the background is the median of the past ones, so the box hugs
+    # the walker's current place instead of spanning its path from the previous sample.
     frames = walk(640, [(0.1 + 0.12 * i, 0.5) for i in range(6)])
     detector = MotionDetector(MotionConfig())
     results = [detector.detect(f) for f in frames]
     assert [r.kind for r in results] == ["first"] + ["motion"] * 5
-    assert len(results[2].boxes) == 2  # two samples in: the previous one is all there is
-    for i, result in enumerate(results[3:], start=3):
+    assert len(results[1].boxes) == 2  # one sample in: the old place differs as much as the new
+    assert results[1].crop is not None and results[1].crop[0] < 0.1 * 640  # so the crop spans both
+    # Two samples in: where this one looks like the older one is the old place, not motion.
+    for i, result in enumerate(results[2:], start=2):
         assert len(result.boxes) == 1
         assert iou(share(result.boxes[0], 640), (0.1 + 0.12 * i, 0.5, 0.06, 0.2)) > 0.8
 
@@ -154,7 +163,7 @@ def test_the_same_settings_give_the_same_boxes_at_any_detect_width(width: int) -
 
     reference, other = boxes(640), boxes(width)
     # Old and new places while the background is one sample, then only the new ones.
-    assert [len(b) for b in other] == [len(b) for b in reference] == [0, 4, 4, 2, 2, 2]
+    assert [len(b) for b in other] == [len(b) for b in reference] == [0, 4, 2, 2, 2, 2]
     for got, want in zip(other[1:], reference[1:], strict=True):
         assert all(iou(g, r) > 0.7 for g, r in zip(got, want, strict=True))  # the far one: 6 x 9 px at 320
 
@@ -256,3 +265,98 @@ def test_old_pixel_settings_are_refused_with_what_replaces_them() -> None:
 def test_a_non_image_is_rejected_clearly() -> None:
     with pytest.raises(ValueError, match="expected an image array"):
         MotionDetector(MotionConfig()).detect(np.zeros(10, np.uint8))
+
+
+def swaying(width: int, step: int, objects: tuple[Rect, ...] = (), shade: int = 40) -> np.ndarray:
+    """The yard with leaves in its top right ninth that sway a few pixels every sample, the
+    way a tree does in the wind (the same texture, shifted), and people of one shade in front."""
+    frame = yard(width)
+    height = frame.shape[0]
+    leaves = np.random.default_rng(11).integers(0, 256, (45, 80, 3), dtype=np.uint8)
+    big = cv2.resize(leaves, (width, height), interpolation=cv2.INTER_LINEAR)  # blobs of leaves
+    dx = round(6 * np.sin(step * 2.1) * width / 640)
+    dy = round(3 * np.sin(step * 1.7) * width / 640)
+    pad = 8 * width // 640
+    region = big[pad + dy : pad + dy + height // 3, pad + dx : pad + dx + width // 3]
+    frame[: region.shape[0], width // 2 : width // 2 + region.shape[1]] = region
+    for x, y, w, h in objects:
+        frame[round(y * height) : round((y + h) * height), round(x * width) : round((x + w) * width)] = shade
+    return frame
+
+
+LEAVES = (0.5, 0.0, 1 / 3, 1 / 3)
+
+
+def on_leaves(result: MotionResult) -> float:
+    """The share of the leaves' area that the result's boxes cover."""
+    x0, y0, w, h = LEAVES
+    covered = 0.0
+    for box in result.boxes:
+        bx, by, bw, bh = share(box, 640)
+        covered += max(0.0, min(bx + bw, x0 + w) - max(bx, x0)) * max(0.0, min(by + bh, y0 + h) - max(by, y0))
+    return covered / (w * h)
+
+
+def test_leaves_that_keep_swaying_stop_giving_boxes_and_a_walker_still_does() -> None:
+    detector = MotionDetector(MotionConfig())
+    # One sample every 5 s: once five samples have shown that the leaves' pixels keep straying
+    # from their median, the thresholds are raised there (until then the leaves are motion).
+    results = [detector.detect(swaying(640, i), ts=5.0 * i) for i in range(10)]
+    assert [on_leaves(r) > 0.8 for r in results[1:5]] == [True] * 4
+    assert max(on_leaves(r) for r in results[5:]) < 0.05
+    walker = (0.1, 0.5, 0.06, 0.2)
+    result = detector.detect(swaying(640, 10, objects=(walker,)), ts=50.0)
+    assert result.kind == "motion"
+    assert iou(share(result.boxes[0], 640), walker) > 0.8
+    assert on_leaves(result) < 0.05
+    # Someone in a white shirt under the leaves still gets through: the thresholds there are
+    # raised at most 5x. (A dark one among leaves this restless can be lost.)
+    under = (0.55, 0.05, 0.08, 0.22)
+    result = detector.detect(swaying(640, 11, objects=(under,), shade=230), ts=55.0)
+    assert iou(share(result.boxes[0], 640), under) > 0.6
+
+
+def test_the_leaves_keep_giving_boxes_with_one_threshold_everywhere() -> None:
+    detector = MotionDetector(MotionConfig(spread_factor=0))
+    results = [detector.detect(swaying(640, i), ts=5.0 * i) for i in range(10)]
+    assert [on_leaves(r) > 0.8 for r in results[5:]] == [True] * 5
+
+
+def test_the_spread_is_learned_from_samples_at_least_4_5_s_apart() -> None:
+    # Samples every second: a place sways when samples over 20 s say so, not 5 s of them, so
+    # a queue of cars that creeps past for a few seconds is not taken for leaves.
+    detector = MotionDetector(MotionConfig())
+    results = [detector.detect(swaying(640, i), ts=float(i)) for i in range(26)]
+    assert min(on_leaves(r) for r in results[1:19]) > 0.6
+    assert max(on_leaves(r) for r in results[22:]) < 0.05
+    # Every sample counts when there are no times.
+    untimed = MotionDetector(MotionConfig())
+    results = [untimed.detect(swaying(640, i)) for i in range(8)]
+    assert max(on_leaves(r) for r in results[5:]) < 0.05
+
+
+def test_a_reconnect_forgets_which_pixels_sway() -> None:
+    detector = MotionDetector(MotionConfig())
+    for i in range(8):
+        detector.detect(swaying(640, i), ts=5.0 * i)
+    detector.reset()
+    results = [detector.detect(swaying(640, i), ts=100.0 + 5.0 * i) for i in range(3)]
+    assert results[0].kind == "first"
+    assert min(on_leaves(r) for r in results[1:]) > 0.8
+
+
+def test_a_clock_set_back_does_not_stop_the_spread_from_being_learned() -> None:
+    detector = MotionDetector(MotionConfig())
+    times = [1000.0, 1005.0, 1010.0, 20.0, 25.0, 30.0, 35.0, 40.0, 45.0]
+    results = [detector.detect(swaying(640, i), ts=t) for i, t in enumerate(times)]
+    assert max(on_leaves(r) for r in results[-3:]) < 0.05
+
+
+@pytest.mark.parametrize("count", [3, 5, 7])
+def test_the_spread_is_the_median_absolute_deviation_from_the_median(count: int) -> None:
+    rng = np.random.default_rng(count)
+    frames = [rng.integers(0, 256, (6, 8), dtype=np.uint8) for _ in range(count)]
+    stack = np.stack(frames).astype(np.int16)
+    middle = np.median(stack, axis=0)
+    want = np.median(np.abs(stack - middle), axis=0).astype(np.uint8)
+    assert np.array_equal(spread_of(frames), want)
