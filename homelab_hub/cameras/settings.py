@@ -65,9 +65,12 @@ class MotionConfig(Section):
         description="Boxes at most this far apart (share of the frame width; 0 = touching) are merged.",
     )
     merge_growth: float = Field(
-        default=1.5,
+        default=1.0,
         ge=1,
-        description="A merge is refused when the joined box is over this many times the two boxes' areas together.",
+        description=(
+            "A merge is refused when the joined box is over this many times the two boxes' areas"
+            " together (1: only boxes that overlap that much merge; cars in a jam stay apart)."
+        ),
     )
     recalibrate_ratio: float = Field(
         default=0.5,

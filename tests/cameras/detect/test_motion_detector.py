@@ -250,6 +250,17 @@ def test_only_touching_boxes_merge_and_never_into_a_much_bigger_one() -> None:
     assert merge_boxes([(0, 0, 10, 10), (40, 0, 10, 10)], 50, 10.0) == [(0, 0, 50, 10)]
 
 
+def test_by_default_cars_queued_on_a_road_stay_apart_and_pieces_of_one_object_join() -> None:
+    growth = MotionConfig().merge_growth
+    # Two cars one behind the other in perspective: their boxes overlap by a corner.
+    queued = merge_boxes([(0, 0, 40, 20), (20, 10, 40, 20)], 0, growth)
+    assert sorted(queued) == [(0, 0, 40, 20), (20, 10, 40, 20)]
+    # A person's upper and lower halves overlap over most of their width; a piece inside
+    # another box adds nothing.
+    assert merge_boxes([(0, 0, 40, 40), (0, 30, 40, 40)], 0, growth) == [(0, 0, 40, 70)]
+    assert merge_boxes([(0, 0, 40, 20), (5, 5, 10, 10)], 0, growth) == [(0, 0, 40, 20)]
+
+
 @pytest.mark.parametrize("count", [1, 3, 5, 7, 9])
 def test_the_background_is_the_per_pixel_median_of_past_samples(count: int) -> None:
     rng = np.random.default_rng(count)
