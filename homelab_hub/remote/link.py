@@ -221,13 +221,14 @@ class BrokerLink:
         self._set_error(f"cannot reach the broker {self.config.address}{why}; retrying")
 
     def _on_disconnect(self, client: mqtt.Client, userdata: Any, flags: Any, reason: Any, props: Any) -> None:
+        # the reason is said before the link reads as down: whoever sees it down also sees why
         was = self.connected.is_set()
-        self.connected.clear()
         if was:
             self.disconnected_since = time.time()
             self.connected_since = None
             if not self._closed:
                 self._set_error(f"lost the broker {self.config.address} ({reason}); reconnecting")
+        self.connected.clear()
 
     def _on_publish(self, client: mqtt.Client, userdata: Any, mid: int, reason: Any, props: Any) -> None:
         if getattr(reason, "is_failure", False):
